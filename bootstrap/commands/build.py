@@ -1,0 +1,63 @@
+"""`mlirboot build`: execute the plan `mlirboot configure` wrote."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "build",
+        help="build the configured toolchain into its prefix",
+        description="Fetch, configure, build, install and publish each component of the "
+        "plan in <build-dir>/plan.json, then write <prefix>/toolchain.json. Finished steps "
+        "are not redone; a killed build resumes.",
+    )
+    p.add_argument("components", nargs="*", metavar="COMPONENT",
+                   help="build only these (and what they depend on)")
+    p.add_argument("--build-dir", default="build", type=Path,
+                   help="the dir `mlirboot configure` wrote (default: build)")
+    p.add_argument("-j", "--jobs", type=int, default=None,
+                   help="parallel jobs (default: from the plan, else cores limited by memory)")
+    p.add_argument("-k", "--keep-going", action="store_true",
+                   help="after a failure, build the components that do not depend on it")
+    p.add_argument("--wait", action="store_true",
+                   help="if another build holds the build dir, wait for it instead of failing")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.set_defaults(func=run)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    # Unwind like Ctrl-C: the subprocess layer kills the running tool.
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine import planfile, progress
+    from ..engine.lock import BuildLock
+    from ..engine.runner import Engine, Options
+    from ..errors import UsageError
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("-j must be at least 1", where="build", hint="e.g. -j 4")
+    build_dir = args.build_dir.resolve()
+    plan = planfile.load(build_dir)
+    reporter = progress.Reporter()
+    signal.signal(signal.SIGTERM, _sigterm)
+    with BuildLock(build_dir) as lock:
+        lock.acquire(wait=args.wait, on_wait=lambda pid: reporter.info(
+            f"waiting for the build running as pid {pid} to finish"))
+        engine = Engine(plan, Options(jobs=args.jobs, keep_going=args.keep_going,
+                                      only=list(args.components)), reporter)
+        summary = engine.run()
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        ran = sum(1 for c in summary.components if "ran" in c.steps.values())
+        print(f"mlirboot: built {len(summary.components)} component(s) ({ran} with work done) "
+              f"in {summary.seconds:.1f}s; manifest: {summary.manifest}", file=sys.stderr)
+    return 0

@@ -1,0 +1,166 @@
+"""Read `<build-dir>/plan.json` (written by `mlirboot configure`) into typed
+dataclasses. The engine depends only on this file's shape (schema 1), not on
+the planner's code, so the two can evolve separately."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+PLAN_NAME = "plan.json"
+SCHEMA = 1
+ACTIONS = ("cmake", "system", "pip")
+SOURCE_KINDS = ("git", "tarball", "debian", "local")
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class PipSpec:
+    package: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    recipe: str
+    action: str
+    version: str
+    source: dict[str, Any] | None = None
+    source_env: str | None = None
+    source_subdir: str = ""
+    cache_file: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    build_targets: list[str] = field(default_factory=list)
+    install_targets: list[str] = field(default_factory=lambda: ["install"])
+    tools: list[str] = field(default_factory=list)
+    libraries: list[str] = field(default_factory=list)
+    settings_hash: str = ""
+    packages: list[Package] = field(default_factory=list)
+    pip: PipSpec | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    mlirboot_version: str
+    config_hash: str
+    lock_hash: str | None
+    targets: list[str]
+    provider: str
+    build_dir: Path
+    prefix: Path
+    components: list[Component]
+    jobs: int | None = None
+    link_jobs: int | None = None
+    compiler_launcher: str | None = None
+    path: Path | None = None
+
+    def component(self, name: str) -> Component:
+        for comp in self.components:
+            if comp.name == name:
+                return comp
+        raise UsageError(
+            f"the plan has no component `{name}`",
+            where=str(self.path),
+            hint="components in this plan: " + ", ".join(c.name for c in self.components),
+        )
+
+
+def load(build_dir: Path) -> Plan:
+    path = build_dir / PLAN_NAME
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(
+            "no build plan here",
+            where=str(path),
+            hint="run `mlirboot configure --target ...` first (or pass --build-dir)",
+        ) from None
+    except json.JSONDecodeError as err:
+        raise UsageError(
+            f"plan is not valid JSON: {err.msg}",
+            where=f"{path}:{err.lineno}",
+            hint="re-run `mlirboot configure`",
+        ) from None
+    return parse(data, path, build_dir)
+
+
+def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
+    where = str(path)
+    if data.get("schema") != SCHEMA:
+        raise UsageError(
+            f"plan schema {data.get('schema')!r} is not {SCHEMA}",
+            where=where,
+            hint="re-run `mlirboot configure` with this mlirboot version",
+        )
+    try:
+        components = [_component(c, f"{where}: components[{i}]")
+                      for i, c in enumerate(data["components"])]
+        base = Path(data.get("build_dir") or build_dir)
+        plan = Plan(
+            mlirboot_version=str(data.get("mlirboot_version", "")),
+            config_hash=str(data.get("config_hash", "")),
+            lock_hash=data.get("lock_hash"),
+            targets=list(data.get("targets", [])),
+            provider=str(data.get("provider", "source")),
+            build_dir=base.resolve(),
+            prefix=Path(data["prefix"]).resolve(),
+            components=components,
+            jobs=data.get("jobs"),
+            link_jobs=data.get("link_jobs"),
+            compiler_launcher=data.get("compiler_launcher"),
+            path=path,
+        )
+    except KeyError as err:
+        raise UsageError(f"plan lacks key {err}", where=where,
+                         hint="re-run `mlirboot configure`") from None
+    names = [c.name for c in plan.components]
+    for comp in plan.components:
+        for dep in comp.depends_on:
+            if dep not in names or names.index(dep) > names.index(comp.name):
+                raise UsageError(
+                    f"component `{comp.name}` depends on `{dep}`, which is not earlier in the plan",
+                    where=where,
+                    hint="components must be listed in build order",
+                )
+    return plan
+
+
+def _component(data: dict[str, Any], where: str) -> Component:
+    action = data.get("action", "cmake")
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r}", where=where,
+                         hint="one of: " + ", ".join(ACTIONS))
+    source = data.get("source")
+    if source is not None and source.get("kind") not in SOURCE_KINDS:
+        raise UsageError(f"unknown source kind {source.get('kind')!r}", where=where,
+                         hint="one of: " + ", ".join(SOURCE_KINDS))
+    provides = data.get("provides") or {}
+    pip = data.get("pip")
+    return Component(
+        name=data["name"],
+        recipe=data.get("recipe", data["name"]),
+        action=action,
+        version=str(data.get("version", "")),
+        source=source,
+        source_env=data.get("source_env"),
+        source_subdir=data.get("source_subdir") or "",
+        cache_file=data.get("cache_file"),
+        depends_on=list(data.get("depends_on") or []),
+        build_targets=list(data.get("build_targets") or []),
+        install_targets=list(data.get("install_targets") or ["install"]),
+        tools=list(provides.get("tools") or []),
+        libraries=list(provides.get("libraries") or []),
+        settings_hash=str(data.get("settings_hash", "")),
+        packages=[Package(p["name"], p.get("version")) for p in data.get("packages") or []],
+        pip=PipSpec(pip["package"], str(pip["version"])) if pip else None,
+    )

@@ -1,0 +1,320 @@
+"""Execute a plan: per component, in plan order, the steps
+fetch → verify → extract → configure → build → install (staging) → publish,
+each skipped when its stamp matches. Then write the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__, proc
+from ..errors import BuildError, MlirbootError, UsageError
+from ..fsutil import sha256_file
+from . import fetch, hostinfo, manifest_writer, progress, publish
+from .planfile import Component, Plan
+from .stamps import Stamps
+from .stamps import key as hash_key
+
+_NO_WORK = "ninja: no work to do."
+_COMPILER_SET = re.compile(
+    r"set\(\s*CMAKE_(C|CXX)_COMPILER\s+\"?([^\s\")]+)", re.IGNORECASE
+)
+
+
+@dataclass
+class Options:
+    jobs: int | None = None
+    keep_going: bool = False
+    only: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ComponentResult:
+    name: str
+    status: str = "pending"  # "done" | "failed" | "skipped (dependency failed)"
+    steps: dict[str, str] = field(default_factory=dict)  # step -> "ran" | "up to date"
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class Summary:
+    components: list[ComponentResult]
+    manifest: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status == "done" for c in self.components)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "manifest": self.manifest,
+            "components": [vars(c) for c in self.components],
+        }
+
+
+class Engine:
+    def __init__(self, plan: Plan, options: Options, reporter: progress.Reporter):
+        self.plan = plan
+        self.opts = options
+        self.out = reporter
+        self.jobs = options.jobs or plan.jobs or hostinfo.default_jobs()
+
+    # -- selection ---------------------------------------------------------
+
+    def selected(self) -> list[Component]:
+        if not self.opts.only:
+            return list(self.plan.components)
+        wanted: set[str] = set()
+
+        def add(name: str) -> None:
+            if name not in wanted:
+                wanted.add(name)
+                for dep in self.plan.component(name).depends_on:
+                    add(dep)
+
+        for name in self.opts.only:
+            add(name)
+        return [c for c in self.plan.components if c.name in wanted]
+
+    # -- top level ---------------------------------------------------------
+
+    def run(self) -> Summary:
+        start = time.monotonic()
+        results: list[ComponentResult] = []
+        failed: set[str] = set()
+        first_error: MlirbootError | None = None
+        for comp in self.selected():
+            res = ComponentResult(comp.name)
+            results.append(res)
+            blocked = [d for d in comp.depends_on if d in failed]
+            if blocked:
+                res.status = f"skipped (dependency {', '.join(blocked)} failed)"
+                failed.add(comp.name)
+                continue
+            t0 = time.monotonic()
+            try:
+                self.build_component(comp, res)
+                res.status = "done"
+            except MlirbootError as err:
+                res.status, res.error = "failed", err.line()
+                failed.add(comp.name)
+                if not self.opts.keep_going:
+                    raise
+                first_error = first_error or err
+                self.out.info(f"{comp.name}: FAILED ({err.line()}); --keep-going: continuing")
+            finally:
+                res.seconds = time.monotonic() - t0
+        manifest_path = None
+        if not failed:
+            manifest_path = str(manifest_writer.write(self.plan))
+        summary = Summary(results, manifest_path, time.monotonic() - start)
+        if first_error is not None:
+            # Exit 1 after building what could be built.
+            names = ", ".join(sorted(failed))
+            raise BuildError(
+                f"{len(failed)} component(s) did not build: {names}",
+                where="build",
+                hint="see the errors above; fix and re-run `mlirboot build` "
+                "(finished steps are not redone)",
+                details="\n".join(f"{r.name}: {r.status}" + (f": {r.error}" if r.error else "")
+                                  for r in results),
+            )
+        return summary
+
+    def build_component(self, comp: Component, res: ComponentResult) -> None:
+        if comp.action == "system":
+            manifest_writer.check_system(comp)
+            res.steps["system"] = "adopted"
+            return
+        comp_dir = self.plan.build_dir / comp.name
+        stamps = Stamps(comp_dir / "stamps")
+        prefix = self.plan.prefix
+        if publish.recover(prefix, comp.name):
+            self.out.info(f"{comp.name}: rolled back a publish an earlier run left unfinished")
+        if comp.action == "pip":
+            generation = self.pip_install(comp, comp_dir, stamps, res)
+        else:
+            generation = self.cmake_steps(comp, comp_dir, stamps, res)
+        if publish.is_published(prefix, comp.name, generation):
+            res.steps["publish"] = "up to date"
+            return
+        self.out.info(f"{comp.name}: publish into {prefix}")
+        publish.publish(prefix, comp.name, self.stage_root(comp_dir), generation)
+        res.steps["publish"] = "ran"
+
+    def stage_root(self, comp_dir: Path) -> Path:
+        # DESTDIR installs land at <stage>/<absolute prefix>.
+        return comp_dir / "stage" / self.plan.prefix.relative_to(self.plan.prefix.anchor)
+
+    # -- steps -------------------------------------------------------------
+
+    def _run(self, comp: Component, step: str, cmd: list[str], *, log: Path,
+             env: dict[str, str] | None = None, cwd: Path | None = None,
+             hint: str, show_progress: bool = False) -> proc.Result:
+        label = f"{comp.name}: {step}"
+        self.out.info(f"{label}: {proc.quote(cmd)}")
+        self.out.begin(label)
+        try:
+            result = proc.run(cmd, stage=f"{comp.name}/{step}", log_path=log, cwd=cwd, env=env,
+                              check=False, die_with_parent=True,
+                              on_line=self.out.on_line if show_progress else None)
+        finally:
+            self.out.end()
+        if result.returncode != 0:
+            tail = "\n".join(result.output.splitlines()[-proc.TAIL_LINES:])
+            first = proc.first_diagnostic(result.output.splitlines()[-200:])
+            raise BuildError(
+                f"{step} failed ({first or f'exit code {result.returncode}'})",
+                where=f"{comp.name}/{step}",
+                hint=f"{hint}; full log: {log}",
+                details=(f"component: {comp.name}\nstep: {step}\ncommand: {proc.quote(cmd)}\n"
+                         f"log: {log}\n--- last {proc.TAIL_LINES} lines of the log ---\n{tail}"),
+            )
+        return result
+
+    def cmake_steps(self, comp: Component, comp_dir: Path, stamps: Stamps,
+                    res: ComponentResult) -> str:
+        logs = comp_dir / "logs"
+        tree = fetch.resolve(comp, logs)
+        res.steps["fetch"] = "ok"
+        src = tree.path / comp.source_subdir if comp.source_subdir else tree.path
+        if not (src / "CMakeLists.txt").exists():
+            raise UsageError(
+                f"no CMakeLists.txt in {src}",
+                where=f"{comp.name}/configure",
+                hint=f"the source must contain `{comp.source_subdir or '.'}` "
+                + (f"(check {comp.source_env})" if comp.source_env else ""),
+            )
+        if not comp.cache_file:
+            raise UsageError(f"component `{comp.name}` has no cache_file",
+                             where=f"{comp.name}/configure", hint="re-run `mlirboot configure`")
+        cache = self.plan.build_dir / comp.cache_file
+        try:
+            cache_text = cache.read_text()
+        except OSError:
+            raise UsageError(f"CMake cache file {cache} is missing",
+                             where=f"{comp.name}/configure",
+                             hint="re-run `mlirboot configure`") from None
+        bdir = comp_dir / "build"
+        cmake = hostinfo.find_tool("cmake")
+        ninja = hostinfo.find_tool("ninja")
+        defines = [f"-DCMAKE_INSTALL_PREFIX={self.plan.prefix}", f"-DCMAKE_MAKE_PROGRAM={ninja}"]
+        launcher = self.plan.compiler_launcher
+        if launcher:
+            found = shutil.which(launcher)
+            if not found:
+                raise UsageError(f"compiler launcher `{launcher}` not found",
+                                 where=f"{comp.name}/configure",
+                                 hint=f"apt-get install {launcher} (or pip install {launcher}), "
+                                 "or drop compiler_launcher from the config")
+            defines += [f"-DCMAKE_C_COMPILER_LAUNCHER={found}",
+                        f"-DCMAKE_CXX_COMPILER_LAUNCHER={found}"]
+        deps = {d: (publish.read_record(self.plan.prefix, d) or {}).get("generation")
+                for d in comp.depends_on}
+        cfg_key = hash_key(
+            __version__, sha256_file(cache), comp.settings_hash, tree.key, str(src),
+            self._compiler_ids(cache_text), hostinfo.file_identity(cmake),
+            hostinfo.file_identity(ninja), defines, deps,
+        )
+        # configure
+        if stamps.valid("configure", cfg_key) and (bdir / "build.ninja").exists():
+            res.steps["configure"] = "up to date"
+        else:
+            stamps.clear("configure", "build", "install")
+            # -C only seeds entries not yet in the cache: start from a fresh
+            # cache so a changed setting takes effect; ninja then rebuilds
+            # only what the changed flags touch.
+            (bdir / "CMakeCache.txt").unlink(missing_ok=True)
+            bdir.mkdir(parents=True, exist_ok=True)
+            self._run(comp, "configure",
+                      [cmake, "-G", "Ninja", "-C", str(cache), "-S", str(src), "-B", str(bdir),
+                       *defines],
+                      log=logs / "configure.log",
+                      hint=f"fix the CMake error (cache file: {cache}); re-running "
+                      "`mlirboot build` redoes only this step onwards")
+            stamps.write("configure", cfg_key)
+            res.steps["configure"] = "ran"
+        # build
+        env = {"NINJA_STATUS": progress.NINJA_STATUS}
+        prev = stamps.read("build")
+        prev_done = bool(prev) and prev.get("key") == cfg_key and prev.get("state") == "done"
+        if tree.immutable and prev_done:
+            res.steps["build"] = "up to date"
+        else:
+            # "running" until ninja succeeds: work done by a killed ninja is
+            # then still seen as a change that needs installing.
+            stamps.write("build", cfg_key, state="running")
+            result = self._run(comp, "build",
+                               [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.build_targets],
+                               log=logs / "build.log", env=env, show_progress=True,
+                               hint="fix the error shown (a compile error in the source or a "
+                               "setting in the cache file); re-running `mlirboot build` resumes")
+            did_work = _NO_WORK not in result.output
+            stamps.write("build", cfg_key)
+            if did_work or not prev_done:
+                stamps.clear("install")
+            res.steps["build"] = "ran" if did_work else "up to date"
+        # install into the staging dir
+        inst = stamps.read("install")
+        if inst and inst.get("key") == cfg_key and inst.get("state") == "done":
+            res.steps["install"] = "up to date"
+            return str(inst["generation"])
+        stage = comp_dir / "stage"
+        shutil.rmtree(stage, ignore_errors=True)
+        self._run(comp, "install",
+                  [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.install_targets],
+                  log=logs / "install.log", env={**env, "DESTDIR": str(stage)},
+                  show_progress=True,
+                  hint="the install rules failed; see the log")
+        generation = uuid.uuid4().hex
+        stamps.write("install", cfg_key, generation=generation)
+        res.steps["install"] = "ran"
+        return generation
+
+    def pip_install(self, comp: Component, comp_dir: Path, stamps: Stamps,
+                    res: ComponentResult) -> str:
+        if comp.pip is None:
+            raise UsageError(f"pip component `{comp.name}` has no `pip` entry",
+                             where=f"{comp.name}/install", hint="re-run `mlirboot configure`")
+        want = hash_key(__version__, comp.pip.package, comp.pip.version,
+                        hostinfo.file_identity(sys.executable))
+        inst = stamps.read("install")
+        if inst and inst.get("key") == want and inst.get("state") == "done":
+            res.steps["install"] = "up to date"
+            return str(inst["generation"])
+        stage = comp_dir / "stage"
+        shutil.rmtree(stage, ignore_errors=True)
+        target = self.stage_root(comp_dir) / "lib" / "python"
+        self._run(comp, "install",
+                  [sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
+                   "--no-input", "--target", str(target),
+                   f"{comp.pip.package}=={comp.pip.version}"],
+                  log=comp_dir / "logs" / "install.log",
+                  hint=f"check that {comp.pip.package}=={comp.pip.version} exists for this "
+                  "Python/platform (`pip index versions " + comp.pip.package + "`)")
+        generation = uuid.uuid4().hex
+        stamps.write("install", want, generation=generation)
+        res.steps["install"] = "ran"
+        return generation
+
+    @staticmethod
+    def _compiler_ids(cache_text: str) -> dict[str, str]:
+        """Identity of the host compilers: the cache file's choice, else CC/CXX,
+        else cc/c++ from PATH. A compiler upgrade reconfigures."""
+        chosen = {lang: path for lang, path in _COMPILER_SET.findall(cache_text)}
+        ids = {}
+        for lang, env_var, default in (("C", "CC", "cc"), ("CXX", "CXX", "c++")):
+            tool = chosen.get(lang) or os.environ.get(env_var) or default
+            ids[lang] = hostinfo.file_identity(tool)
+        return ids
