@@ -1,0 +1,1 @@
+"""mlirboot.backend: lower, optimize and link split host/device programs."""

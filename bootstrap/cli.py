@@ -1,0 +1,83 @@
+"""`mlirboot` command line: dispatches to subcommand modules and turns
+`MlirbootError` into one line on stderr and the right exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+
+from . import __version__
+from .errors import EXIT_USAGE, BuildError, MlirbootError
+
+# Subcommand modules, in the order `--help` lists them.
+COMMAND_MODULES = [
+    "mlirboot.bootstrap.commands.configure",
+    "mlirboot.bootstrap.commands.targets",
+    "mlirboot.bootstrap.commands.config_show",
+    "mlirboot.bootstrap.commands.build",
+    "mlirboot.bootstrap.commands.provision",
+    "mlirboot.bootstrap.commands.doctor",
+]
+
+DESCRIPTION = """\
+Declarative builds of an LLVM 22 toolchain (LLVM, MLIR, clang, lld, the offload
+runtimes, Enzyme; StableHLO + PJRT for TPU) for ML accelerators, and a backend
+that compiles split host/device programs with it.
+
+typical session:
+  mlirboot targets                        # what can be built
+  mlirboot configure --target nvidia,amd  # resolve config, write CMake caches + plan
+  mlirboot config show                    # every setting and the layer it came from
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 already; keep one line
+        self.print_usage(sys.stderr)
+        print(f"mlirboot: error: {message} (hint: `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mlirboot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mlirboot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="mlirboot: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except MlirbootError as err:
+        if getattr(args, "json", False):
+            print(json.dumps(err.to_json(), indent=2))
+        print(f"mlirboot: error: {err.line()}", file=sys.stderr)
+        if isinstance(err, BuildError) and err.details:
+            print(err.details, file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("mlirboot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""mlirboot configure"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import DEFAULT_BUILD_DIR, add_config_args, add_json_arg, os_codename, \
+    resolve_from_args
+
+HELP = "resolve the config and write the build plan, lock file and CMake caches"
+EPILOG = """\
+writes into the build dir:
+  config.resolved.yaml   every setting after all layers
+  lock.json              every source pinned (URL + sha256 or git commit), config hash
+  <component>.cmake      CMake initial caches: cmake -G Ninja -C llvm.cmake <src>/llvm
+  CMakePresets.json      the same settings as configure presets
+  plan.json              components, order, dependencies, what each installs
+
+examples:
+  mlirboot configure --target tpu
+  mlirboot configure --target nvidia,amd --set archs.nvidia=[sm_90] --profile debug
+  mlirboot configure --target host --set provider=source --build-dir /scratch/tc --json
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("configure", help=HELP, description=HELP.capitalize() + ".",
+                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", "-B", type=Path, default=DEFAULT_BUILD_DIR,
+                        help="where the plan and caches go (default: ./build)")
+    parser.add_argument("--prefix", type=Path,
+                        help="install prefix (default: prefix key, else <build-dir>/toolchain)")
+    add_config_args(parser)
+    add_json_arg(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..configure import configure, write
+
+    resolved = resolve_from_args(args)
+    configured = configure(resolved, build_dir=args.build_dir, prefix=args.prefix,
+                           cwd=Path.cwd(), codename=os_codename())
+    written = write(configured)
+    plan = configured.plan
+    if args.json:
+        print(json.dumps({
+            "targets": plan.targets,
+            "profile": resolved.config.profile,
+            "provider": plan.provider,
+            "build_dir": plan.build_dir,
+            "prefix": plan.prefix,
+            "archs": plan.archs,
+            "components": [
+                {"name": c.name, "action": c.action, "version": c.version,
+                 "depends_on": c.depends_on, "cache_file": c.cache_file}
+                for c in plan.components
+            ],
+            "files": [str(p) for p in written],
+            "lock_hash": plan.lock_hash,
+        }, indent=2))
+        return 0
+    verb = {"cmake": "build", "system": "system", "pip": "pip"}
+    print(f"configured {', '.join(plan.targets)} "
+          f"(profile {resolved.config.profile}, provider {plan.provider})")
+    width = max(len(c.name) for c in plan.components)
+    for comp in plan.components:
+        print(f"  {comp.name:<{width}}  {verb[comp.action]:<6}  {comp.description}")
+    for target, archs in plan.archs.items():
+        print(f"  archs {target}: {', '.join(archs)}")
+    print(f"wrote {len(written)} files to {plan.build_dir}; prefix {plan.prefix}")
+    print(f"next: mlirboot build --build-dir {args.build_dir}")
+    return 0

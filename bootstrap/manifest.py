@@ -1,0 +1,115 @@
+"""The toolchain manifest (`toolchain.json` in the prefix): the contract between
+the build (or the system provider) and the backend. The backend reads tool and
+library paths from here; it never guesses from PATH when a manifest exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .fsutil import atomic_write_text
+
+MANIFEST_NAME = "toolchain.json"
+SCHEMA_VERSION = 1
+ENV_TOOLCHAIN = "MLIRBOOT_TOOLCHAIN"
+
+
+@dataclass
+class Manifest:
+    mlirboot_version: str
+    provider: str  # "system" | "source" | "overlay"
+    llvm_version: str
+    prefix: str
+    targets: list[str] = field(default_factory=list)
+    lock_hash: str | None = None
+    # tool name ("mlir-opt", "clang", ...) -> absolute path
+    tools: dict[str, str] = field(default_factory=dict)
+    # library name ("omptarget", "mlir_runner_utils", ...) -> absolute path
+    libraries: dict[str, str] = field(default_factory=dict)
+    # component name -> {"version": ..., "source": ..., "provider": ...}
+    components: dict[str, dict[str, object]] = field(default_factory=dict)
+    # installed files: [{"path": relative to prefix, "sha256": ...}]
+    files: list[dict[str, str]] = field(default_factory=list)
+    schema: int = SCHEMA_VERSION
+    path: Path | None = field(default=None, compare=False, repr=False)
+
+    def tool(self, name: str) -> Path:
+        found = self.tools.get(name)
+        if not found:
+            raise UsageError(
+                f"the toolchain has no `{name}`",
+                where=str(self.path or "toolchain"),
+                hint="rebuild or re-provision the toolchain for this target "
+                "(`mlirboot provision --target ...`, `mlirboot build`)",
+            )
+        return Path(found)
+
+    def library(self, name: str) -> Path:
+        found = self.libraries.get(name)
+        if not found:
+            raise UsageError(
+                f"the toolchain has no library `{name}`",
+                where=str(self.path or "toolchain"),
+                hint="rebuild or re-provision the toolchain for this target",
+            )
+        return Path(found)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("path")
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    def write(self, path: Path) -> None:
+        atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise UsageError(
+                "toolchain manifest not found",
+                where=str(path),
+                hint="run `mlirboot build` (or `mlirboot provision`) first",
+            ) from None
+        except json.JSONDecodeError as err:
+            raise UsageError(
+                f"toolchain manifest is not valid JSON: {err.msg}",
+                where=f"{path}:{err.lineno}",
+                hint="rebuild it with `mlirboot build`",
+            ) from None
+        if data.get("schema") != SCHEMA_VERSION:
+            raise UsageError(
+                f"toolchain manifest schema {data.get('schema')!r} is not {SCHEMA_VERSION}",
+                where=str(path),
+                hint="rebuild it with this mlirboot version",
+            )
+        known = {f for f in cls.__dataclass_fields__ if f != "path"}
+        manifest = cls(**{k: v for k, v in data.items() if k in known})
+        manifest.path = path
+        return manifest
+
+
+def locate(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The manifest to use: an explicit path (file or prefix dir), then
+    $MLIRBOOT_TOOLCHAIN, then the default prefix under ./build. None if none exists
+    (callers then fall back to discovering the system LLVM 22)."""
+    for candidate in (explicit, os.environ.get(ENV_TOOLCHAIN)):
+        if candidate:
+            path = Path(candidate)
+            if path.is_dir():
+                path = path / MANIFEST_NAME
+            if not path.exists():
+                raise UsageError(
+                    "toolchain manifest not found",
+                    where=str(path),
+                    hint="pass a prefix that `mlirboot build` wrote, or unset "
+                    f"{ENV_TOOLCHAIN}",
+                )
+            return path
+    default = Path("build") / "toolchain" / MANIFEST_NAME
+    return default if default.exists() else None

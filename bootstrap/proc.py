@@ -1,0 +1,161 @@
+"""The one subprocess layer: every external tool (cmake, ninja, clang, mlir-opt,
+apt-get, ...) runs through `run`. It logs the command, captures output to a log
+file, and turns a failure into one clear `BuildError` (or `UsageError` for a
+missing tool).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BuildError, UsageError
+
+log = logging.getLogger("mlirboot.proc")
+
+TAIL_LINES = 30
+
+
+@dataclass(frozen=True)
+class Result:
+    cmd: list[str]
+    returncode: int
+    output: str
+    log_path: Path | None
+    seconds: float
+
+
+def quote(cmd: Sequence[str | os.PathLike[str]]) -> str:
+    return shlex.join(str(c) for c in cmd)
+
+
+def which(tool: str, path: str | None = None) -> str | None:
+    return shutil.which(tool, path=path)
+
+
+def run(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    stage: str,
+    log_path: Path | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    check: bool = True,
+    on_line: Callable[[str], None] | None = None,
+    hint: str | None = None,
+    die_with_parent: bool = False,
+) -> Result:
+    """Run `cmd`, capturing stdout+stderr into `log_path` (and returning it).
+
+    `stage` names what is being done ("llvm/configure", "mlir-opt lowering"):
+    it is the "where" of any error. `env` is merged over os.environ.
+    `on_line` sees each output line as it arrives (progress bars).
+    `die_with_parent`: the child gets SIGTERM if we die, even by SIGKILL, so a
+    killed build leaves no orphan (e.g. ninja) writing into the build dir.
+    """
+    argv = [str(c) for c in cmd]
+    exe = argv[0]
+    if os.sep not in exe and shutil.which(exe, path=(env or {}).get("PATH")) is None:
+        raise UsageError(
+            f"tool not found: {exe}",
+            where=stage,
+            hint=hint or "install it or run `mlirboot doctor` to see what is missing",
+        )
+    if os.sep in exe and not os.path.exists(exe):
+        raise UsageError(f"tool not found: {exe}", where=stage, hint=hint or "run `mlirboot doctor`")
+
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    log.debug("[%s] %s", stage, quote(argv))
+
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    chunks: list[str] = []
+    start = time.monotonic()
+    logfile = None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        logfile = open(log_path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        logfile.write(f"# stage: {stage}\n# cwd: {cwd or os.getcwd()}\n# cmd: {quote(argv)}\n")
+        if env:
+            for key in sorted(env):
+                logfile.write(f"# env: {key}={env[key]}\n")
+        logfile.flush()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=_pdeathsig if die_with_parent and sys.platform == "linux" else None,
+        )
+        if input is not None:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(input)
+            except BrokenPipeError:
+                pass
+            proc.stdin.close()
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            chunks.append(line)
+            tail.append(line.rstrip("\n"))
+            if logfile:
+                logfile.write(line)
+            if on_line:
+                on_line(line.rstrip("\n"))
+        returncode = proc.wait()
+    except KeyboardInterrupt:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        if logfile:
+            logfile.close()
+    seconds = time.monotonic() - start
+    output = "".join(chunks)
+    if check and returncode != 0:
+        first = first_diagnostic(list(tail)) or f"exit code {returncode}"
+        details = "\n".join(tail)
+        where_log = f"; log: {log_path}" if log_path else ""
+        raise BuildError(
+            f"{Path(exe).name} failed: {first}",
+            where=stage,
+            hint=(hint or "see the log for the full output") + where_log,
+            details=f"$ {quote(argv)}\n{details}",
+        )
+    return Result(argv, returncode, output, log_path, seconds)
+
+
+def _pdeathsig() -> None:
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def first_diagnostic(lines: Sequence[str]) -> str | None:
+    """The first line that looks like a compiler/CMake error, else the last line."""
+    for line in lines:
+        low = line.lower()
+        if "error" in low or "fatal" in low:
+            return line.strip()
+    for line in reversed(lines):
+        if line.strip():
+            return line.strip()
+    return None
