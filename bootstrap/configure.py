@@ -1,0 +1,74 @@
+"""`mlirboot configure`: resolve → plan → render → write the build dir.
+
+Everything is computed in memory first, so a bad config writes nothing; each
+file is then replaced atomically, and files a previous configure wrote that
+the new plan no longer has are removed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import render
+from .config import Resolved
+from .errors import UsageError
+from .fsutil import atomic_write_text, sha256_text
+from .plan import Plan, lock_data, make_plan
+from .schema import to_data
+
+PLAN_FILE = "plan.json"
+LOCK_FILE = "lock.json"
+RESOLVED_FILE = "config.resolved.yaml"
+PRESETS_FILE = "CMakePresets.json"
+
+
+@dataclass
+class Configured:
+    plan: Plan
+    files: dict[str, str]  # name in build dir -> content
+
+
+def configure(resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: Path,
+              codename: str | None) -> Configured:
+    """Pure: the files `configure` writes, by name."""
+    targets = list(resolved.config.targets)
+    plan = make_plan(resolved, build_dir=build_dir, prefix=prefix, cwd=cwd, codename=codename,
+                     render_cache=lambda comp: render.cache_file(comp, targets))
+    resolved_text = render.to_yaml(to_data(resolved.config))
+    plan.config_hash = sha256_text(resolved_text)
+    lock_text = render.to_json(lock_data(plan))
+    plan.lock_hash = sha256_text(lock_text)
+    files = {RESOLVED_FILE: resolved_text, LOCK_FILE: lock_text}
+    for comp in plan.components:
+        if comp.cache_file:
+            files[comp.cache_file] = render.cache_file(comp, targets)
+    files[PRESETS_FILE] = render.presets(plan.components, Path(plan.build_dir))
+    files[PLAN_FILE] = render.to_json(plan.to_data())
+    return Configured(plan, files)
+
+
+def write(configured: Configured) -> list[Path]:
+    build_dir = Path(configured.plan.build_dir)
+    if build_dir.exists() and not build_dir.is_dir():
+        raise UsageError("build dir exists and is not a directory", where=str(build_dir),
+                         hint="pass another --build-dir")
+    stale = _previous_cache_files(build_dir) - set(configured.files)
+    written = []
+    for name, text in configured.files.items():
+        path = build_dir / name
+        # Unchanged files keep their mtime: ninja/cmake see nothing new.
+        if not (path.exists() and path.read_text() == text):
+            atomic_write_text(path, text)
+        written.append(path)
+    for name in sorted(stale):
+        (build_dir / name).unlink(missing_ok=True)
+    return written
+
+
+def _previous_cache_files(build_dir: Path) -> set[str]:
+    try:
+        old = json.loads((build_dir / PLAN_FILE).read_text())
+    except (OSError, ValueError):
+        return set()
+    return {c["cache_file"] for c in old.get("components", []) if c.get("cache_file")}

@@ -1,0 +1,1 @@
+"""Recipe: Enzyme automatic differentiation, built against the toolchain's LLVM."""

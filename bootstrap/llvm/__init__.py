@@ -1,0 +1,1 @@
+"""Recipe: LLVM + clang + lld (+ MLIR, see bootstrap/mlir) in one build."""

@@ -1,0 +1,1 @@
+"""Recipe: MLIR options, built inside the llvm component."""

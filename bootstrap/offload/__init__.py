@@ -1,0 +1,1 @@
+"""Recipe: the LLVM offload + OpenMP runtimes and per-triple device runtimes."""

@@ -1,0 +1,119 @@
+"""The offload + openmp runtimes: libomptarget/liboffload with the host plugin
+always and the GPU plugins the targets bring, and one OpenMP device runtime
+per device triple (installed under lib/<triple>/, so they never overwrite
+each other).
+
+In-tree (LLVM from source): runtimes built by the llvm build itself through
+LLVM_ENABLE_RUNTIMES / LLVM_RUNTIME_TARGETS, one LLVM for everything.
+Standalone: <src>/runtimes configured against an existing LLVM 22 (the
+system's, or the one this toolchain built)."""
+
+from __future__ import annotations
+
+from ..recipe import Component, Context, Section
+
+SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
+
+
+def mode(ctx: Context) -> str:
+    if ctx.llvm_provider == "system":
+        return "standalone"
+    return ctx.config.offload.mode
+
+
+def contribute(ctx: Context, llvm: Component) -> None:
+    """In-tree: the runtime settings go into the llvm build."""
+    if llvm.action != "cmake" or mode(ctx) != "in-tree":
+        return
+    exp = ctx.expansion
+    section = Section("Offload runtimes (in-tree)")
+    section.add("LLVM_ENABLE_RUNTIMES", exp.runtimes)
+    section.add("LLVM_ENABLE_PER_TARGET_RUNTIME_DIR", True, "lib/<triple>/ per runtime target")
+    section.add("LLVM_RUNTIME_TARGETS", ["default", *(rt.triple for rt in exp.device_runtimes)])
+    for rt in exp.device_runtimes:
+        section.add(f"RUNTIMES_{rt.triple}_LLVM_ENABLE_RUNTIMES", rt.runtimes,
+                    "the device runtime for this triple")
+        for key, value in rt.cmake.items():
+            section.add(f"RUNTIMES_{rt.triple}_{key}", value)
+    section.add("LIBOMPTARGET_PLUGINS_TO_BUILD", exp.plugins, "host always; GPU plugins per target")
+    section.extend(ctx.config.offload.cmake)
+    llvm.add_section(section)
+    llvm.add_distribution(["runtimes"])
+    llvm.provides.setdefault("libraries", []).extend(["omptarget", "omp", "offload"])
+
+
+def plan(ctx: Context) -> list[Component]:
+    """Standalone components: the host runtime + plugins, then device runtimes."""
+    if mode(ctx) == "in-tree":
+        return []
+    config = ctx.config
+    out = []
+    llvm_dir = ctx.llvm_prefix / "lib" / "cmake"
+    if ctx.provider_of("offload") == "system":
+        out.append(Component(
+            name="offload",
+            recipe="offload",
+            action="system",
+            version=config.llvm_version,
+            description="offload + OpenMP runtimes from the distribution (host, cuda, amdgpu "
+            "plugins)",
+            provides={"libraries": ["omptarget", "omp", "offload"]},
+        ))
+    else:
+        main = Section("Offload runtimes, standalone against an existing LLVM 22")
+        main.add("LLVM_ENABLE_RUNTIMES", ctx.expansion.runtimes)
+        main.add("LLVM_DIR", str(llvm_dir / "llvm"))
+        main.add("Clang_DIR", str(llvm_dir / "clang"))
+        main.add("LIBOMPTARGET_PLUGINS_TO_BUILD", ctx.expansion.plugins,
+                 "host always; GPU plugins per target")
+        main.add("CMAKE_BUILD_TYPE", config.llvm.build_type)
+        main.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
+        main.add("LLVM_INCLUDE_TESTS", False)
+        ctx.compiler_entries(main, toolchain_clang=True)
+        extra = Section("Extra entries (offload.cmake)")
+        extra.extend(config.offload.cmake)
+        out.append(Component(
+            name="offload",
+            recipe="offload",
+            action="cmake",
+            version=config.llvm_version,
+            description="offload + OpenMP runtimes built from source",
+            source_subdir="runtimes",
+            source_env=SOURCE_ENV,
+            depends_on=["llvm"],
+            install_targets=["install"],
+            provides={"libraries": ["omptarget", "omp", "offload"]},
+            sections=[main, extra],
+        ))
+    for rt in ctx.expansion.device_runtimes:
+        section = Section(f"OpenMP device runtime for {rt.triple}")
+        section.add("LLVM_ENABLE_RUNTIMES", rt.runtimes)
+        section.add("LLVM_DEFAULT_TARGET_TRIPLE", rt.triple)
+        section.add("LLVM_ENABLE_PER_TARGET_RUNTIME_DIR", True, "lib/<triple>/: no overwrites")
+        section.add("LLVM_DIR", str(llvm_dir / "llvm"))
+        section.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
+        section.add("CMAKE_BUILD_TYPE", config.llvm.build_type)
+        ctx.compiler_entries(section, toolchain_clang=True)
+        # Cross-compiling for the device: CMake's compiler probe cannot link
+        # a host program for it, and host flags do not apply.
+        for lang in ("C", "CXX"):
+            section.add(f"CMAKE_{lang}_COMPILER_TARGET", rt.triple)
+        for lang in ("C", "CXX", "ASM"):
+            section.add(f"CMAKE_{lang}_COMPILER_WORKS", True)
+        section.add("CMAKE_C_FLAGS", "")
+        section.add("CMAKE_CXX_FLAGS", "")
+        section.extend(rt.cmake)
+        out.append(Component(
+            name=f"devicertl-{rt.triple}",
+            recipe="offload",
+            action="cmake",
+            version=config.llvm_version,
+            description=f"OpenMP device runtime for {rt.triple}",
+            source_subdir="runtimes",
+            source_env=SOURCE_ENV,
+            depends_on=["llvm", "offload"],
+            install_targets=["install"],
+            provides={"libraries": [f"ompdevice-{rt.triple}"]},
+            sections=[section],
+        ))
+    return out

@@ -1,0 +1,1 @@
+"""Recipe: the PJRT plugin package a TPU program runs through."""

@@ -1,0 +1,129 @@
+"""What a component recipe works with: the planning context, CMake cache
+entries, and the planned component. Recipes (bootstrap/<name>/recipe.py)
+declare only what differs; fetching, configuring, building and installing
+are the engine's, shared by all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config_model import CMakeValue, Config
+from .targets import Expansion
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    key: str
+    value: CMakeValue
+    comment: str = ""
+
+    @property
+    def cmake_type(self) -> str:
+        if isinstance(self.value, bool):
+            return "BOOL"
+        if self.key.endswith("_DIR") or self.key.endswith("_PREFIX"):
+            return "PATH"
+        return "STRING"
+
+    @property
+    def cmake_value(self) -> str:
+        value = self.value
+        if isinstance(value, bool):
+            return "ON" if value else "OFF"
+        if isinstance(value, list):
+            return ";".join(value)
+        return str(value)
+
+
+@dataclass
+class Section:
+    title: str
+    entries: list[CacheEntry] = field(default_factory=list)
+
+    def add(self, key: str, value: CMakeValue, comment: str = "") -> None:
+        self.entries.append(CacheEntry(key, value, comment))
+
+    def extend(self, values: dict[str, CMakeValue], comment: str = "") -> None:
+        for key in values:
+            self.add(key, values[key], comment)
+
+
+@dataclass
+class Context:
+    """Everything planning needs; all of it plain data (planning is pure)."""
+
+    config: Config
+    expansion: Expansion
+    build_dir: Path
+    prefix: Path
+    # Where the toolchain's LLVM lives once built or adopted.
+    llvm_provider: str  # "system" | "source"
+    llvm_prefix: Path
+
+    def provider_of(self, component: str) -> str:
+        override = getattr(getattr(self.config, component, None), "provider", None)
+        return override or self.config.provider
+
+    @property
+    def clang(self) -> Path:
+        return self.llvm_prefix / "bin" / "clang"
+
+    @property
+    def clangxx(self) -> Path:
+        return self.llvm_prefix / "bin" / "clang++"
+
+    def compiler_entries(self, section: Section, *, toolchain_clang: bool = False) -> None:
+        """Host compiler and launcher: the toolchain's own clang for runtimes
+        (they must match it), the configured compiler otherwise."""
+        build = self.config.build
+        cc = str(self.clang) if toolchain_clang else build.c_compiler
+        cxx = str(self.clangxx) if toolchain_clang else build.cxx_compiler
+        if cc:
+            section.add("CMAKE_C_COMPILER", cc)
+            section.add("CMAKE_ASM_COMPILER", cc)
+        if cxx:
+            section.add("CMAKE_CXX_COMPILER", cxx)
+        if build.compiler_launcher:
+            section.add("CMAKE_C_COMPILER_LAUNCHER", build.compiler_launcher)
+            section.add("CMAKE_CXX_COMPILER_LAUNCHER", build.compiler_launcher)
+
+
+@dataclass
+class Component:
+    """One planned component: an entry of plan.json."""
+
+    name: str
+    recipe: str
+    action: str  # "cmake" | "system" | "pip"
+    version: str
+    description: str
+    source: dict[str, Any] | None = None
+    source_env: str | None = None
+    source_subdir: str = ""
+    cache_file: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    build_targets: list[str] = field(default_factory=list)
+    install_targets: list[str] = field(default_factory=list)
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    packages: list[dict[str, str]] = field(default_factory=list)
+    pip: dict[str, str] | None = None
+    settings_hash: str = ""
+    # Not serialized: the cache file's content, rendered from these sections.
+    sections: list[Section] = field(default_factory=list)
+
+    def add_section(self, section: Section) -> None:
+        """Another recipe's entries, placed before the user's extra entries (last)."""
+        self.sections.insert(len(self.sections) - 1, section)
+
+    def add_distribution(self, names: list[str]) -> None:
+        """Install (and so build) more of this build: LLVM_DISTRIBUTION_COMPONENTS."""
+        for section in self.sections:
+            for i, entry in enumerate(section.entries):
+                if entry.key == "LLVM_DISTRIBUTION_COMPONENTS":
+                    current = list(entry.value)  # type: ignore[arg-type]
+                    current += [n for n in names if n not in current]
+                    section.entries[i] = CacheEntry(entry.key, current, entry.comment)
+                    return
+        raise ValueError(f"{self.name} has no distribution list")

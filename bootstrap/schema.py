@@ -1,0 +1,203 @@
+"""A small typed-model layer: dataclasses describe the config; `convert`
+validates plain YAML data against them with located, one-line errors
+(did-you-mean included); `json_schema` derives the JSON Schema editors use.
+
+Supported field types: str, int, float, bool, None unions, Literal[...],
+list[T], dict[str, T] and nested dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, get_args, get_origin
+
+from .errors import ConfigError
+from .yamlsrc import KeyPath, dotted
+
+# key path -> "file:line" (or "--set k=v") of the layer that wrote it
+Where = Callable[[KeyPath], str]
+
+
+def doc(text: str, **extra: Any) -> dict[str, Any]:
+    """Field metadata: a description shown in the schema and in `--help`-like output."""
+    return {"doc": text, **extra}
+
+
+def did_you_mean(name: str, choices: typing.Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    if origin is list:
+        return f"list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        return f"mapping of {_type_name(get_args(tp)[1])}"
+    if dataclasses.is_dataclass(tp):
+        return "mapping"
+    if tp is type(None):
+        return "null"
+    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _fail(message: str, path: KeyPath, where: Where, hint: str | None = None) -> ConfigError:
+    return ConfigError(f"{dotted(path)}: {message}", where=where(path), hint=hint)
+
+
+def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
+    """Validate `value` against type `tp`, building dataclass instances."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return convert(option, value, path, where)
+            except ConfigError as err:
+                errors.append(err)
+        if len(errors) == 1:
+            raise errors[0]
+        raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where)
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value in allowed and type(value) is type(allowed[0]):
+            return value
+        hint = did_you_mean(str(value), [str(a) for a in allowed])
+        raise _fail(
+            f"`{value}` is not one of: {', '.join(str(a) for a in allowed)}",
+            path,
+            where,
+            hint,
+        )
+    if origin is list:
+        (item_tp,) = get_args(tp)
+        if not isinstance(value, list):
+            raise _fail(f"expected a list, got {_describe(value)}", path, where,
+                        "write a YAML list, e.g. [a, b]")
+        return [convert(item_tp, item, (*path, i), where) for i, item in enumerate(value)]
+    if origin is dict:
+        _key_tp, item_tp = get_args(tp)
+        if not isinstance(value, dict):
+            raise _fail(f"expected a mapping, got {_describe(value)}", path, where)
+        return {k: convert(item_tp, v, (*path, k), where) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        return _convert_dataclass(tp, value, path, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # `version: 22.1` reads as a float in YAML; a string was meant.
+            raise _fail(
+                f"expected a string, got {_describe(value)}", path, where, "quote it: \"...\""
+            )
+    elif tp is Any:
+        return value
+    raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{_type_name(type(value))} {value!r}"
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
+    if not isinstance(value, dict):
+        raise _fail(f"expected a mapping, got {_describe(value)}", path, where)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = _hints(cls)
+    kwargs = {}
+    for key, item in value.items():
+        if key not in fields:
+            hint = did_you_mean(key, fields) or "known keys: " + ", ".join(fields)
+            raise _fail(f"unknown key `{key}`", (*path, key), where, hint)
+        kwargs[key] = convert(hints[key], item, (*path, key), where)
+    missing = [
+        name for name, f in fields.items()
+        if name not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise _fail(f"missing required key `{missing[0]}`", path, where)
+    return cls(**kwargs)
+
+
+def to_data(obj: Any) -> Any:
+    """A dataclass instance back to plain data (for YAML/JSON output)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return [to_data(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {k: to_data(v) for k, v in obj.items()}
+    return obj
+
+
+def json_schema(tp: Any, *, partial: bool = True) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) for `tp`. `partial`: no key is required,
+    as in the user's file, which only overrides what it names."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [json_schema(a, partial=partial) for a in get_args(tp)]}
+    if origin is Literal:
+        return {"enum": list(get_args(tp))}
+    if origin is list:
+        return {"type": "array", "items": json_schema(get_args(tp)[0], partial=partial)}
+    if origin is dict:
+        return {
+            "type": "object",
+            "additionalProperties": json_schema(get_args(tp)[1], partial=partial),
+        }
+    if dataclasses.is_dataclass(tp):
+        hints = _hints(tp)
+        props = {}
+        for f in dataclasses.fields(tp):
+            sub = json_schema(hints[f.name], partial=partial)
+            if f.metadata.get("doc"):
+                sub["description"] = f.metadata["doc"]
+            props[f.name] = sub
+        out: dict[str, Any] = {"type": "object", "properties": props,
+                               "additionalProperties": False}
+        if tp.__doc__:
+            out["description"] = " ".join(tp.__doc__.split())
+        return out
+    if tp is type(None):
+        return {"type": "null"}
+    if tp is Any:
+        return {}
+    return {"type": {str: "string", int: "integer", float: "number", bool: "boolean"}[tp]}

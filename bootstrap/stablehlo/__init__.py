@@ -1,0 +1,1 @@
+"""Recipe: StableHLO, built against the toolchain's MLIR (tpu)."""

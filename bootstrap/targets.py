@@ -1,0 +1,218 @@
+"""Accelerator targets as data: configs/targets/<name>.yaml, validated into
+`TargetSpec`, and the union of several selected targets (`Expansion`).
+
+A new target or arch is a YAML change; nothing here names a target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .config_model import CMakeValue, Config, Plugin
+from .errors import ConfigError
+from .schema import convert, did_you_mean, doc
+from .yamlsrc import dotted, load_yaml
+
+
+@dataclass
+class DeviceRuntime:
+    """A runtime build for a device triple (LLVM_RUNTIME_TARGETS entry)."""
+
+    triple: str
+    runtimes: list[str] = field(default_factory=lambda: ["openmp"])
+    cmake: dict[str, CMakeValue] = field(
+        default_factory=dict, metadata=doc("RUNTIMES_<triple>_<KEY> entries")
+    )
+
+
+@dataclass
+class Archs:
+    known: list[str]
+    default: list[str]
+
+
+@dataclass
+class Requirement:
+    """Something the target needs on the machine (checked by `mlirboot doctor`)."""
+
+    name: str
+    kind: Literal["executable", "python", "header", "library"]
+    fix: str
+
+
+@dataclass
+class TargetSpec:
+    name: str
+    description: str
+    llvm_targets: list[str] = field(default_factory=list)
+    projects: list[str] = field(default_factory=list)
+    runtimes: list[str] = field(default_factory=list)
+    offload_plugins: list[Plugin] = field(default_factory=list)
+    device_runtimes: list[DeviceRuntime] = field(default_factory=list)
+    archs: Archs | None = None
+    tools: list[str] = field(default_factory=list)
+    components: list[Literal["enzyme", "stablehlo", "pjrt"]] = field(default_factory=list)
+    enzyme_mlir: bool = False
+    mlir_cmake: dict[str, CMakeValue] = field(default_factory=dict)
+    system_packages: list[str] = field(default_factory=list)
+    requires: list[Requirement] = field(default_factory=list)
+
+
+def load_target_specs(directory: Path) -> dict[str, TargetSpec]:
+    specs = {}
+    for path in sorted(directory.glob("*.yaml")):
+        data, locs = load_yaml(path, f"configs/targets/{path.name}")
+        spec = convert(TargetSpec, data, (), lambda p, locs=locs, path=path: _where(locs, p, path))
+        if spec.name != path.stem:
+            raise ConfigError(
+                f"target file declares name `{spec.name}`",
+                where=f"configs/targets/{path.name}",
+                hint=f"the name must match the file name (`{path.stem}`)",
+            )
+        if spec.archs:
+            for arch in spec.archs.default:
+                if arch not in spec.archs.known:
+                    raise ConfigError(
+                        f"default arch `{arch}` is not in archs.known",
+                        where=f"configs/targets/{path.name}",
+                    )
+        specs[spec.name] = spec
+    return specs
+
+
+def _where(locs: dict, path: tuple, file: Path) -> str:
+    probe = tuple(path)
+    while probe not in locs and probe:
+        probe = probe[:-1]
+    return str(locs.get(probe, f"configs/targets/{file.name}"))
+
+
+def _union(*lists: list[str]) -> list[str]:
+    """Ordered union: first occurrence wins, so output is deterministic."""
+    seen: dict[str, None] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault(item, None)
+    return list(seen)
+
+
+@dataclass
+class Expansion:
+    """What the selected targets, together, ask of one toolchain."""
+
+    targets: list[str]
+    llvm_targets: list[str]
+    projects: list[str]
+    runtimes: list[str]
+    plugins: list[str]
+    device_runtimes: list[DeviceRuntime]
+    archs: dict[str, list[str]]
+    tools: list[str]
+    components: list[str]
+    enzyme_mlir: bool
+    mlir_cmake: dict[str, CMakeValue]
+    system_packages: list[str]
+    requires: list[Requirement]
+
+
+def expand(config: Config, specs: dict[str, TargetSpec]) -> Expansion:
+    """The union of the selected targets' settings (one LLVM, every backend)."""
+    chosen = [specs[name] for name in config.targets]
+    device_runtimes: dict[str, DeviceRuntime] = {}
+    for spec in chosen:
+        for rt in spec.device_runtimes:
+            if rt.triple in device_runtimes:
+                merged = device_runtimes[rt.triple]
+                merged.runtimes = _union(merged.runtimes, rt.runtimes)
+                merged.cmake = {**merged.cmake, **rt.cmake}
+            else:
+                device_runtimes[rt.triple] = DeviceRuntime(rt.triple, list(rt.runtimes),
+                                                           dict(rt.cmake))
+    archs = {
+        spec.name: list(config.archs.get(spec.name, spec.archs.default))
+        for spec in chosen
+        if spec.archs
+    }
+    components = _union(*(spec.components for spec in chosen))
+    if config.enzyme.enabled:
+        components = _union(["enzyme"], components)
+    if config.stablehlo.enabled:
+        components = _union(components, ["stablehlo"])
+    if config.pjrt.enabled:
+        components = _union(components, ["pjrt"])
+    mlir_cmake: dict[str, CMakeValue] = {}
+    for spec in chosen:
+        mlir_cmake.update(spec.mlir_cmake)
+    requires: dict[str, Requirement] = {}
+    for spec in chosen:
+        for req in spec.requires:
+            requires.setdefault(req.name, req)
+    return Expansion(
+        targets=[spec.name for spec in chosen],
+        llvm_targets=_union(config.llvm.targets_to_build, *(s.llvm_targets for s in chosen)),
+        projects=_union(config.llvm.projects, *(s.projects for s in chosen)),
+        runtimes=_union(*(s.runtimes for s in chosen)),
+        plugins=_union(["host"], config.offload.plugins, *(s.offload_plugins for s in chosen)),
+        device_runtimes=list(device_runtimes.values()),
+        archs=archs,
+        tools=_union(config.llvm.tools, *(s.tools for s in chosen)),
+        components=components,
+        enzyme_mlir=config.enzyme.mlir or any(s.enzyme_mlir for s in chosen),
+        mlir_cmake=mlir_cmake,
+        system_packages=_union(*(s.system_packages for s in chosen)),
+        requires=list(requires.values()),
+    )
+
+
+def check_selection(config: Config, specs: dict[str, TargetSpec], where) -> None:
+    """Target names, arch overrides and their consistency; raises ConfigError."""
+    if not config.targets:
+        raise ConfigError(
+            "no target selected",
+            where=where(("targets",)),
+            hint="pass --target T (one of: " + ", ".join(specs) + ")",
+        )
+    for i, name in enumerate(config.targets):
+        if name not in specs:
+            raise ConfigError(
+                f"targets[{i}]: unknown target `{name}`",
+                where=where(("targets", i)),
+                hint=did_you_mean(name, specs) or "known targets: " + ", ".join(specs),
+            )
+    if len(set(config.targets)) != len(config.targets):
+        dup = next(t for t in config.targets if config.targets.count(t) > 1)
+        raise ConfigError(f"target `{dup}` is selected twice", where=where(("targets",)))
+    for name, archs in config.archs.items():
+        key = ("archs", name)
+        if name not in specs:
+            raise ConfigError(
+                f"{dotted(key)}: unknown target `{name}`",
+                where=where(key),
+                hint=did_you_mean(name, specs) or "known targets: " + ", ".join(specs),
+            )
+        if name not in config.targets:
+            raise ConfigError(
+                f"{dotted(key)}: archs given for target `{name}`, which is not selected",
+                where=where(key),
+                hint=f"add `{name}` to the targets or remove archs.{name}",
+            )
+        spec = specs[name]
+        if spec.archs is None:
+            raise ConfigError(
+                f"{dotted(key)}: target `{name}` has no device architectures",
+                where=where(key),
+                hint=f"remove archs.{name}",
+            )
+        if not archs:
+            raise ConfigError(f"{dotted(key)}: empty arch list", where=where(key),
+                              hint=f"known: {', '.join(spec.archs.known)}")
+        for i, arch in enumerate(archs):
+            if arch not in spec.archs.known:
+                raise ConfigError(
+                    f"{dotted((*key, i))}: unknown {name} arch `{arch}`",
+                    where=where((*key, i)),
+                    hint=did_you_mean(arch, spec.archs.known)
+                    or "known: " + ", ".join(spec.archs.known),
+                )
