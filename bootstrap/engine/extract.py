@@ -54,8 +54,9 @@ def _check(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInf
         if resolved == ".." or resolved.startswith("../"):
             raise _bad(archive, name, f"is a symlink that escapes the tree ({target})")
     elif member.islnk():
-        target = _strip(member.linkname, strip)
-        if target is None or target.startswith("/") or ".." in target.split("/"):
+        original = member.linkname
+        target = _strip(original, strip)
+        if target is None or original.startswith("/") or ".." in original.split("/"):
             raise _bad(archive, name, f"is a hard link out of the tree ({member.linkname})")
         changes["linkname"] = target
     return member.replace(**changes, deep=False)
@@ -77,7 +78,8 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
                     if checked is not None:
                         members.append(checked)
                 tar.extractall(tmp, members=members, filter="data")
-        except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as err:
+        except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, lzma.LZMAError,
+                zlib.error) as err:
             if isinstance(err, tarfile.FilterError):
                 raise _bad(archive, str(getattr(err, "tarinfo", "?").name), str(err)) from None
             raise BuildError(
