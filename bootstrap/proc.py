@@ -6,6 +6,7 @@ missing tool).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -73,7 +74,9 @@ def run(
             hint=hint or "install it or run `mlirboot doctor` to see what is missing",
         )
     if os.sep in exe and not os.path.exists(exe):
-        raise UsageError(f"tool not found: {exe}", where=stage, hint=hint or "run `mlirboot doctor`")
+        raise UsageError(
+            f"tool not found: {exe}", where=stage, hint=hint or "run `mlirboot doctor`"
+        )
 
     full_env = dict(os.environ)
     if env:
@@ -86,7 +89,10 @@ def run(
     logfile = None
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        logfile = open(log_path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        # Line-buffered: a user (or a test) tailing the log sees progress live.
+        logfile = open(  # noqa: SIM115
+            log_path, "w", encoding="utf-8", errors="replace", buffering=1
+        )
         logfile.write(f"# stage: {stage}\n# cwd: {cwd or os.getcwd()}\n# cmd: {quote(argv)}\n")
         if env:
             for key in sorted(env):
@@ -106,10 +112,8 @@ def run(
         )
         if input is not None:
             assert proc.stdin is not None
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 proc.stdin.write(input)
-            except BrokenPipeError:
-                pass
             proc.stdin.close()
         assert proc.stdout is not None
         for line in proc.stdout:

@@ -37,7 +37,8 @@ def plan(ctx: Context) -> Component:
     build.add("CMAKE_BUILD_TYPE", llvm.build_type)
     build.add("LLVM_ENABLE_ASSERTIONS", llvm.assertions)
     build.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
-    build.add("LLVM_BUILD_LLVM_DYLIB", llvm.link_dylib, "one libLLVM.so, as rustc link-shared wants")
+    build.add("LLVM_BUILD_LLVM_DYLIB", llvm.link_dylib,
+              "one libLLVM.so, as rustc link-shared wants")
     build.add("LLVM_LINK_LLVM_DYLIB", llvm.link_dylib)
     if config.build.link_jobs:
         build.add("LLVM_PARALLEL_LINK_JOBS", config.build.link_jobs, "links are RAM-bound")

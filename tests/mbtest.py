@@ -1,0 +1,24 @@
+"""Helpers shared by the test modules (tests/ is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlirboot.bootstrap.config import resolve
+from mlirboot.bootstrap.configure import Configured, configure
+
+
+def cache_entries(text: str) -> dict[str, str]:
+    """`set(KEY "value" CACHE TYPE "")` lines of a rendered cache, by key."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("set("):
+            key, rest = line[4:].split(" ", 1)
+            out[key] = rest.split('" CACHE')[0].lstrip('"')
+    return out
+
+
+def configured(tmp_path: Path, targets: str, *sets: str) -> Configured:
+    resolved = resolve(targets=targets.split(","), sets=list(sets), cwd=tmp_path)
+    return configure(resolved, build_dir=tmp_path / "build", prefix=None, cwd=tmp_path,
+                     codename="trixie")
