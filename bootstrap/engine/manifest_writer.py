@@ -9,16 +9,18 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UsageError
 from ..manifest import MANIFEST_NAME, Manifest
-from ..toolset import find_system_llvm, scan_prefix, system_manifest
+from ..toolset import TOOLS, find_system_llvm, scan_prefix, system_manifest
 from . import publish
 from .planfile import Component, Plan
 
 
-def check_system(comp: Component, llvm_prefix: str | None = None) -> Path:
+def check_system(comp: Component) -> Path:
     """A `system` component: the distribution's LLVM 22 must be there, with
     the tools the plan says this component provides."""
-    prefix = find_system_llvm(llvm_prefix)
-    missing = [t for t in comp.tools if not (prefix / "bin" / t).exists()]
+    prefix = find_system_llvm(comp.llvm_prefix)
+    # `provides.tools` also names CMake install components (clang-resource-headers,
+    # llvm-headers): only executables the backend calls are checked on disk.
+    missing = [t for t in comp.tools if t in TOOLS and not (prefix / "bin" / t).exists()]
     if missing:
         pkgs = " ".join(p.name for p in comp.packages) or "the LLVM 22 packages"
         raise UsageError(
@@ -37,7 +39,7 @@ def build_manifest(plan: Plan) -> Manifest:
     system_prefix: Path | None = None
     for comp in plan.components:
         if comp.action == "system":
-            system_prefix = system_prefix or find_system_llvm()
+            system_prefix = system_prefix or find_system_llvm(comp.llvm_prefix)
             components[comp.name] = {"version": comp.version, "provider": "system",
                                      "prefix": str(system_prefix),
                                      "packages": [p.name for p in comp.packages]}

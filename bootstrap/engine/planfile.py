@@ -47,6 +47,7 @@ class Component:
     settings_hash: str = ""
     packages: list[Package] = field(default_factory=list)
     pip: PipSpec | None = None
+    llvm_prefix: str | None = None  # system only: where the distribution's LLVM lives
 
 
 @dataclass(frozen=True)
@@ -163,4 +164,5 @@ def _component(data: dict[str, Any], where: str) -> Component:
         settings_hash=str(data.get("settings_hash", "")),
         packages=[Package(p["name"], p.get("version")) for p in data.get("packages") or []],
         pip=PipSpec(pip["package"], str(pip["version"])) if pip else None,
+        llvm_prefix=data.get("llvm_prefix"),
     )
