@@ -1,0 +1,125 @@
+"""A compiled program: the artifact directory (artifact.json + products) and
+how to run it with numpy arrays."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bootstrap import proc
+from ..bootstrap.errors import BuildError, UsageError
+from .program import Signature
+
+ARTIFACT_JSON = "artifact.json"
+
+
+class DeviceError(BuildError):
+    """The target's device is absent: never fall back to the host."""
+
+
+@dataclass
+class Artifact:
+    path: Path
+    target: str
+    signature: Signature
+    meta: dict[str, Any]
+    last_log: str = field(default="", repr=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Artifact:
+        path = Path(path)
+        try:
+            meta = json.loads((path / ARTIFACT_JSON).read_text())
+        except FileNotFoundError:
+            raise UsageError("not an mlirboot artifact (no artifact.json)", where=str(path)) from None
+        return cls(path, meta["target"], Signature.from_json(meta["signature"]), meta)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        """Every product of the compile (executable, device images, StableHLO...)."""
+        return {k: self.path / v for k, v in self.meta["files"].items()
+                if (self.path / v).exists()}
+
+    def check_inputs(self, arrays: tuple[Any, ...]) -> list[Any]:
+        import numpy as np
+
+        sig = self.signature
+        if len(arrays) != len(sig.args):
+            raise UsageError(f"@{sig.entry} takes {len(sig.args)} inputs, got {len(arrays)}",
+                             where="inputs", hint=", ".join(str(a) for a in sig.args))
+        checked = []
+        for i, (arr, want) in enumerate(zip(arrays, sig.args, strict=True)):
+            arr = np.asarray(arr)
+            if arr.dtype != np.dtype(want.dtype):
+                raise UsageError(f"input {i} has dtype {arr.dtype}, @{sig.entry} expects "
+                                 f"{want.dtype} ({want})", where=f"input {i}",
+                                 hint=f"convert it, e.g. arr.astype(np.{want.dtype})")
+            if tuple(arr.shape) != want.shape:
+                raise UsageError(f"input {i} has shape {tuple(arr.shape)}, @{sig.entry} expects "
+                                 f"{want.shape} ({want})", where=f"input {i}")
+            checked.append(np.ascontiguousarray(arr))
+        return checked
+
+    def run(self, *arrays: Any, info: bool = False, pjrt_plugin: str | None = None) -> list[Any]:
+        """Run the entry on numpy arrays. Returns the entry's results in order;
+        for an entry without results, the final contents of every argument
+        (memrefs it writes into), in argument order. `info` asks the offload
+        runtime for its mapping report (LIBOMPTARGET_INFO); the run's output is
+        kept in `last_log`."""
+        import numpy as np
+
+        inputs = self.check_inputs(arrays)
+        sig = self.signature
+        with tempfile.TemporaryDirectory(prefix="mlirboot-run-") as tmp:
+            io = Path(tmp)
+            for i, arr in enumerate(inputs):
+                (io / f"arg{i}.bin").write_bytes(arr.tobytes())
+            if self.target == "tpu":
+                self._run_pjrt(io, pjrt_plugin)
+            else:
+                self._run_native(io, info)
+            buffers = sig.buffers
+            outs = []
+            for i, buf in enumerate(buffers):
+                data = (io / f"out{i}.bin").read_bytes()
+                outs.append(np.frombuffer(data, dtype=buf.dtype).reshape(buf.shape).copy())
+        if sig.results:
+            return outs[len(sig.args):]
+        return outs
+
+    def _run_native(self, io: Path, info: bool) -> None:
+        from .devices import require_device
+
+        device = self.meta.get("device_backend")
+        env = {}
+        if device:
+            require_device(self, device)
+            # Never a silent host fallback: the runtime must use the device.
+            env["OMP_TARGET_OFFLOAD"] = "MANDATORY"
+            if info:
+                env["LIBOMPTARGET_INFO"] = "1"
+        result = proc.run([self.path / "prog", io], stage=f"{self.target}/run", env=env,
+                          log_path=io / "run.log")
+        self.last_log = result.output
+
+    def _run_pjrt(self, io: Path, plugin: str | None) -> None:
+        plugin = plugin or self.meta.get("info", {}).get("pjrt_plugin", "tpu")
+        cmd = [sys.executable, self.path / "launch.py", "--plugin", plugin, self.path, io]
+        result = proc.run(cmd, stage="tpu/run", check=False, log_path=io / "run.log")
+        self.last_log = result.output
+        if result.returncode == 3:  # the launcher's "device absent" exit
+            line = result.output.strip().splitlines()[-1] if result.output.strip() else "?"
+            raise DeviceError(line, where="tpu/run",
+                              hint="on a TPU host install libtpu; elsewhere pass "
+                              "--pjrt-plugin cpu or --pjrt-plugin PATH/TO/plugin.so")
+        if result.returncode != 0:
+            first = proc.first_diagnostic(result.output.splitlines()) or "launcher failed"
+            raise BuildError(f"PJRT launcher failed: {first}", where="tpu/run",
+                             hint="see the launcher output above")
+
+

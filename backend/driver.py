@@ -1,0 +1,252 @@
+"""Runs a target's pipeline over one program: every stage reads the previous
+stage's file and writes its own into a private work directory, which becomes
+the artifact directory only when everything succeeded (no partial outputs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bootstrap import proc
+from ..bootstrap.errors import BuildError, MlirbootError, UsageError
+from .pipeline import OPT_LEVELS, Pipeline, Stage
+from .pipeline import load as load_pipeline
+from .program import Signature
+from .toolbox import Toolbox
+
+ARTIFACT_JSON = "artifact.json"
+TEMPS = "temps"
+_OP = re.compile(r"^\s*(?:%[\w#:, %]+=\s*)?\"?([a-z_]+\.[a-z_.]+)\"?[ (<{]", re.M)
+
+
+@dataclass
+class StageRecord:
+    index: int
+    name: str
+    seconds: float
+    output: str
+    ops: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What stages share: the program, the target's device settings, the tools
+    and the files produced so far."""
+
+    source: Path
+    pipeline: Pipeline
+    opt: str
+    arch: str | None
+    entry: str | None
+    tools: Toolbox
+    workdir: Path
+    options: dict[str, Any] = field(default_factory=dict)
+    current: Path | None = None
+    signature: Signature | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    records: list[StageRecord] = field(default_factory=list)
+    stage: Stage | None = None
+    index: int = 0
+
+    @property
+    def target(self) -> str:
+        return self.pipeline.target
+
+    def device(self, key: str, default: Any = None) -> Any:
+        if key == "arch" and self.arch:
+            return self.arch
+        return self.pipeline.device.get(key, default)
+
+    @property
+    def opt_flag(self) -> str:
+        return f"-{self.opt}"
+
+    def temp(self, suffix: str, tag: str = "") -> Path:
+        """A file of the current stage under temps/ (kept with --save-temps)."""
+        assert self.stage is not None
+        name = f"{self.index:02d}-{self.stage.name}{'-' + tag if tag else ''}{suffix}"
+        return self.workdir / TEMPS / name
+
+    def product(self, name: str) -> Path:
+        """A file that is part of the artifact (top level of the artifact dir)."""
+        return self.workdir / name
+
+    def where(self) -> str:
+        return f"{self.target}/{self.stage.name if self.stage else '?'}"
+
+    def run(self, cmd: list[Any], *, tag: str = "", **kw: Any) -> proc.Result:
+        log = self.temp(".log", tag or Path(str(cmd[0])).name)
+        return proc.run(cmd, stage=self.where(), log_path=log, **kw)
+
+
+def _mlir_opt(ctx: Context, stage: Stage) -> Path:
+    passes = stage.passes_for(ctx.opt)
+    out = ctx.temp(".mlir")
+    if not passes and not stage.generic:
+        shutil.copyfile(ctx.current, out)  # keep one file per stage for --save-temps
+        return out
+    cmd: list[Any] = [ctx.tools.tool("mlir-opt"), ctx.current, "-o", out, "--mlir-print-debuginfo"]
+    if passes:
+        cmd.append(f"--pass-pipeline=builtin.module({','.join(passes)})")
+    if stage.generic:
+        cmd.append("--mlir-print-op-generic")
+    result = ctx.run(cmd, check=False)
+    if result.returncode != 0:
+        first = proc.first_diagnostic(result.output.splitlines()) or "mlir-opt failed"
+        first = first.replace(str(ctx.workdir / TEMPS) + "/", "")
+        # An op the target has no lowering for is a property of the input
+        # program (exit 2); anything else is a failed compile (exit 1).
+        err_cls = UsageError if "failed to legalize" in first else BuildError
+        raise err_cls(
+            f"mlir-opt failed: {first}",
+            where=ctx.where(),
+            hint=f"the op cannot be lowered for target {ctx.target}; log: {result.log_path}"
+            if err_cls is UsageError else f"log: {result.log_path}",
+        )
+    return out
+
+
+def _count_ops(path: Path) -> dict[str, int]:
+    if path.suffix not in (".mlir", ".ll"):
+        return {}
+    text = path.read_text(errors="replace")
+    if path.suffix == ".ll":
+        counts = Counter(m.group(1) for m in re.finditer(r"=\s*(\w+)\s", text))
+        counts.update(("call " + m.group(1)) for m in re.finditer(r"call \w+ @(\w+)", text))
+        return dict(counts.most_common(8))
+    return dict(Counter(_OP.findall(text)).most_common(8))
+
+
+def _new_workdir(out: Path | None) -> Path:
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    return Path(tempfile.mkdtemp(prefix="mlirboot-artifact-"))
+
+
+def _publish(workdir: Path, out: Path) -> None:
+    if out.exists():
+        if not (out.is_dir() and (out / ARTIFACT_JSON).exists()):
+            raise UsageError(f"refusing to replace {out}: not an mlirboot artifact",
+                             where="-o", hint="pick a new output directory")
+        shutil.rmtree(out)
+    os.replace(workdir, out)
+
+
+def compile_program(
+    source: str | os.PathLike[str],
+    *,
+    target: str = "host",
+    arch: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    entry: str | None = None,
+    opt: str = "O2",
+    save_temps: str | os.PathLike[str] | None = None,
+    toolchain: str | os.PathLike[str] | None = None,
+    options: dict[str, Any] | None = None,
+):
+    """Compile `source` (a path, or MLIR text) for `target`; returns an Artifact."""
+    from . import steps
+    from .artifact import Artifact
+
+    opt = opt.lstrip("-").upper()
+    if opt not in OPT_LEVELS:
+        raise UsageError(f"unknown optimization level `{opt}`", where="-O",
+                         hint="one of -O0, -O1, -O2, -O3")
+    pipeline = load_pipeline(target)
+    out_path = Path(out) if out is not None else None
+    workdir = _new_workdir(out_path)
+    (workdir / TEMPS).mkdir()
+    try:
+        src = _input_file(source, workdir)
+        ctx = Context(source=src, pipeline=pipeline, opt=opt, arch=arch, entry=entry,
+                      tools=Toolbox(toolchain), workdir=workdir, options=dict(options or {}),
+                      current=src)
+        for index, stage in enumerate(pipeline.stages, 1):
+            ctx.stage, ctx.index = stage, index
+            start = time.monotonic()
+            if stage.step:
+                result = steps.run_step(stage.step, ctx)
+            else:
+                result = _mlir_opt(ctx, stage)
+            if result is not None:
+                ctx.current = result
+            ctx.records.append(StageRecord(
+                index, stage.name, time.monotonic() - start,
+                str(ctx.current.relative_to(workdir)) if ctx.current else "",
+                _count_ops(ctx.current) if ctx.current else {},
+            ))
+        assert ctx.signature is not None
+        meta = {
+            "target": pipeline.target,
+            "arch": ctx.device("arch"),
+            "opt": opt,
+            "device_backend": pipeline.device.get("runtime-backend"),
+            "toolchain": str(toolchain) if toolchain else None,
+            "source": str(Path(source)) if _is_path(source) else "<text>",
+            "signature": ctx.signature.to_json(),
+            "files": {k: str(v.relative_to(workdir)) for k, v in ctx.files.items()},
+            "info": ctx.info,
+            "stages": [r.__dict__ for r in ctx.records],
+        }
+        (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+    except BaseException as err:
+        if save_temps is not None:
+            _save_temps(workdir, Path(save_temps))
+        shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(err, MlirbootError | KeyboardInterrupt):
+            raise
+        raise BuildError(f"internal error: {type(err).__name__}: {err}",
+                         where=f"{target}/{ctx.stage.name if 'ctx' in locals() and ctx.stage else 'setup'}",
+                         hint="please report this with --save-temps output") from err
+    if save_temps is not None:
+        _save_temps(workdir, Path(save_temps))
+    if not ctx.options.get("keep_temps"):
+        shutil.rmtree(workdir / TEMPS, ignore_errors=True)
+    final = workdir
+    if out_path is not None:
+        _publish(workdir, out_path)
+        final = out_path
+    return Artifact.load(final)
+
+
+def _is_path(source: str | os.PathLike[str]) -> bool:
+    if isinstance(source, os.PathLike):
+        return True
+    return "\n" not in source and "{" not in source and len(source) < 4096
+
+
+def _input_file(source: str | os.PathLike[str], workdir: Path) -> Path:
+    if _is_path(source):
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError("program not found", where=str(path), hint="pass an .mlir file")
+        return path.resolve()
+    path = workdir / TEMPS / "00-input.mlir"
+    path.write_text(str(source))
+    return path
+
+
+def _save_temps(workdir: Path, dest: Path) -> None:
+    temps = workdir / TEMPS
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(temps, dest, symlinks=True)
+
+
+def opt_report(artifact_meta: dict[str, Any]) -> str:
+    rows = [f"{'#':>2}  {'stage':<18} {'seconds':>8}  output / top ops"]
+    for rec in artifact_meta["stages"]:
+        ops = ", ".join(f"{k}={v}" for k, v in rec["ops"].items())
+        rows.append(f"{rec['index']:>2}  {rec['name']:<18} {rec['seconds']:>8.3f}  "
+                    f"{rec['output']}" + (f"\n{'':32}{ops}" if ops else ""))
+    return "\n".join(rows)

@@ -1,0 +1,128 @@
+"""Per-target pipelines as data: backend/pipelines/<target>.yaml.
+
+A pipeline is an ordered list of stages. A stage is either an `mlir-opt` pass
+list (optionally per -O level) or a named `step` implemented in Python
+(backend/steps.py). `use: <fragment>` pulls a stage from _common.yaml so the
+loop-based targets share their lowering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..bootstrap.errors import UsageError
+
+PIPELINE_DIR = Path(__file__).parent / "pipelines"
+OPT_LEVELS = ("O0", "O1", "O2", "O3")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    description: str = ""
+    step: str | None = None
+    # mlir-opt passes: a list, or {O0: [...], ...} per optimization level.
+    passes: list[str] | dict[str, list[str]] | None = None
+    generic: bool = False  # print the result in generic op form
+
+    def passes_for(self, opt: str) -> list[str]:
+        if self.passes is None:
+            return []
+        if isinstance(self.passes, dict):
+            return list(self.passes.get(opt, []))
+        return list(self.passes)
+
+    def describe(self, opt: str) -> str:
+        if self.step:
+            return f"{self.name}: step {self.step}"
+        passes = self.passes_for(opt)
+        body = ",".join(passes) if passes else "(no passes at this -O level)"
+        return f"{self.name}: mlir-opt --pass-pipeline='builtin.module({body})'"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    target: str
+    description: str
+    device: dict[str, Any] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
+    path: Path | None = None
+
+    def render(self, opt: str) -> str:
+        lines = [f"# target {self.target} (-{opt}): {self.description}", f"# from {self.path}"]
+        lines += [f"{i:2d}. {stage.describe(opt)}" for i, stage in enumerate(self.stages, 1)]
+        return "\n".join(lines)
+
+    def to_json(self, opt: str) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "opt": opt,
+            "device": self.device,
+            "stages": [
+                {"name": s.name, "step": s.step, "passes": None if s.step else s.passes_for(opt)}
+                for s in self.stages
+            ],
+        }
+
+
+def targets() -> list[str]:
+    return sorted(p.stem for p in PIPELINE_DIR.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise UsageError(f"pipeline file is not valid YAML: {err}", where=str(path)) from None
+    if not isinstance(data, dict):
+        raise UsageError("pipeline file must be a mapping", where=str(path))
+    return data
+
+
+def _stage(raw: dict[str, Any], fragments: dict[str, Any], where: str) -> Stage:
+    if "use" in raw:
+        name = raw["use"]
+        if name not in fragments:
+            raise UsageError(f"unknown stage fragment `{name}`", where=where,
+                             hint=f"known: {', '.join(sorted(fragments))}")
+        raw = {"name": name, **fragments[name], **{k: v for k, v in raw.items() if k != "use"}}
+    if "name" not in raw:
+        raise UsageError("stage without a name", where=where)
+    passes = raw.get("mlir-opt")
+    if (passes is None) == (raw.get("step") is None):
+        raise UsageError(f"stage `{raw['name']}` needs exactly one of `mlir-opt`, `step`",
+                         where=where)
+    if isinstance(passes, dict) and set(passes) - set(OPT_LEVELS):
+        raise UsageError(f"stage `{raw['name']}`: per-level passes use keys {OPT_LEVELS}",
+                         where=where)
+    return Stage(
+        name=raw["name"],
+        description=raw.get("description", ""),
+        step=raw.get("step"),
+        passes=passes,
+        generic=bool(raw.get("generic", False)),
+    )
+
+
+def load(target: str) -> Pipeline:
+    path = PIPELINE_DIR / f"{target}.yaml"
+    if target.startswith("_") or not path.exists():
+        raise UsageError(f"unknown target `{target}`", where="--target",
+                         hint=f"one of: {', '.join(targets())}")
+    data = _read(path)
+    fragments = _read(PIPELINE_DIR / "_common.yaml").get("fragments", {})
+    stages = tuple(
+        _stage(raw, fragments, f"{path}: stages[{i}]")
+        for i, raw in enumerate(data.get("stages", []))
+    )
+    return Pipeline(
+        target=data.get("target", target),
+        description=data.get("description", ""),
+        device=dict(data.get("device") or {}),
+        stages=stages,
+        path=path,
+    )

@@ -1,0 +1,152 @@
+"""The entry function's signature, read from the (mlir-opt normalized) program
+text: what the runner checks inputs against and how buffers are laid out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..bootstrap.errors import UsageError
+
+# MLIR element type -> numpy dtype name.
+DTYPES = {
+    "f16": "float16", "f32": "float32", "f64": "float64", "bf16": None,
+    "i1": "bool", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
+}
+
+_FUNC = re.compile(
+    r"^\s*func\.func\s+(?P<vis>public\s+|private\s+|nested\s+)?@(?P<name>[\w$.]+)\((?P<args>.*?)\)"
+    r"(?:\s*->\s*(?P<results>\(.*?\)|[^{]+?))?\s*(?:attributes\s*\{.*\})?\s*\{?\s*$",
+    re.M,
+)
+_TYPE = re.compile(r"(?P<kind>tensor|memref)<(?P<body>[^<>]*(?:<[^<>]*>[^<>]*)*)>")
+
+
+@dataclass(frozen=True)
+class TensorType:
+    kind: str  # "tensor" | "memref"
+    shape: tuple[int, ...]
+    element: str  # MLIR element type, e.g. "f32"
+
+    @property
+    def dtype(self) -> str:
+        return DTYPES[self.element]  # checked at parse time
+
+    @property
+    def nbytes(self) -> int:
+        import numpy as np
+
+        count = 1
+        for dim in self.shape:
+            count *= dim
+        return count * np.dtype(self.dtype).itemsize
+
+    def __str__(self) -> str:
+        dims = "x".join(str(d) for d in self.shape)
+        return f"{self.kind}<{dims + 'x' if dims else ''}{self.element}>"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "shape": list(self.shape), "dtype": self.dtype}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TensorType:
+        element = next(k for k, v in DTYPES.items() if v == data["dtype"])
+        return cls(data["kind"], tuple(data["shape"]), element)
+
+
+@dataclass(frozen=True)
+class Signature:
+    entry: str
+    args: tuple[TensorType, ...]
+    results: tuple[TensorType, ...]
+
+    @property
+    def buffers(self) -> tuple[TensorType, ...]:
+        """Buffers of the lowered entry (bare-pointer ABI): arguments, then one
+        out-param per result (buffer-results-to-out-params appends them)."""
+        return self.args + self.results
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "args": [a.to_json() for a in self.args],
+            "results": [r.to_json() for r in self.results],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Signature:
+        return cls(
+            data["entry"],
+            tuple(TensorType.from_json(a) for a in data["args"]),
+            tuple(TensorType.from_json(r) for r in data["results"]),
+        )
+
+
+def _parse_type(text: str, where: str) -> TensorType:
+    text = re.sub(r"\s+loc\(.*$", "", text).strip()
+    match = _TYPE.fullmatch(text.split(" {")[0].strip())
+    if not match:
+        raise UsageError(f"unsupported entry type `{text}`", where=where,
+                         hint="entry arguments and results must be ranked tensors or memrefs")
+    kind, body = match["kind"], match["body"]
+    if "," in body:
+        raise UsageError(f"`{text}`: memref layouts/memory spaces are not supported",
+                         where=where, hint="use an identity-layout memref")
+    *dims, element = body.split("x")
+    if any(not d.isdigit() for d in dims):
+        raise UsageError(f"`{text}`: dynamic shapes are not supported", where=where,
+                         hint="give every dimension a static size")
+    if DTYPES.get(element) is None:
+        raise UsageError(f"`{text}`: element type {element} is not supported", where=where,
+                         hint=f"one of {', '.join(k for k, v in DTYPES.items() if v)}")
+    return TensorType(kind, tuple(int(d) for d in dims), element)
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas that are not inside <...>, (...), {...}, [...]."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "<({[":
+            depth += 1
+        elif ch in ">)}]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        parts.append("".join(cur))
+    return parts
+
+
+def parse_signature(text: str, entry: str | None, where: str) -> Signature:
+    funcs = [m for m in _FUNC.finditer(text)]
+    public = [m for m in funcs if (m["vis"] or "").strip() not in ("private", "nested")]
+    if entry is None:
+        if len(public) != 1:
+            names = ", ".join(f"@{m['name']}" for m in public) or "none"
+            raise UsageError(f"cannot pick the entry function: public functions are {names}",
+                             where=where, hint="pass --entry NAME")
+        match = public[0]
+    else:
+        found = [m for m in public if m["name"] == entry]
+        if not found:
+            names = ", ".join(f"@{m['name']}" for m in public) or "none"
+            raise UsageError(f"no public function @{entry}", where=where,
+                             hint=f"public functions: {names}")
+        match = found[0]
+    fwhere = f"{where}: @{match['name']}"
+    args = []
+    for part in _split_top(match["args"]):
+        _, _, typ = part.partition(":")
+        args.append(_parse_type(typ, fwhere))
+    results_text = (match["results"] or "").strip()
+    if results_text.startswith("("):
+        results_text = results_text[1:-1]
+    results = [_parse_type(t, fwhere) for t in _split_top(results_text)]
+    if any(r.kind != "tensor" for r in results):
+        raise UsageError("returning memrefs is not supported", where=fwhere,
+                         hint="return tensors, or take a memref argument and write into it")
+    return Signature(match["name"], tuple(args), tuple(results))

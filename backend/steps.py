@@ -1,0 +1,413 @@
+"""The named pipeline steps (`step:` in backend/pipelines/*.yaml). Each takes
+the compile Context, runs its tools through bootstrap.proc, and returns the
+file that is the stage's output (or None to keep the current one)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from ..bootstrap import proc
+from ..bootstrap.errors import BuildError, UsageError
+from .driver import TEMPS, Context
+from .launcher import launcher_source
+from .offload import kernel_names, with_module_attributes, wrap_entry_in_target
+from .program import parse_signature
+
+HOST_TRIPLE = "x86_64-pc-linux-gnu"
+STUBS = Path(__file__).parent / "data" / "stubs"
+STEPS: dict[str, Callable[[Context], Path | None]] = {}
+
+
+def step(name: str):
+    def register(fn: Callable[[Context], Path | None]):
+        STEPS[name] = fn
+        return fn
+
+    return register
+
+
+def run_step(name: str, ctx: Context) -> Path | None:
+    if name not in STEPS:
+        raise UsageError(f"unknown pipeline step `{name}`", where=ctx.where(),
+                         hint=f"known steps: {', '.join(sorted(STEPS))}")
+    return STEPS[name](ctx)
+
+
+# --- front: parse and check the program -------------------------------------
+
+@step("parse")
+def parse(ctx: Context) -> Path:
+    """Verify the program with mlir-opt (bad MLIR is bad input: exit 2) and
+    read the entry's signature."""
+    out = ctx.temp(".mlir")
+    result = ctx.run([ctx.tools.tool("mlir-opt"), ctx.source, "-o", out, "--mlir-print-debuginfo"],
+                     check=False)
+    if result.returncode != 0:
+        first = proc.first_diagnostic(result.output.splitlines()) or "mlir-opt rejected it"
+        raise UsageError(f"invalid MLIR: {first}", where=ctx.where(),
+                         hint="fix the program; mlir-opt's full output: " + str(result.log_path))
+    text = out.read_text()
+    ctx.signature = parse_signature(text, ctx.entry, str(ctx.source))
+    return out
+
+
+# --- plain host code --------------------------------------------------------
+
+@step("translate-llvmir")
+def translate_llvmir(ctx: Context) -> Path:
+    out = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", ctx.current, "-o", out])
+    return out
+
+
+@step("host-object")
+def host_object(ctx: Context) -> Path:
+    out = ctx.temp(".o")
+    ctx.run([ctx.tools.tool("clang"), "-c", ctx.opt_flag, "-fPIC", "-Wno-override-module",
+             "-x", "ir", ctx.current, "-o", out])
+    ctx.files["host_object"] = out
+    return out
+
+
+@step("launcher")
+def launcher(ctx: Context) -> Path:
+    assert ctx.signature is not None
+    src = ctx.temp(".c")
+    src.write_text(launcher_source(ctx.signature))
+    obj = ctx.temp(".o")
+    ctx.run([ctx.tools.tool("clang"), "-c", "-O2", "-fPIC", src, "-o", obj])
+    ctx.files["launcher_object"] = obj
+    return obj
+
+
+@step("link-host")
+def link_host(ctx: Context) -> Path:
+    exe = ctx.product("prog")
+    ctx.run([ctx.tools.tool("clang"), ctx.files["launcher_object"], ctx.files["host_object"],
+             "-lm", "-o", exe])
+    ctx.files["executable"] = exe
+    return exe
+
+
+# --- split host/device through the OpenMP offload runtime --------------------
+
+@step("omp-target")
+def omp_target(ctx: Context) -> Path:
+    assert ctx.signature is not None
+    out = ctx.temp(".mlir")
+    text = wrap_entry_in_target(ctx.current.read_text(), ctx.signature, out, ctx.where())
+    out.write_text(text)
+    ctx.files["offload_mlir"] = out
+    return out
+
+
+def _triple(ctx: Context) -> str:
+    return ctx.device("triple")
+
+
+@step("translate-host")
+def translate_host(ctx: Context) -> Path:
+    mlir = ctx.temp(".mlir")
+    mlir.write_text(with_module_attributes(ctx.files["offload_mlir"].read_text(), {
+        "omp.is_target_device": "false",
+        "omp.target_triples": f'["{_triple(ctx)}"]',
+        "llvm.target_triple": f'"{HOST_TRIPLE}"',
+    }))
+    ll = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", mlir, "-o", ll])
+    bc = ctx.temp(".bc")
+    ctx.run([ctx.tools.tool("llvm-as"), ll, "-o", bc])
+    ctx.files["host_bc"] = bc
+    return bc
+
+
+def _data_layout(ctx: Context) -> str | None:
+    layout = ctx.device("data-layout")
+    if layout != "clang":
+        return layout
+    # The target's own layout as clang knows it (e.g. AMDGPU: allocas in addrspace 5).
+    cmd = [ctx.tools.tool("clang"), f"--target={_triple(ctx)}", "-nogpulib", "-S", "-emit-llvm",
+           "-x", "c", "/dev/null", "-o", "-"]
+    if ctx.device("arch") != "generic":
+        cmd.insert(2, f"-mcpu={ctx.device('arch')}")
+    found = re.search(r'^target datalayout = "(.*)"', ctx.run(cmd, tag="datalayout").output, re.M)
+    return found.group(1) if found else None
+
+
+@step("translate-device")
+def translate_device(ctx: Context) -> Path:
+    attrs = {
+        "omp.is_target_device": "true",
+        "omp.is_gpu": "false" if _triple(ctx) == HOST_TRIPLE else "true",
+        "llvm.target_triple": f'"{_triple(ctx)}"',
+        "omp.host_ir_filepath": f'"{ctx.files["host_bc"]}"',
+    }
+    layout = _data_layout(ctx)
+    if layout:
+        attrs["llvm.data_layout"] = f'"{layout}"'
+    if ctx.device("alloca-address-space") is not None:
+        space = int(ctx.device("alloca-address-space"))
+        attrs["dlti.dl_spec"] = f'#dlti.dl_spec<"dlti.alloca_memory_space" = {space} : ui64>'
+    mlir = ctx.temp(".mlir")
+    mlir.write_text(with_module_attributes(ctx.files["offload_mlir"].read_text(), attrs))
+    ll = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", mlir, "-o", ll])
+    kernels = kernel_names(ll.read_text())
+    if not kernels:
+        raise BuildError("the device module has no offload kernel", where=ctx.where())
+    ctx.info["kernels"] = kernels
+    ctx.files["device_ll"] = ll
+    return ll
+
+
+def _linked_device_ir(ctx: Context) -> Path:
+    """Device IR + the target's kernel-entry stub, optimized at the -O level."""
+    device = ctx.files["device_ll"]
+    header = [line for line in device.read_text().splitlines()
+              if line.startswith(("target datalayout", "target triple"))]
+    stub = ctx.temp(".ll", "stub")
+    stub_src = STUBS / f"{ctx.device('stub', 'x86')}.ll"
+    stub.write_text("\n".join(header) + "\n" + stub_src.read_text())
+    linked = ctx.temp(".bc", "linked")
+    ctx.run([ctx.tools.tool("llvm-link"), device, stub, "-o", linked])
+    optimized = ctx.temp(".bc", "opt")
+    # The middle end folds the memref descriptors away; the SPIR-V backend
+    # cannot type them otherwise.
+    level = ctx.opt if ctx.opt != "O0" else "O1"
+    ctx.run([ctx.tools.tool("opt"), f"-passes=default<{level}>", linked, "-o", optimized])
+    return optimized
+
+
+@step("device-object-x86")
+def device_object_x86(ctx: Context) -> Path:
+    obj = ctx.temp(".o")
+    ctx.run([ctx.tools.tool("clang"), "-c", ctx.opt_flag, "-fPIC", "-Wno-override-module",
+             _linked_device_ir(ctx), "-o", obj])
+    ctx.files["device_embed"] = obj
+    return obj
+
+
+@step("device-ptx")
+def device_ptx(ctx: Context) -> Path:
+    ptx = ctx.product("kernel.ptx")
+    ctx.run([ctx.tools.tool("llc"), ctx.opt_flag, f"-mtriple={_triple(ctx)}",
+             f"-mcpu={ctx.device('arch')}", f"-mattr={ctx.device('ptx-features', '')}",
+             _linked_device_ir(ctx), "-o", ptx])
+    ctx.files["ptx"] = ptx
+    return ptx
+
+
+@step("ptxas")
+def ptxas(ctx: Context) -> Path:
+    """ptxas is the PTX validator: a standalone cubin (shipped, validated) and
+    a relocatable one that the linker wrapper's nvlink device-links."""
+    tool = ctx.tools.ptxas()
+    arch = ctx.device("arch")
+    cubin = ctx.product("kernel.cubin")
+    ctx.run([tool, f"-arch={arch}", ctx.opt_flag, ctx.files["ptx"], "-o", cubin], tag="ptxas")
+    relocatable = ctx.temp(".cubin", "relocatable")
+    ctx.run([tool, "-c", f"-arch={arch}", ctx.opt_flag, ctx.files["ptx"], "-o", relocatable],
+            tag="ptxas-c")
+    ctx.files["cubin"] = cubin
+    ctx.files["device_embed"] = relocatable
+    ctx.info.setdefault("validation", {})["ptxas"] = f"ptxas -arch={arch}: ok"
+    return cubin
+
+
+@step("device-object-amdgpu")
+def device_object_amdgpu(ctx: Context) -> Path:
+    obj = ctx.temp(".o")
+    ctx.run([ctx.tools.tool("clang"), f"--target={_triple(ctx)}", f"-mcpu={ctx.device('arch')}",
+             "-nogpulib", "-c", ctx.opt_flag, _linked_device_ir(ctx), "-o", obj])
+    ctx.files["device_embed"] = obj
+    return obj
+
+
+@step("code-object-amdgpu")
+def code_object_amdgpu(ctx: Context) -> Path:
+    hsaco = ctx.product("kernel.hsaco")
+    ctx.run([ctx.tools.tool("ld.lld"), "-shared", ctx.files["device_embed"], "-o", hsaco])
+    ctx.files["code_object"] = hsaco
+    _check_amdgpu(ctx, hsaco)
+    return hsaco
+
+
+@step("device-spirv")
+def device_spirv(ctx: Context) -> Path:
+    spv = ctx.product("kernel.spv")
+    ctx.run([ctx.tools.tool("llc"), ctx.opt_flag, f"-mtriple={_triple(ctx)}", "-filetype=obj",
+             _linked_device_ir(ctx), "-o", spv])
+    ctx.run([ctx.tools.spirv_val(), spv], tag="spirv-val")
+    ctx.files["spirv"] = spv
+    ctx.files["device_embed"] = spv
+    ctx.info.setdefault("validation", {})["spirv-val"] = f"{spv.name}: ok"
+    return spv
+
+
+@step("offload-binary")
+def offload_binary(ctx: Context) -> Path:
+    out = ctx.temp(".offload")
+    image = (f"file={ctx.files['device_embed']},triple={_triple(ctx)},"
+             f"arch={ctx.device('arch')},kind=openmp")
+    ctx.run([ctx.tools.tool("llvm-offload-binary"), "-o", out, f"--image={image}"])
+    ctx.files["offload_binary"] = out
+    return out
+
+
+@step("embed-host")
+def embed_host(ctx: Context) -> Path:
+    """The host object with the device image in its .llvm.offloading section."""
+    obj = ctx.temp(".o")
+    ctx.run([ctx.tools.tool("clang"), "-cc1", "-triple", HOST_TRIPLE, "-emit-obj", ctx.opt_flag,
+             "-mrelocation-model", "pic", "-pic-level", "2", "-fopenmp",
+             f"-fembed-offload-object={ctx.files['offload_binary']}",
+             f"--offload-targets={_triple(ctx)}", "-x", "ir", ctx.files["host_bc"], "-o", obj])
+    ctx.files["host_object"] = obj
+    return obj
+
+
+@step("link-offload")
+def link_offload(ctx: Context) -> Path:
+    """clang drives clang-linker-wrapper: it device-links the embedded image,
+    wraps it with the registration code and links against libomptarget."""
+    exe = ctx.product("prog")
+    lib = ctx.tools.lib_dir
+    cmd = [ctx.tools.tool("clang"), "-fopenmp", "--offload-new-driver",
+           f"-fopenmp-targets={_triple(ctx)}", ctx.files["launcher_object"],
+           ctx.files["host_object"], f"-L{lib}", f"-Wl,-rpath,{lib}", "-lm", "-o", exe]
+    if _triple(ctx) != HOST_TRIPLE:
+        # No OpenMP device runtime is linked: the image is self-contained
+        # (see data/stubs), so the device link must not look for one.
+        cmd[4:4] = [f"--offload-arch={ctx.device('arch')}", "-nogpulib"]
+    if _triple(ctx).startswith("nvptx"):
+        cmd.insert(4, f"--cuda-path={ctx.tools.cuda_root()}")
+    ctx.run(cmd)
+    ctx.files["executable"] = exe
+    return exe
+
+
+# --- validation of the image that ended up in the executable -----------------
+
+def _extract_image(ctx: Context) -> Path:
+    """The device image embedded in the linked executable, as the runtime sees it."""
+    outdir = ctx.workdir / TEMPS / f"{ctx.index:02d}-extract"
+    outdir.mkdir(exist_ok=True)
+    image = outdir / "image.bin"
+    ctx.run([ctx.tools.tool("llvm-offload-binary"), ctx.files["executable"],
+             f"--image=file={image},triple={_triple(ctx)}"], cwd=outdir)
+    listing = ctx.run([ctx.tools.tool("llvm-objdump"), "--offloading", ctx.files["executable"]],
+                      tag="objdump-offloading").output
+    if _triple(ctx) not in listing or not image.exists():
+        raise BuildError(f"no {_triple(ctx)} image embedded in the executable", where=ctx.where())
+    ctx.info["offloading"] = [line.strip() for line in listing.splitlines()
+                              if line.strip() and not line.startswith(str(ctx.workdir))]
+    return image
+
+
+def _require_kernels(ctx: Context, symbols: str, what: str) -> None:
+    missing = [k for k in ctx.info.get("kernels", []) if k not in symbols]
+    if missing:
+        raise BuildError(f"{what} lacks kernel {missing[0]}", where=ctx.where())
+
+
+def _check_amdgpu(ctx: Context, image: Path) -> None:
+    out = ctx.run([ctx.tools.tool("llvm-readelf"), "-h", "-s", "--notes", image],
+                  tag="readelf").output
+    arch = ctx.device("arch")
+    if "EM_AMDGPU" not in out or arch not in out:
+        raise BuildError(f"{image.name} is not an AMDGPU {arch} code object", where=ctx.where())
+    for kernel in ctx.info.get("kernels", []):
+        if f"{kernel}.kd" not in out or f".name:           {kernel}" not in out:
+            raise BuildError(f"{image.name} lacks kernel {kernel} or its descriptor",
+                             where=ctx.where())
+    ctx.info.setdefault("validation", {})["llvm-readelf"] = (
+        f"{image.name}: EM_AMDGPU {arch}, kernels+descriptors: {ctx.info.get('kernels')}")
+
+
+@step("validate-x86")
+def validate_x86(ctx: Context) -> None:
+    image = _extract_image(ctx)
+    out = ctx.run([ctx.tools.tool("llvm-readelf"), "-h", "--dyn-syms", image], tag="readelf").output
+    if "X86-64" not in out:
+        raise BuildError("embedded image is not an x86-64 ELF", where=ctx.where())
+    _require_kernels(ctx, out, "embedded image")
+    ctx.info.setdefault("validation", {})["llvm-readelf"] = "image: x86-64 ELF with the kernels"
+
+
+@step("validate-nvidia")
+def validate_nvidia(ctx: Context) -> None:
+    image = _extract_image(ctx)
+    header = image.read_bytes()[:20]
+    # ELF e_machine 190 = EM_CUDA: the nvlink-linked cubin.
+    if header[:4] != b"\x7fELF" or int.from_bytes(header[18:20], "little") != 190:
+        raise BuildError("embedded image is not a CUDA ELF (cubin)", where=ctx.where())
+    syms = ctx.run([ctx.tools.tool("llvm-readelf"), "-s", image], tag="readelf", check=False).output
+    _require_kernels(ctx, syms + image.read_bytes().decode("latin-1"), "embedded cubin")
+    ctx.info.setdefault("validation", {})["embedded"] = "image: CUDA ELF (cubin) with the kernels"
+
+
+@step("validate-amd")
+def validate_amd(ctx: Context) -> None:
+    _check_amdgpu(ctx, _extract_image(ctx))
+
+
+@step("validate-intel")
+def validate_intel(ctx: Context) -> None:
+    """The linker wrapper packs SPIR-V into an ELF for the Level Zero plugin;
+    pull each SPIR-V section out and validate it."""
+    image = _extract_image(ctx)
+    sections = ctx.run([ctx.tools.tool("llvm-readelf"), "-S", image], tag="readelf").output
+    names = re.findall(r"(__openmp_offload_spirv_\d+)", sections)
+    if not names:
+        raise BuildError("embedded image has no SPIR-V section", where=ctx.where())
+    for name in names:
+        spv = image.with_name(f"{name}.spv")
+        _dump_section(ctx, image, name, spv)
+        ctx.run([ctx.tools.spirv_val(), spv], tag=f"spirv-val-{name}")
+    ctx.info.setdefault("validation", {})["spirv-val-embedded"] = f"{names}: ok"
+
+
+def _dump_section(ctx: Context, image: Path, name: str, dest: Path) -> None:
+    # llvm-objcopy is not a manifest tool; it sits beside the others in the prefix.
+    objcopy = ctx.tools.manifest.tools.get("llvm-objcopy") or (
+        Path(ctx.tools.manifest.prefix) / "bin" / "llvm-objcopy")
+    ctx.run([objcopy, f"--dump-section={name}={dest}", image, "/dev/null"], tag="objcopy")
+
+
+# --- TPU: StableHLO + PJRT ---------------------------------------------------
+
+@step("stablehlo")
+def stablehlo(ctx: Context) -> Path:
+    from .stablehlo import translate
+
+    assert ctx.signature is not None
+    out = ctx.product("program.stablehlo.mlir")
+    out.write_text(translate(ctx.current.read_text(), ctx.signature, ctx.where()))
+    ctx.files["stablehlo"] = out
+    return out
+
+
+@step("portable-artifact")
+def portable_artifact(ctx: Context) -> Path:
+    from .pjrt import serialize_portable
+
+    out = ctx.product("program.stablehlo.bc")
+    version = str(ctx.device("stablehlo-version", "1.0.0"))
+    out.write_bytes(serialize_portable(ctx.files["stablehlo"].read_text(), version, ctx.where()))
+    ctx.files["portable_artifact"] = out
+    ctx.info["stablehlo_version"] = version
+    return out
+
+
+@step("pjrt-launcher")
+def pjrt_launcher(ctx: Context) -> Path:
+    src = Path(__file__).parent / "pjrt_launcher.py"
+    out = ctx.product("launch.py")
+    shutil.copyfile(src, out)
+    out.chmod(0o755)
+    ctx.files["launcher"] = out
+    ctx.info["pjrt_plugin"] = ctx.options.get("pjrt_plugin") or ctx.device("pjrt-plugin", "tpu")
+    return out

@@ -1,0 +1,64 @@
+"""Where the backend's tools come from: the toolchain manifest (explicit path,
+$MLIRBOOT_TOOLCHAIN, ./build/toolchain), else the system LLVM 22. Device tools
+outside the LLVM prefix (ptxas from the nvidia-cuda-nvcc wheel, spirv-val from
+spirv-tools) are found by the small helpers here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from ..bootstrap.errors import UsageError
+from ..bootstrap.manifest import Manifest, locate
+from ..bootstrap.toolset import system_manifest
+
+
+class Toolbox:
+    def __init__(self, toolchain: str | os.PathLike[str] | None = None):
+        self._explicit = toolchain
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        path = locate(self._explicit)
+        return Manifest.load(path) if path else system_manifest()
+
+    def tool(self, name: str) -> Path:
+        return self.manifest.tool(name)
+
+    @property
+    def lib_dir(self) -> Path:
+        """Where libomp/libomptarget live (runtime search path of executables)."""
+        try:
+            return self.manifest.library("omptarget").parent
+        except UsageError:
+            return Path(self.manifest.prefix) / "lib"
+
+    def cuda_root(self) -> Path:
+        """A CUDA tool root with bin/ptxas and bin/nvlink: the manifest's ptxas,
+        else PyPI nvidia-cuda-nvcc (nvidia/cu13), else $CUDA_PATH."""
+        known = self.manifest.tools.get("ptxas")
+        if known:
+            return Path(known).parent.parent
+        roots = []
+        for entry in sys.path:
+            roots += sorted(Path(entry).glob("nvidia/cu*/bin/ptxas")) if entry else []
+        if roots:
+            return roots[-1].parent.parent
+        env = os.environ.get("CUDA_PATH")
+        if env and (Path(env) / "bin" / "ptxas").exists():
+            return Path(env)
+        raise UsageError("tool not found: ptxas", where="nvidia device",
+                         hint="pip install nvidia-cuda-nvcc (or put ptxas in the toolchain manifest)")
+
+    def ptxas(self) -> Path:
+        return self.cuda_root() / "bin" / "ptxas"
+
+    def spirv_val(self) -> Path:
+        known = self.manifest.tools.get("spirv-val") or shutil.which("spirv-val")
+        if not known:
+            raise UsageError("tool not found: spirv-val", where="intel device",
+                             hint="apt-get install spirv-tools")
+        return Path(known)
