@@ -77,3 +77,17 @@ def with_module_attributes(text: str, attrs: dict[str, str]) -> str:
 
 def kernel_names(device_ir: str) -> list[str]:
     return re.findall(r"^define [^@]*@(__omp_offloading_\w+)\(", device_ir, re.M)
+
+
+_ALLOCA = re.compile(r"^(\s*)%(\S+) = llvm\.alloca (.*) -> !llvm\.ptr((?: loc\(.*\))?)$", re.M)
+
+
+def allocas_in_address_space(text: str, space: int) -> str:
+    """Targets whose stack lives in its own address space (AMDGPU: 5) need
+    allocas there, cast back to the generic pointer the code uses -- what
+    clang emits; the generic memref lowering does not know about it."""
+    def fix(m: re.Match[str]) -> str:
+        indent, name, rest, loc = m.groups()
+        return (f"{indent}%as_{name} = llvm.alloca {rest} -> !llvm.ptr<{space}>{loc}\n"
+                f"{indent}%{name} = llvm.addrspacecast %as_{name} : !llvm.ptr<{space}> to !llvm.ptr")
+    return _ALLOCA.sub(fix, text)

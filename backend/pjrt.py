@@ -16,4 +16,4 @@ def serialize_portable(stablehlo_text: str, version: str, where: str) -> bytes:
     except Exception as err:  # jaxlib raises plain exceptions with MLIR diagnostics
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise BuildError(f"StableHLO rejected: {first}", where=where,
-                         hint="see program.stablehlo.mlir with --save-temps") from None
+                         hint="see the to-stablehlo output with --save-temps") from None

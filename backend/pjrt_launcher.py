@@ -73,6 +73,7 @@ def main() -> int:
     parser.add_argument("io", type=Path)
     args = parser.parse_args()
 
+    import jax
     import numpy as np
     from jax._src.lib import xla_client
 
@@ -89,7 +90,7 @@ def main() -> int:
     for i, spec in enumerate(sig["args"]):
         data = (args.io / f"arg{i}.bin").read_bytes()
         arr = np.frombuffer(data, dtype=spec["dtype"]).reshape(spec["shape"])
-        inputs.append(backend.buffer_from_pyval(arr, device))
+        inputs.append(jax.device_put(arr, device))
     results = executable.execute(inputs)
     buffers = [np.asarray(x) for x in inputs] + [np.asarray(r) for r in results]
     for i, arr in enumerate(buffers):

@@ -81,6 +81,8 @@ class _Translator:
     def splat(self, scalar: str, type_text: str) -> str:
         element = type_text.rsplit("x", 1)[-1].rstrip(">") if "x" in type_text else \
             type_text[len("tensor<"):-1]
+        if element.startswith(("f", "bf")) and re.fullmatch(r"-?\d+", scalar):
+            scalar += ".0"  # a float literal, as MLIR wants
         const = self.emit(f"stablehlo.constant dense<{scalar}> : tensor<{element}>")
         return self.emit(f"stablehlo.broadcast_in_dim {const}, dims = [] : "
                          f"(tensor<{element}>) -> {type_text}")

@@ -13,7 +13,7 @@ from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, UsageError
 from .driver import TEMPS, Context
 from .launcher import launcher_source
-from .offload import kernel_names, with_module_attributes, wrap_entry_in_target
+from .offload import allocas_in_address_space, kernel_names, with_module_attributes, wrap_entry_in_target
 from .program import parse_signature
 
 HOST_TRIPLE = "x86_64-pc-linux-gnu"
@@ -151,8 +151,11 @@ def translate_device(ctx: Context) -> Path:
     if ctx.device("alloca-address-space") is not None:
         space = int(ctx.device("alloca-address-space"))
         attrs["dlti.dl_spec"] = f'#dlti.dl_spec<"dlti.alloca_memory_space" = {space} : ui64>'
+    text = ctx.files["offload_mlir"].read_text()
+    if ctx.device("alloca-address-space") is not None:
+        text = allocas_in_address_space(text, int(ctx.device("alloca-address-space")))
     mlir = ctx.temp(".mlir")
-    mlir.write_text(with_module_attributes(ctx.files["offload_mlir"].read_text(), attrs))
+    mlir.write_text(with_module_attributes(text, attrs))
     ll = ctx.temp(".ll")
     ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", mlir, "-o", ll])
     kernels = kernel_names(ll.read_text())
@@ -385,7 +388,9 @@ def stablehlo(ctx: Context) -> Path:
 
     assert ctx.signature is not None
     out = ctx.product("program.stablehlo.mlir")
-    out.write_text(translate(ctx.current.read_text(), ctx.signature, ctx.where()))
+    text = translate(ctx.current.read_text(), ctx.signature, ctx.where())
+    ctx.temp(".mlir").write_text(text)  # kept by --save-temps even if a later stage fails
+    out.write_text(text)
     ctx.files["stablehlo"] = out
     return out
 
