@@ -109,6 +109,8 @@ class Component:
     provides: dict[str, list[str]] = field(default_factory=dict)
     packages: list[dict[str, str]] = field(default_factory=list)
     pip: dict[str, str] | None = None
+    # system components: where the distribution's LLVM lives
+    llvm_prefix: str | None = None
     settings_hash: str = ""
     # Not serialized: the cache file's content, rendered from these sections.
     sections: list[Section] = field(default_factory=list)

@@ -27,6 +27,7 @@ def plan(ctx: Context) -> Component:
             version=config.llvm_version,
             description="LLVM, MLIR, clang and lld from the distribution's LLVM 22 packages",
             provides={"tools": list(ctx.expansion.tools)},
+            llvm_prefix=str(ctx.llvm_prefix),
         )
     llvm = config.llvm
     main = Section("Projects and backends (from the selected targets)")

@@ -58,6 +58,7 @@ def plan(ctx: Context) -> list[Component]:
             description="offload + OpenMP runtimes from the distribution (host, cuda, amdgpu "
             "plugins)",
             provides={"libraries": ["omptarget", "omp", "offload"]},
+            llvm_prefix=str(ctx.llvm_prefix),
         ))
     else:
         main = Section("Offload runtimes, standalone against an existing LLVM 22")
