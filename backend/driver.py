@@ -105,7 +105,8 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         first = first.replace(str(ctx.workdir / TEMPS) + "/", "")
         # An op the target has no lowering for is a property of the input
         # program (exit 2); anything else is a failed compile (exit 1).
-        err_cls = UsageError if "failed to legalize" in first else BuildError
+        bad_op = ("failed to legalize", "was not bufferized", "failed to bufferize")
+        err_cls = UsageError if any(b in first for b in bad_op) else BuildError
         raise err_cls(
             f"mlir-opt failed: {first}",
             where=ctx.where(),
@@ -203,6 +204,13 @@ def compile_program(
         if save_temps is not None:
             _save_temps(workdir, Path(save_temps))
         shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(err, MlirbootError) and err.hint and str(workdir) in err.hint:
+            # The work dir is gone (no partial outputs): point at the kept copy.
+            kept = str(Path(save_temps) if save_temps is not None else "")
+            err.hint = (err.hint.replace(str(workdir / TEMPS), kept) if kept else
+                        re.sub(r"log: \S+", "rerun with --save-temps DIR to keep the logs",
+                               err.hint))
+            err.args = (err.line(),)
         if isinstance(err, MlirbootError | KeyboardInterrupt):
             raise
         raise BuildError(f"internal error: {type(err).__name__}: {err}",

@@ -1,0 +1,1 @@
+"""`mlirboot compile` and `mlirboot run`."""

@@ -1,0 +1,38 @@
+"""Options shared by `compile` and `run` (imports stay light: `mlirboot
+configure` must start fast)."""
+
+from __future__ import annotations
+
+import argparse
+
+TARGETS = ["host", "offload-host", "nvidia", "amd", "intel", "tpu"]
+
+
+def add_compile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("program", help="MLIR file (for `run`: or a compiled artifact dir)")
+    parser.add_argument("--target", "-t", default="host", choices=TARGETS)
+    parser.add_argument("--arch", help="device architecture (sm_90, gfx942, ...)")
+    parser.add_argument("--entry", help="entry function (default: the only public func)")
+    for level in range(4):
+        parser.add_argument(f"-O{level}", dest="opt", action="store_const", const=f"O{level}")
+    parser.set_defaults(opt="O2")
+    parser.add_argument("--save-temps", metavar="DIR", help="keep every stage's IR and logs")
+    parser.add_argument("--toolchain", metavar="PATH", help="toolchain.json or its prefix")
+    parser.add_argument("--pjrt-plugin", metavar="tpu|cpu|PATH",
+                        help="tpu target: the PJRT plugin to run with (default: libtpu)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def compile_args(args: argparse.Namespace) -> dict:
+    options = {}
+    if getattr(args, "pjrt_plugin", None):
+        options["pjrt_plugin"] = args.pjrt_plugin
+    return {
+        "target": args.target,
+        "arch": args.arch,
+        "entry": args.entry,
+        "opt": args.opt,
+        "save_temps": args.save_temps,
+        "toolchain": args.toolchain,
+        "options": options,
+    }

@@ -1,0 +1,51 @@
+"""`mlirboot compile PROG.mlir --target T -o OUT`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .common import add_compile_options, compile_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("compile", help="compile an MLIR program for a target",
+                            description="Compile an MLIR program (split host/device) for a "
+                            "target into an artifact directory.")
+    add_compile_options(parser)
+    parser.add_argument("-o", "--output", dest="out", help="artifact directory to write")
+    parser.add_argument("--print-pipeline", action="store_true",
+                        help="print the target's pipeline and exit (or compile with -o)")
+    parser.add_argument("--opt-report", action="store_true",
+                        help="print per-stage times and op counts")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from ...bootstrap.errors import UsageError
+    from ..driver import compile_program, opt_report
+    from ..pipeline import load
+
+    if args.print_pipeline:
+        pipeline = load(args.target)
+        if args.json:
+            print(json.dumps(pipeline.to_json(args.opt), indent=2))
+        else:
+            print(pipeline.render(args.opt))
+        if not args.out:
+            return 0
+    if not args.out:
+        raise UsageError("no output directory", where="compile", hint="pass -o OUT")
+    artifact = compile_program(args.program, out=args.out, **compile_args(args))
+    if args.json:
+        print(json.dumps({"artifact": str(artifact.path), "files":
+                          {k: str(v) for k, v in artifact.files.items()},
+                          **{k: artifact.meta[k] for k in ("target", "arch", "opt", "info")}},
+                         indent=2))
+    else:
+        print(f"wrote {artifact.path} ({artifact.target}, -{artifact.meta['opt']})")
+        for name, path in sorted(artifact.files.items()):
+            print(f"  {name:<18} {path}")
+    if args.opt_report:
+        print(opt_report(artifact.meta))
+    return 0

@@ -1,0 +1,78 @@
+"""`mlirboot run PROG.mlir --target T --input a.npy ... [--output out.npy | INDEX=FILE]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import add_compile_options, compile_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("run", help="compile (or load) and run a program on .npy inputs",
+                            description="Run a program's entry on .npy inputs. Results are "
+                            "written in order by --output FILE; an argument the entry writes "
+                            "into by --output INDEX=FILE.")
+    add_compile_options(parser)
+    parser.add_argument("--input", "-i", action="append", default=[], metavar="FILE.npy")
+    parser.add_argument("--output", action="append", default=[], metavar="FILE|INDEX=FILE")
+    parser.add_argument("--info", action="store_true",
+                        help="offload targets: print the runtime's mapping report")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import sys
+    import tempfile
+
+    import numpy as np
+
+    from ...bootstrap.errors import UsageError
+    from ..artifact import Artifact
+    from ..driver import compile_program
+
+    inputs = []
+    for name in args.input:
+        try:
+            inputs.append(np.load(name))
+        except (OSError, ValueError) as err:
+            raise UsageError(f"cannot read input: {err}", where=name,
+                             hint="inputs are .npy files (numpy.save)") from None
+    with tempfile.TemporaryDirectory(prefix="mlirboot-run-") as tmp:
+        program = Path(args.program)
+        if program.is_dir():
+            artifact = Artifact.load(program)
+        else:
+            artifact = compile_program(program, out=Path(tmp) / "artifact", **compile_args(args))
+        outputs = artifact.run(*inputs, info=args.info, pjrt_plugin=args.pjrt_plugin)
+        sig = artifact.signature
+        if args.info and artifact.last_log:
+            print(artifact.last_log, file=sys.stderr, end="")
+        written = {}
+        positional = 0
+        for spec in args.output:
+            index_text, sep, path = spec.partition("=")
+            if sep:
+                if not index_text.isdigit() or int(index_text) >= len(sig.args):
+                    raise UsageError(f"no argument {index_text}", where=f"--output {spec}")
+                value = outputs[int(index_text)] if not sig.results else None
+                if value is None:
+                    raise UsageError("INDEX=FILE names an argument the entry writes into; "
+                                     "this entry returns results", where=f"--output {spec}",
+                                     hint="use --output FILE for results")
+            else:
+                path = spec
+                if positional >= len(outputs if sig.results else []):
+                    raise UsageError(f"@{sig.entry} has only {len(sig.results)} results",
+                                     where=f"--output {spec}", hint="use INDEX=FILE")
+                value = outputs[positional]
+                positional += 1
+            np.save(path, value)
+            written[path] = list(value.shape)
+    if args.json:
+        print(json.dumps({"target": artifact.target, "outputs": written}, indent=2))
+    elif not written:
+        for i, value in enumerate(outputs):
+            print(f"output {i}: {value.dtype}{list(value.shape)}\n{value}")
+    return 0
