@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "mlirboot.bootstrap.commands.configure",
     "mlirboot.bootstrap.commands.targets",
     "mlirboot.bootstrap.commands.config_show",
+    "mlirboot.bootstrap.commands.fetch",
     "mlirboot.backend.commands.compile",
     "mlirboot.backend.commands.run",
     "mlirboot.bootstrap.commands.build",

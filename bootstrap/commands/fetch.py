@@ -1,0 +1,67 @@
+"""mlirboot fetch"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import DEFAULT_BUILD_DIR, add_json_arg
+
+HELP = "download, verify and unpack the sources the plan builds from"
+EPILOG = """\
+Sources land in the content-addressed cache ($MLIRBOOT_CACHE_DIR, else
+~/.cache/mlirboot) and are shared by every build dir. A checksum mismatch
+deletes the file and says expected vs got.
+
+examples:
+  mlirboot configure --target nvidia --set provider=source && mlirboot fetch
+  mlirboot fetch llvm --print-path      # the unpacked LLVM monorepo, for scripts
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("fetch", help=HELP, description=HELP.capitalize() + ".",
+                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("components", nargs="*", metavar="COMPONENT",
+                        help="components whose source to fetch (default: every one built "
+                        "from source)")
+    parser.add_argument("--build-dir", "-B", type=Path, default=DEFAULT_BUILD_DIR)
+    parser.add_argument("--print-path", action="store_true",
+                        help="print only the source root(s), one per line")
+    add_json_arg(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine import fetch, planfile
+    from ..errors import UsageError
+    from ..schema import did_you_mean
+
+    plan = planfile.load(args.build_dir)
+    by_name = {c.name: c for c in plan.components}
+    for name in args.components:
+        if name not in by_name:
+            raise UsageError(f"unknown component `{name}`", where="fetch",
+                             hint=did_you_mean(name, by_name)
+                             or "components in this plan: " + ", ".join(by_name))
+    chosen = [by_name[n] for n in args.components] or [
+        c for c in plan.components if c.source is not None or c.source_env]
+    if args.components:
+        for comp in chosen:
+            if comp.action != "cmake":
+                raise UsageError(f"component `{comp.name}` has no source to fetch "
+                                 f"(it is a {comp.action} component)", where="fetch")
+    trees = {}
+    for comp in chosen:
+        tree = fetch.resolve(comp, Path(plan.build_dir) / comp.name / "logs")
+        trees[comp.name] = tree.path
+    if args.json:
+        print(json.dumps({name: str(path) for name, path in trees.items()}, indent=2))
+    elif args.print_path:
+        for path in dict.fromkeys(trees.values()):
+            print(path)
+    else:
+        for name, path in trees.items():
+            print(f"{name}: {path}")
+    return 0
