@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .artifact import Artifact
 
 
-def compile(  # noqa: A001 - the natural name for this API
+def compile(
     source: str | os.PathLike[str],
     target: str = "host",
     arch: str | None = None,

@@ -36,7 +36,8 @@ class Artifact:
         try:
             meta = json.loads((path / ARTIFACT_JSON).read_text())
         except FileNotFoundError:
-            raise UsageError("not an mlirboot artifact (no artifact.json)", where=str(path)) from None
+            raise UsageError("not an mlirboot artifact (no artifact.json)",
+                             where=str(path)) from None
         return cls(path, meta["target"], Signature.from_json(meta["signature"]), meta)
 
     @property

@@ -175,10 +175,7 @@ def compile_program(
         for index, stage in enumerate(pipeline.stages, 1):
             ctx.stage, ctx.index = stage, index
             start = time.monotonic()
-            if stage.step:
-                result = steps.run_step(stage.step, ctx)
-            else:
-                result = _mlir_opt(ctx, stage)
+            result = steps.run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
             if result is not None:
                 ctx.current = result
             ctx.records.append(StageRecord(
@@ -213,8 +210,9 @@ def compile_program(
             err.args = (err.line(),)
         if isinstance(err, MlirbootError | KeyboardInterrupt):
             raise
+        stage_name = ctx.stage.name if "ctx" in locals() and ctx.stage else "setup"
         raise BuildError(f"internal error: {type(err).__name__}: {err}",
-                         where=f"{target}/{ctx.stage.name if 'ctx' in locals() and ctx.stage else 'setup'}",
+                         where=f"{target}/{stage_name}",
                          hint="please report this with --save-temps output") from err
     if save_temps is not None:
         _save_temps(workdir, Path(save_temps))

@@ -44,7 +44,10 @@ static void store(const char *dir, int index, const void *buf, size_t bytes) {{
 }}
 
 int main(int argc, char **argv) {{
-  if (argc != 2) {{ fprintf(stderr, "usage: %s DIR (DIR/argN.bin in, DIR/outN.bin out)\\n", argv[0]); return 2; }}
+  if (argc != 2) {{
+    fprintf(stderr, "usage: %s DIR (DIR/argN.bin in, DIR/outN.bin out)\\n", argv[0]);
+    return 2;
+  }}
   const char *dir = argv[1];
 {loads}
   {entry}({call});

@@ -89,5 +89,6 @@ def allocas_in_address_space(text: str, space: int) -> str:
     def fix(m: re.Match[str]) -> str:
         indent, name, rest, loc = m.groups()
         return (f"{indent}%as_{name} = llvm.alloca {rest} -> !llvm.ptr<{space}>{loc}\n"
-                f"{indent}%{name} = llvm.addrspacecast %as_{name} : !llvm.ptr<{space}> to !llvm.ptr")
+                f"{indent}%{name} = llvm.addrspacecast %as_{name}"
+                f" : !llvm.ptr<{space}> to !llvm.ptr")
     return _ALLOCA.sub(fix, text)

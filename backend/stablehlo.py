@@ -182,7 +182,7 @@ class _Translator:
         if len(maps) < len(op.operands):
             raise self.unsupported(op, "cannot read its indexing maps")
         out_dims = [d.strip() for d in maps[n_in][0].split(",")]
-        for dims_text, res_text in maps[n_in:len(op.operands)]:
+        for _dims_text, res_text in maps[n_in:len(op.operands)]:
             if [r.strip() for r in res_text.split(",")] != out_dims:
                 raise self.unsupported(op, "outputs must use the identity map")
         out_type = str(op.results[0].type)

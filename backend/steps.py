@@ -13,7 +13,12 @@ from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, UsageError
 from .driver import TEMPS, Context
 from .launcher import launcher_source
-from .offload import allocas_in_address_space, kernel_names, with_module_attributes, wrap_entry_in_target
+from .offload import (
+    allocas_in_address_space,
+    kernel_names,
+    with_module_attributes,
+    wrap_entry_in_target,
+)
 from .program import parse_signature
 
 HOST_TRIPLE = "x86_64-pc-linux-gnu"

@@ -51,7 +51,8 @@ class Toolbox:
         if env and (Path(env) / "bin" / "ptxas").exists():
             return Path(env)
         raise UsageError("tool not found: ptxas", where="nvidia device",
-                         hint="pip install nvidia-cuda-nvcc (or put ptxas in the toolchain manifest)")
+                         hint="pip install nvidia-cuda-nvcc "
+                         "(or put ptxas in the toolchain manifest)")
 
     def ptxas(self) -> Path:
         return self.cuda_root() / "bin" / "ptxas"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-
 RTOL = 1e-5
 ATOL = 1e-4  # sums of ~100 products: absolute slack for values near zero
 

@@ -1,0 +1,27 @@
+//===- Passes.h - mlirboot recognition / sequence passes --------*- C++ -*-===//
+//
+// Registration entry points of the passes shipped in MlirbootPasses.so.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MLIRBOOT_PASSES_PASSES_H
+#define MLIRBOOT_PASSES_PASSES_H
+
+namespace mlirboot {
+
+/// mlirboot-raise-loops-to-linalg
+void registerRaiseLoopsToLinalgPass();
+/// mlirboot-reassociate-matmul-chains
+void registerReassociateMatmulChainsPass();
+/// mlirboot-fuse-elementwise-into-matmul
+void registerFuseElementwiseIntoMatmulPass();
+
+inline void registerAllPasses() {
+  registerRaiseLoopsToLinalgPass();
+  registerReassociateMatmulChainsPass();
+  registerFuseElementwiseIntoMatmulPass();
+}
+
+} // namespace mlirboot
+
+#endif // MLIRBOOT_PASSES_PASSES_H
