@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +95,10 @@ def verify(path: Path, expected: str, where: str, origin: str) -> None:
 
 
 def download(url: str, sha256: str, cache: Path, where: str) -> Path:
+    # Imported here: urllib.request is slow to import and a no-op build never downloads.
+    import urllib.error
+    import urllib.request
+
     name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
     final = _cached_path(cache, sha256, name)
     if final.exists():  # stored only after verification
