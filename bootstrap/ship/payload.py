@@ -1,0 +1,108 @@
+"""Which files of a toolchain prefix get shipped, and how.
+
+The manifest is the list: its tools and libraries (and, for source builds, every
+installed file it records), plus the shared libraries inside the prefix that
+those load (DT_NEEDED), so the shipped tools run. Libraries outside the prefix
+(libstdc++, libz3, ...) are the system's and are reported, not shipped.
+
+Symlinks are followed sensibly: a link that stays inside the prefix is shipped
+as a link (and its target too); a link leaving the prefix (Debian's
+lib/libLLVM.so.22.1 -> ../../x86_64-linux-gnu/...) is shipped as the file it
+points to, so the package needs nothing outside itself.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..manifest import Manifest
+from . import elf
+
+# Fixed modes: the package must not depend on the umask or on who installed LLVM.
+EXEC_MODE = 0o755
+FILE_MODE = 0o644
+
+
+@dataclass(frozen=True)
+class Entry:
+    arcname: str            # path relative to the prefix, '/'-separated
+    source: Path | None     # regular file: where its bytes come from
+    link: str | None = None  # symlink: relative target
+    mode: int = FILE_MODE
+
+    @property
+    def is_link(self) -> bool:
+        return self.link is not None
+
+
+@dataclass
+class Payload:
+    prefix: Path
+    entries: list[Entry] = field(default_factory=list)
+    # manifest tools/libraries outside the prefix (ptxas under /usr/local, ...)
+    external: dict[str, str] = field(default_factory=dict)
+    # sonames the shipped files need that the prefix does not hold
+    system_libs: list[str] = field(default_factory=list)
+
+    def size(self) -> int:
+        return sum(e.source.stat().st_size for e in self.entries if e.source)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def collect(manifest: Manifest) -> Payload:
+    root = Path(os.path.normpath(manifest.prefix))
+    if not root.is_dir():
+        raise UsageError("toolchain prefix does not exist", where=str(root),
+                         hint="rebuild or re-provision the toolchain")
+    payload = Payload(prefix=root)
+    found: dict[str, Entry] = {}
+    system: set[str] = set()
+    queue: list[Path] = []
+
+    wanted = {**{f"tool {k}": v for k, v in manifest.tools.items()},
+              **{f"library {k}": v for k, v in manifest.libraries.items()}}
+    for label, raw in sorted(wanted.items()):
+        path = Path(os.path.normpath(raw))
+        if _inside(path, root):
+            queue.append(path)
+        else:
+            payload.external[label] = raw
+    for rec in manifest.files:
+        queue.append(root / rec["path"])
+
+    while queue:
+        path = queue.pop()
+        rel = path.relative_to(root).as_posix()
+        if rel in found:
+            continue
+        if path.is_symlink():
+            target = Path(os.path.normpath(path.parent / os.readlink(path)))
+            if _inside(target, root):
+                found[rel] = Entry(rel, None, os.path.relpath(target, path.parent), 0o777)
+                queue.append(target)
+                continue
+            path_real = Path(os.path.realpath(path))
+        else:
+            path_real = path
+        if not path_real.is_file():
+            raise UsageError(f"manifest lists {rel}, which is missing", where=str(path),
+                             hint="rebuild or re-provision the toolchain")
+        executable = path_real.stat().st_mode & stat.S_IXUSR
+        found[rel] = Entry(rel, path_real, None, EXEC_MODE if executable else FILE_MODE)
+        if elf.is_elf(path_real):
+            for soname in elf.needed(path_real):
+                lib = root / "lib" / soname
+                if os.path.lexists(lib):
+                    queue.append(lib)
+                else:
+                    system.add(soname)
+    payload.entries = sorted(found.values(), key=lambda e: e.arcname)
+    payload.system_libs = sorted(system)
+    return payload
