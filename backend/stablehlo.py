@@ -1,10 +1,12 @@
 """linalg-on-tensors -> StableHLO, for the tpu target (XLA has no linalg input).
 
 A small, explicit translator over the ops programs like the examples use:
-arith.constant, tensor.empty, linalg.fill, linalg.matmul, linalg.batch_matmul
-and all-parallel linalg.generic whose inputs are identities or broadcasts of
-the output's iteration space, with an elementwise arith/math body. Anything
-else is rejected with its location (exit 2), never approximated.
+arith.constant, tensor.empty, linalg.fill, linalg.matmul, linalg.batch_matmul,
+linalg.generic whose inputs are identities or broadcasts of the iteration
+space, with an elementwise arith/math body, and reductions: linalg.reduce and
+linalg.generic with reduction iterators whose body is `combine(f(inputs), acc)`
+(combine: add/mul/max/min; f elementwise) -> stablehlo.reduce. Anything else
+is rejected with its location (exit 2), never approximated.
 
 The input is mlir-opt's generic op form; jaxlib's MLIR bindings parse it
 (linalg/tensor are unregistered there, their structure is still walkable).
@@ -26,6 +28,22 @@ ELEMENTWISE = {
     "math.absf": "abs", "arith.addi": "add", "arith.subi": "subtract", "arith.muli": "multiply",
     "arith.maxsi": "maximum", "arith.minsi": "minimum",
 }
+# Reduction combiners: StableHLO op and the identity it starts from. The
+# result is combine(init, reduce(f(inputs))), which equals linalg's
+# sequential fold for these associative, commutative combiners.
+COMBINERS = {
+    "arith.addf": "add", "arith.mulf": "multiply", "arith.maximumf": "maximum",
+    "arith.maxnumf": "maximum", "arith.minimumf": "minimum", "arith.minnumf": "minimum",
+}
+_IDENTITY = {
+    "add": {"f16": "0.0", "bf16": "0.0", "f32": "0.0", "f64": "0.0"},
+    "multiply": {"f16": "1.0", "bf16": "1.0", "f32": "1.0", "f64": "1.0"},
+    "maximum": {"f16": "0xFC00", "bf16": "0xFF80", "f32": "0xFF800000",
+                "f64": "0xFFF0000000000000"},
+    "minimum": {"f16": "0x7C00", "bf16": "0x7F80", "f32": "0x7F800000",
+                "f64": "0x7FF0000000000000"},
+}
+_ITER = re.compile(r"iterator_type<(parallel|reduction)>|\"(parallel|reduction)\"")
 _MAP = re.compile(r"affine_map<\(([^)]*)\)\s*->\s*\(([^)]*)\)>")
 _LOC = re.compile(r'loc\("([^"]+)":(\d+):(\d+)\)')
 
@@ -62,8 +80,9 @@ class _Translator:
         found = _LOC.search(loc)
         place = f"{found.group(1)}:{found.group(2)}" if found else self.where
         return UsageError(f"{op.name}: {why}", where=f"{place} (tpu: to-stablehlo)",
-                          hint="the tpu target translates linalg.matmul/batch_matmul/fill and "
-                          "elementwise linalg.generic; rewrite the op or pick another target")
+                          hint="the tpu target translates linalg.matmul/batch_matmul/fill, "
+                          "elementwise linalg.generic and add/mul/max/min reductions; rewrite "
+                          "the op or pick another target")
 
     def value(self, v) -> str:
         return v.get_name()
@@ -144,6 +163,8 @@ class _Translator:
             self.matmul(op)
         elif name == "linalg.generic":
             self.generic(op)
+        elif name == "linalg.reduce":
+            self.reduce(op)
         elif name == "func.return":
             results.extend(self.tensor(v, str(v.type), op) for v in op.operands)
         else:
@@ -174,13 +195,17 @@ class _Translator:
             f"stablehlo.add {acc}, {product} : {out_type}")
 
     def generic(self, op) -> None:
-        text = str(op)
-        if "reduction" in text.split("({")[0] or "reduction" in text.split("}>")[0]:
-            raise self.unsupported(op, "reductions in linalg.generic are not supported")
-        maps = _MAP.findall(text.split("({")[0]) or _MAP.findall(text)
+        head = str(op).split("({")[0]
+        iterators = [a or b for a, b in _ITER.findall(head)]
+        maps = _MAP.findall(head) or _MAP.findall(str(op))
         n_in = len(op.operands) - len(op.results)
         if len(maps) < len(op.operands):
             raise self.unsupported(op, "cannot read its indexing maps")
+        space = [d.strip() for d in maps[0][0].split(",") if d.strip()]
+        reduced = [d for d, it in zip(space, iterators, strict=False) if it == "reduction"]
+        if reduced:
+            self.reduction_generic(op, maps, space, n_in)
+            return
         out_dims = [d.strip() for d in maps[n_in][0].split(",")]
         for _dims_text, res_text in maps[n_in:len(op.operands)]:
             if [r.strip() for r in res_text.split(",")] != out_dims:
@@ -189,22 +214,50 @@ class _Translator:
         block = op.regions[0].blocks[0]
         env: dict[str, str] = {}
         for i, (arg, operand) in enumerate(zip(block.arguments, op.operands, strict=True)):
-            operand_type = str(operand.type)
-            res = [r.strip() for r in maps[i][1].split(",") if r.strip()]
-            if any(r not in out_dims for r in res):
-                raise self.unsupported(op, f"indexing map {maps[i][1]!r} is not a broadcast")
-            src = self.tensor(operand, operand_type, op)
-            if res == out_dims:
-                env[arg.get_name()] = src
-            else:
-                positions = ", ".join(str(out_dims.index(r)) for r in res)
-                env[arg.get_name()] = self.emit(
-                    f"stablehlo.broadcast_in_dim {src}, dims = [{positions}] : "
-                    f"({operand_type}) -> {out_type}")
+            env[arg.get_name()] = self.broadcast_operand(op, operand, maps[i][1], out_dims,
+                                                         out_type)
+        yielded = self.body(op, block, env, out_type)
+        for result, value in zip(op.results, yielded, strict=True):
+            self.names[result.get_name()] = value
+
+    def broadcast_operand(self, op, operand, res_text: str, space: list[str],
+                          space_type: str) -> str:
+        """`operand` (indexed by `res_text`) as a tensor over the iteration space."""
+        operand_type = str(operand.type)
+        res = [r.strip() for r in res_text.split(",") if r.strip()]
+        if any(r not in space for r in res):
+            raise self.unsupported(op, f"indexing map {res_text!r} is not a broadcast")
+        src = self.tensor(operand, operand_type, op)
+        if res == space:
+            return src
+        positions = ", ".join(str(space.index(r)) for r in res)
+        return self.emit(f"stablehlo.broadcast_in_dim {src}, dims = [{positions}] : "
+                         f"({operand_type}) -> {space_type}")
+
+    def body(self, op, block, env: dict[str, str], out_type: str, acc: str | None = None,
+             reduce_into=None) -> list[str]:
+        """Translate an elementwise region over tensors of `out_type`. With
+        `acc` (the accumulator block argument), the op that combines it is
+        handed to `reduce_into(op, combiner, other_operand_value)`."""
         yielded: list[str] = []
+        combined: str | None = None  # the accumulator's new value (reductions)
         for inner in block.operations:
             inner = inner.operation
+            used = [v.get_name() for v in inner.operands]
+            if combined is not None and inner.name != "linalg.yield":
+                raise self.unsupported(inner, "a reduction body must end with the combine")
+            if acc is not None and acc in used and inner.name != "linalg.yield":
+                if inner.name not in COMBINERS or used.count(acc) != 1 or len(used) != 2:
+                    raise self.unsupported(inner, "a reduction body must combine the "
+                                           "accumulator once with add/mul/max/min")
+                other = inner.operands[1 - used.index(acc)]
+                combined = inner.results[0].get_name()
+                env[combined] = reduce_into(
+                    inner, COMBINERS[inner.name], self.body_value(other, env, out_type, inner))
+                continue
             if inner.name == "linalg.yield":
+                if acc is not None and used != [combined]:
+                    raise self.unsupported(inner, "a reduction must yield the combined value")
                 yielded = [self.body_value(v, env, out_type, inner) for v in inner.operands]
             elif inner.name == "arith.constant":
                 value, _, _ = str(inner.attributes["value"]).partition(" : ")
@@ -215,8 +268,85 @@ class _Translator:
                     f"stablehlo.{ELEMENTWISE[inner.name]} {args} : {out_type}")
             else:
                 raise self.unsupported(inner, "no elementwise StableHLO translation")
-        for result, value in zip(op.results, yielded, strict=True):
-            self.names[result.get_name()] = value
+        return yielded
+
+    def space_type(self, op, operands, maps, space: list[str]) -> str:
+        """The tensor type of the whole iteration space, sized from the inputs."""
+        sizes: dict[str, int] = {}
+        element = ""
+        for operand, (_dims, res_text) in zip(operands, maps, strict=False):
+            typ = str(operand.type)
+            shape = typ[len("tensor<"):-1].split("x")
+            element = element or shape[-1]
+            for r, size in zip([r.strip() for r in res_text.split(",") if r.strip()],
+                               shape[:-1], strict=False):
+                if r in space and size.isdigit():
+                    sizes[r] = int(size)
+        if any(d not in sizes for d in space):
+            raise self.unsupported(op, "cannot size its iteration space from the inputs")
+        dims = "x".join(str(sizes[d]) for d in space)
+        return f"tensor<{dims + 'x' if dims else ''}{element}>"
+
+    def reduce_to(self, op, value: str, value_type: str, combiner: str, dims: list[int],
+                  out_type: str, init_value) -> str:
+        """combine(init, reduce(value over dims)) as StableHLO."""
+        element = out_type.rsplit("x", 1)[-1].rstrip(">") if "x" in out_type else \
+            out_type[len("tensor<"):-1]
+        identity = _IDENTITY[combiner].get(element)
+        if identity is None:
+            raise self.unsupported(op, f"reductions over {element} are not supported")
+        start = self.emit(f"stablehlo.constant dense<{identity}> : tensor<{element}>")
+        dims_text = ", ".join(str(d) for d in dims)
+        reduced = self.emit(
+            f"stablehlo.reduce({value} init: {start}) applies stablehlo.{combiner} across "
+            f"dimensions = [{dims_text}] : ({value_type}, tensor<{element}>) -> {out_type}")
+        init = self.tensor(init_value, out_type, op)
+        return self.emit(f"stablehlo.{combiner} {init}, {reduced} : {out_type}")
+
+    def reduction_generic(self, op, maps, space: list[str], n_in: int) -> None:
+        if len(op.results) != 1:
+            raise self.unsupported(op, "reductions with several outputs are not supported")
+        out_res = [r.strip() for r in maps[n_in][1].split(",") if r.strip()]
+        positions = [space.index(r) for r in out_res if r in space]
+        if len(positions) != len(out_res) or positions != sorted(positions):
+            raise self.unsupported(op, "the output map must keep the parallel dims in order")
+        reduced = [i for i, d in enumerate(space) if d not in out_res]
+        full = self.space_type(op, op.operands[:n_in], maps[:n_in], space)
+        out_type = str(op.results[0].type)
+        block = op.regions[0].blocks[0]
+        env: dict[str, str] = {}
+        for arg, operand, (_d, res_text) in zip(block.arguments[:n_in], op.operands[:n_in],
+                                                maps[:n_in], strict=True):
+            env[arg.get_name()] = self.broadcast_operand(op, operand, res_text, space, full)
+        init = op.operands[n_in]
+
+        def into(inner, combiner: str, value: str) -> str:
+            return self.reduce_to(inner, value, full, combiner, reduced, out_type, init)
+
+        (result,) = self.body(op, block, env, full, acc=block.arguments[n_in].get_name(),
+                              reduce_into=into)
+        self.names[op.results[0].get_name()] = result
+
+    def reduce(self, op) -> None:
+        """linalg.reduce: one input, one init, dimensions = [...]."""
+        if len(op.operands) != 2:
+            raise self.unsupported(op, "only single-input linalg.reduce is supported")
+        found = re.search(r"dimensions = array<i64(?::\s*([\d,\s]*))?>", str(op).split("({")[0])
+        if not found:
+            raise self.unsupported(op, "cannot read its dimensions")
+        dims = [int(d) for d in (found.group(1) or "").replace(" ", "").split(",") if d]
+        source, init = op.operands
+        block = op.regions[0].blocks[0]
+        full = str(source.type)
+        env = {block.arguments[0].get_name(): self.tensor(source, full, op)}
+        out_type = str(op.results[0].type)
+
+        def into(inner, combiner: str, value: str) -> str:
+            return self.reduce_to(inner, value, full, combiner, dims, out_type, init)
+
+        (result,) = self.body(op, block, env, full, acc=block.arguments[1].get_name(),
+                              reduce_into=into)
+        self.names[op.results[0].get_name()] = result
 
     def body_value(self, v, env: dict[str, str], out_type: str, op) -> str:
         name = v.get_name()
