@@ -11,12 +11,14 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
+from .grad import GradRequest, parse_wrt
 from .pipeline import OPT_LEVELS, Pipeline, Stage
 from .pipeline import load as load_pipeline
 from .program import Signature
@@ -56,6 +58,7 @@ class Context:
     records: list[StageRecord] = field(default_factory=list)
     stage: Stage | None = None
     index: int = 0
+    grad: GradRequest | None = None  # set by --grad: the `when: grad` stages run
 
     @property
     def target(self) -> str:
@@ -154,8 +157,12 @@ def compile_program(
     save_temps: str | os.PathLike[str] | None = None,
     toolchain: str | os.PathLike[str] | None = None,
     options: dict[str, Any] | None = None,
+    grad: str | None = None,
+    wrt: str | Sequence[int] | None = None,
 ):
-    """Compile `source` (a path, or MLIR text) for `target`; returns an Artifact."""
+    """Compile `source` (a path, or MLIR text) for `target`; returns an Artifact.
+    With `grad=ENTRY` the artifact is ENTRY's gradient function, made by Enzyme
+    (see backend/grad.py; `wrt` picks the arguments, default all)."""
     from . import steps
     from .artifact import Artifact
 
@@ -164,6 +171,9 @@ def compile_program(
         raise UsageError(f"unknown optimization level `{opt}`", where="-O",
                          hint="one of -O0, -O1, -O2, -O3")
     pipeline = load_pipeline(target)
+    request = _grad_request(grad, wrt, entry)
+    entry = request.entry if request else entry
+    stages = pipeline.active(frozenset({"grad"} if request else ()))
     out_path = Path(out) if out is not None else None
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
@@ -171,8 +181,8 @@ def compile_program(
         src = _input_file(source, workdir)
         ctx = Context(source=src, pipeline=pipeline, opt=opt, arch=arch, entry=entry,
                       tools=Toolbox(toolchain), workdir=workdir, options=dict(options or {}),
-                      current=src)
-        for index, stage in enumerate(pipeline.stages, 1):
+                      current=src, grad=request)
+        for index, stage in enumerate(stages, 1):
             ctx.stage, ctx.index = stage, index
             start = time.monotonic()
             result = steps.run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
@@ -192,6 +202,7 @@ def compile_program(
             "toolchain": str(toolchain) if toolchain else None,
             "source": str(Path(source)) if _is_path(source) else "<text>",
             "signature": ctx.signature.to_json(),
+            "grad": ctx.info.pop("grad", None),
             "files": {k: str(v.relative_to(workdir)) for k, v in ctx.files.items()},
             "info": ctx.info,
             "stages": [r.__dict__ for r in ctx.records],
@@ -223,6 +234,18 @@ def compile_program(
         _publish(workdir, out_path)
         final = out_path
     return Artifact.load(final)
+
+
+def _grad_request(grad: str | None, wrt: str | Sequence[int] | None,
+                  entry: str | None) -> GradRequest | None:
+    if grad is None:
+        if wrt is not None:
+            raise UsageError("--wrt without --grad", where="--wrt", hint="add --grad ENTRY")
+        return None
+    if entry is not None and entry != grad:
+        raise UsageError(f"--entry {entry} and --grad {grad} name different functions",
+                         where="--grad", hint="--grad ENTRY already selects the entry")
+    return GradRequest(grad.lstrip("@"), parse_wrt(wrt))
 
 
 def _is_path(source: str | os.PathLike[str]) -> bool:

@@ -3,7 +3,8 @@
 A pipeline is an ordered list of stages. A stage is either an `mlir-opt` pass
 list (optionally per -O level) or a named `step` implemented in Python
 (backend/steps.py). `use: <fragment>` pulls a stage from _common.yaml so the
-loop-based targets share their lowering.
+loop-based targets share their lowering. `when: grad` marks a stage that runs
+only for a gradient compile (`--grad ENTRY`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..bootstrap.errors import UsageError
 
 PIPELINE_DIR = Path(__file__).parent / "pipelines"
 OPT_LEVELS = ("O0", "O1", "O2", "O3")
+CONDITIONS = ("grad",)  # values of a stage's `when:`
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Stage:
     # mlir-opt passes: a list, or {O0: [...], ...} per optimization level.
     passes: list[str] | dict[str, list[str]] | None = None
     generic: bool = False  # print the result in generic op form
+    when: str | None = None  # run only under this condition (e.g. "grad")
 
     def passes_for(self, opt: str) -> list[str]:
         if self.passes is None:
@@ -52,19 +55,25 @@ class Pipeline:
     stages: tuple[Stage, ...] = ()
     path: Path | None = None
 
-    def render(self, opt: str) -> str:
+    def active(self, conditions: frozenset[str] = frozenset()) -> tuple[Stage, ...]:
+        """The stages that run: unconditional ones and those whose `when` holds."""
+        return tuple(s for s in self.stages if s.when is None or s.when in conditions)
+
+    def render(self, opt: str, conditions: frozenset[str] = frozenset()) -> str:
         lines = [f"# target {self.target} (-{opt}): {self.description}", f"# from {self.path}"]
-        lines += [f"{i:2d}. {stage.describe(opt)}" for i, stage in enumerate(self.stages, 1)]
+        lines += [f"{i:2d}. {stage.describe(opt)}"
+                  for i, stage in enumerate(self.active(conditions), 1)]
         return "\n".join(lines)
 
-    def to_json(self, opt: str) -> dict[str, Any]:
+    def to_json(self, opt: str, conditions: frozenset[str] = frozenset()) -> dict[str, Any]:
         return {
             "target": self.target,
             "opt": opt,
             "device": self.device,
             "stages": [
-                {"name": s.name, "step": s.step, "passes": None if s.step else s.passes_for(opt)}
-                for s in self.stages
+                {"name": s.name, "step": s.step, "passes": None if s.step else s.passes_for(opt),
+                 **({"when": s.when} if s.when else {})}
+                for s in self.active(conditions)
             ],
         }
 
@@ -99,8 +108,13 @@ def _stage(raw: dict[str, Any], fragments: dict[str, Any], where: str) -> Stage:
     if isinstance(passes, dict) and set(passes) - set(OPT_LEVELS):
         raise UsageError(f"stage `{raw['name']}`: per-level passes use keys {OPT_LEVELS}",
                          where=where)
+    when = raw.get("when")
+    if when is not None and when not in CONDITIONS:
+        raise UsageError(f"stage `{raw['name']}`: unknown `when: {when}`", where=where,
+                         hint=f"one of {', '.join(CONDITIONS)}")
     return Stage(
         name=raw["name"],
+        when=when,
         description=raw.get("description", ""),
         step=raw.get("step"),
         passes=passes,

@@ -12,6 +12,8 @@ from pathlib import Path
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, UsageError
 from .driver import TEMPS, Context
+from .grad import GradRequest
+from .grad import resolve as resolve_wrt
 from .launcher import launcher_source
 from .offload import (
     allocas_in_address_space,
@@ -421,3 +423,70 @@ def pjrt_launcher(ctx: Context) -> Path:
     ctx.files["launcher"] = out
     ctx.info["pjrt_plugin"] = ctx.options.get("pjrt_plugin") or ctx.device("pjrt-plugin", "tpu")
     return out
+
+
+# --- gradients through Enzyme (`when: grad` stages; see backend/grad.py) -----
+
+def _grad_setup(ctx: Context) -> tuple[GradRequest, tuple[int, ...]]:
+    assert ctx.grad is not None and ctx.signature is not None
+    return ctx.grad, resolve_wrt(ctx.grad, ctx.signature, ctx.where())
+
+
+@step("enzyme-stablehlo")
+def enzyme_stablehlo(ctx: Context) -> Path:
+    """Enzyme-MLIR differentiates the StableHLO program; the gradient program
+    replaces it as what the portable artifact carries."""
+    from .grad import enzyme_stablehlo as differentiate
+    from .grad import grad_info, grad_signature
+
+    request, wrt = _grad_setup(ctx)
+    primal = ctx.signature
+    text, passes = differentiate(ctx.files["stablehlo"].read_text(), primal, wrt, ctx.where())
+    out = ctx.product("grad.stablehlo.mlir")
+    out.write_text(text)
+    ctx.temp(".mlir").write_text(text)
+    ctx.files["primal_stablehlo"] = ctx.files["stablehlo"]
+    ctx.files["stablehlo"] = out
+    ctx.signature = grad_signature(primal, wrt, f"{primal.entry}_grad")
+    ctx.info["grad"] = grad_info(request, primal, wrt, "Enzyme-MLIR (enzyme-ad)",
+                                 enzyme_passes=passes)
+    return out
+
+
+@step("enzyme-llvm")
+def enzyme_llvm(ctx: Context) -> Path:
+    """The entry's LLVM IR + a wrapper calling __enzyme_autodiff on it, through
+    `opt -load-pass-plugin=LLVMEnzyme-22.so -passes=enzyme`."""
+    from .grad import enzyme_plugin, enzyme_wrapper, grad_info, grad_signature, unique_name
+
+    plugin = enzyme_plugin(ctx.tools.manifest, ctx.where())
+    request, wrt = _grad_setup(ctx)
+    primal = ctx.signature
+    name = unique_name(f"{primal.entry}_grad", ctx.current.read_text())
+    wrapper = ctx.temp(".ll", "wrapper")
+    wrapper.write_text(enzyme_wrapper(primal, wrt, name, ctx.where()))
+    linked = ctx.temp(".bc", "linked")
+    ctx.run([ctx.tools.tool("llvm-link"), ctx.current, wrapper, "-o", linked])
+    out = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("opt"), f"-load-pass-plugin={plugin}", "-passes=enzyme", linked,
+             "-S", "-o", out], tag="opt-enzyme")
+    if re.search(r"call .*@__enzyme_autodiff", out.read_text()):
+        raise BuildError("Enzyme left a __enzyme_autodiff call undifferentiated",
+                         where=ctx.where(), hint=f"plugin {plugin}; rerun with --save-temps")
+    ctx.signature = grad_signature(primal, wrt, name)
+    ctx.info["grad"] = grad_info(request, primal, wrt, f"Enzyme LLVM plugin ({plugin.name})",
+                                 plugin=str(plugin))
+    return out
+
+
+@step("enzyme-split")
+def enzyme_split(ctx: Context) -> None:
+    """Split host/device targets: Enzyme must be in the toolchain, and even
+    then the device kernel is not differentiated yet (said plainly)."""
+    from .grad import enzyme_plugin
+
+    enzyme_plugin(ctx.tools.manifest, ctx.where())
+    _grad_setup(ctx)
+    raise UsageError(f"--grad is not implemented for the split target {ctx.target} yet "
+                     "(the outlined device kernel would need Enzyme's OpenMP support)",
+                     where=ctx.where(), hint="use --target host or --target tpu for gradients")
