@@ -20,6 +20,11 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--toolchain", metavar="PATH", help="toolchain.json or its prefix")
     parser.add_argument("--pjrt-plugin", metavar="tpu|cpu|PATH",
                         help="tpu target: the PJRT plugin to run with (default: libtpu)")
+    parser.add_argument("--grad", metavar="ENTRY",
+                        help="compile ENTRY's gradient through Enzyme: d(sum of ENTRY's "
+                        "results)/d(each argument), one array per argument")
+    parser.add_argument("--wrt", metavar="I,J,...",
+                        help="with --grad: differentiate only these argument indices (0-based)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -35,4 +40,6 @@ def compile_args(args: argparse.Namespace) -> dict:
         "save_temps": args.save_temps,
         "toolchain": args.toolchain,
         "options": options,
+        "grad": getattr(args, "grad", None),
+        "wrt": getattr(args, "wrt", None),
     }

@@ -28,10 +28,11 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.print_pipeline:
         pipeline = load(args.target)
+        conditions = frozenset({"grad"} if args.grad else ())
         if args.json:
-            print(json.dumps(pipeline.to_json(args.opt), indent=2))
+            print(json.dumps(pipeline.to_json(args.opt, conditions), indent=2))
         else:
-            print(pipeline.render(args.opt))
+            print(pipeline.render(args.opt, conditions))
         if not args.out:
             return 0
     if not args.out:
@@ -40,10 +41,15 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"artifact": str(artifact.path), "files":
                           {k: str(v) for k, v in artifact.files.items()},
-                          **{k: artifact.meta[k] for k in ("target", "arch", "opt", "info")}},
+                          **{k: artifact.meta.get(k) for k in ("target", "arch", "opt", "info",
+                                                               "grad")}},
                          indent=2))
     else:
         print(f"wrote {artifact.path} ({artifact.target}, -{artifact.meta['opt']})")
+        grad = artifact.meta.get("grad")
+        if grad:
+            print(f"  gradient of @{grad['entry']} ({grad['loss']}) w.r.t. arguments "
+                  f"{grad['wrt']} by {grad['engine']}")
         for name, path in sorted(artifact.files.items()):
             print(f"  {name:<18} {path}")
     if args.opt_report:

@@ -70,9 +70,14 @@ def handle(args: argparse.Namespace) -> int:
                 positional += 1
             np.save(path, value)
             written[path] = list(value.shape)
+    grad = artifact.meta.get("grad")
     if args.json:
-        print(json.dumps({"target": artifact.target, "outputs": written}, indent=2))
+        print(json.dumps({"target": artifact.target, "outputs": written,
+                          **({"grad": {k: grad[k] for k in ("entry", "wrt", "loss", "engine")}}
+                             if grad else {})}, indent=2))
     elif not written:
         for i, value in enumerate(outputs):
-            print(f"output {i}: {value.dtype}{list(value.shape)}\n{value}")
+            # A gradient run's outputs are d loss / d argument, in --wrt order.
+            label = f"gradient wrt argument {grad['wrt'][i]}" if grad else f"output {i}"
+            print(f"{label}: {value.dtype}{list(value.shape)}\n{value}")
     return 0
