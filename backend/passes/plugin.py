@@ -1,0 +1,189 @@
+"""Build the MlirbootPasses MLIR pass plugin and describe how to run its passes.
+
+The plugin is a CMake project next to this file (CMakeLists.txt + *.cpp). It is
+built against an installed MLIR 22 (Debian's libmlir-22-dev, or a toolchain
+prefix) and loaded by that toolchain's `mlir-opt --load-pass-plugin=<so>`.
+
+Pipelines here are plain strings so a backend can splice them into its own
+`--pass-pipeline` (the passes are registered as ordinary MLIR passes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ...bootstrap import proc
+from ...bootstrap.errors import BuildError, UsageError
+
+PLUGIN_NAME = "MlirbootPasses.so"
+
+RAISE_LOOPS = "mlirboot-raise-loops-to-linalg"
+REASSOCIATE_CHAINS = "mlirboot-reassociate-matmul-chains"
+FUSE_ELEMENTWISE = "mlirboot-fuse-elementwise-into-matmul"
+#: The plugin's own passes (all run on any op, typically func.func).
+PLUGIN_PASSES: tuple[str, ...] = (RAISE_LOOPS, REASSOCIATE_CHAINS, FUSE_ELEMENTWISE)
+
+#: The -O2 sequence, as passes nested under func.func, in order:
+#: raise loop nests (memref) to linalg; let upstream name any remaining
+#: matmul/conv-shaped linalg.generic; reorder matmul chains (tensors); clean up;
+#: then tile elementwise epilogues and fuse their matmul into the tile loop.
+#: Fusion goes last: it turns whole-tensor matmuls into tiled loops, which the
+#: chain pass would no longer see.
+FUNC_PASSES: tuple[str, ...] = (
+    RAISE_LOOPS,
+    "linalg-specialize-generic-ops",
+    REASSOCIATE_CHAINS,
+    "canonicalize",
+    "cse",
+    FUSE_ELEMENTWISE,
+    "canonicalize",
+    "cse",
+)
+
+
+def func_passes(*, tile_sizes: Sequence[int] | None = None) -> str:
+    """FUNC_PASSES as one comma-separated string (to nest in func.func(...))."""
+    passes = list(FUNC_PASSES)
+    if tile_sizes:
+        sizes = ",".join(str(int(s)) for s in tile_sizes)
+        passes[passes.index(FUSE_ELEMENTWISE)] = f"{FUSE_ELEMENTWISE}{{tile-sizes={sizes}}}"
+    return ",".join(passes)
+
+
+def pass_pipeline(*, tile_sizes: Sequence[int] | None = None) -> str:
+    """A complete `--pass-pipeline` value for a module of func.func ops."""
+    return f"builtin.module(func.func({func_passes(tile_sizes=tile_sizes)}))"
+
+
+#: The default optimizing pipeline (tile sizes 32 for the two innermost loops).
+PASS_PIPELINE = pass_pipeline()
+
+
+def mlir_opt_args(plugin: Path, *, pipeline: str = PASS_PIPELINE) -> list[str]:
+    """mlir-opt arguments that load the plugin and run `pipeline`.
+
+    `--mlir-print-op-on-diagnostic=false` keeps the optimization remarks to
+    one `<file>:<line>:<col>: remark: ...` line each (plus source excerpt).
+    """
+    return [
+        f"--load-pass-plugin={plugin}",
+        f"--pass-pipeline={pipeline}",
+        "--mlir-print-op-on-diagnostic=false",
+    ]
+
+
+def source_dir() -> Path:
+    """The plugin's CMake source directory (this package's folder)."""
+    return Path(__file__).resolve().parent
+
+
+def source_files() -> list[Path]:
+    src = source_dir()
+    return sorted([src / "CMakeLists.txt", *src.glob("*.cpp"), *src.glob("*.h")])
+
+
+def source_hash() -> str:
+    """A short hash of everything that goes into the build (cache key)."""
+    digest = hashlib.sha256()
+    for path in source_files():
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _cxx_for(mlir_dir: Path) -> Path | None:
+    """The clang++ of the toolchain that holds `mlir_dir`, if it has one.
+
+    Building with the same compiler as the MLIR it links keeps the C++ ABI of
+    inline code identical; <prefix>/lib/cmake/mlir -> <prefix>/bin/clang++.
+    """
+    candidate = mlir_dir.resolve().parents[2] / "bin" / "clang++"
+    return candidate if candidate.exists() else None
+
+
+def build_plugin(
+    build_dir: Path,
+    mlir_dir: Path,
+    *,
+    run: Callable[..., proc.Result] = proc.run,
+    cxx: Path | None = None,
+    jobs: int | None = None,
+) -> Path:
+    """Configure and build the plugin with cmake + ninja; return the .so path.
+
+    `mlir_dir` is the folder holding MLIRConfig.cmake (e.g.
+    /usr/lib/llvm-22/lib/cmake/mlir). `run` is the subprocess layer
+    (`mlirboot.bootstrap.proc.run` or a wrapper with the same signature).
+    Re-running on the same build dir is an incremental ninja build.
+    """
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    mlir_dir = Path(mlir_dir)
+    if not (mlir_dir / "MLIRConfig.cmake").exists():
+        raise UsageError(
+            f"no MLIRConfig.cmake in {mlir_dir}",
+            where="passes/configure",
+            hint="install libmlir-22-dev or point at <prefix>/lib/cmake/mlir",
+        )
+    cmake = shutil.which("cmake") or "cmake"
+    ninja = shutil.which("ninja") or "ninja"
+    configure = [
+        cmake, "-G", "Ninja", "-S", source_dir(), "-B", build_dir,
+        f"-DMLIR_DIR={mlir_dir}",
+        "-DCMAKE_BUILD_TYPE=Release",
+        f"-DCMAKE_MAKE_PROGRAM={ninja}",
+    ]
+    compiler = cxx or _cxx_for(mlir_dir)
+    if compiler is not None:
+        configure.append(f"-DCMAKE_CXX_COMPILER={compiler}")
+    run(configure, stage="passes/configure", log_path=build_dir / "configure.log")
+    build = [ninja, "-C", build_dir]
+    if jobs:
+        build += ["-j", str(jobs)]
+    run(build, stage="passes/build", log_path=build_dir / "build.log")
+    plugin = build_dir / PLUGIN_NAME
+    if not plugin.exists():
+        raise BuildError(
+            f"{PLUGIN_NAME} was not produced", where="passes/build",
+            hint=f"see {build_dir / 'build.log'}",
+        )
+    return plugin
+
+
+def default_cache_root() -> Path:
+    env = os.environ.get("MLIRBOOT_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "mlirboot"
+
+
+def cached_plugin(
+    mlir_dir: Path,
+    *,
+    cache_root: Path | None = None,
+    run: Callable[..., proc.Result] = proc.run,
+) -> Path:
+    """The plugin for the current sources, built once per source hash.
+
+    Lives in <cache_root>/passes-<hash>/MlirbootPasses.so; a build happens in a
+    scratch dir beside it and is moved into place, so a half-built plugin is
+    never picked up.
+    """
+    root = cache_root or default_cache_root()
+    final = root / f"passes-{source_hash()}"
+    plugin = final / PLUGIN_NAME
+    if plugin.exists():
+        return plugin
+    scratch = root / f".passes-{source_hash()}.{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    built = build_plugin(scratch / "build", mlir_dir, run=run)
+    final.mkdir(parents=True, exist_ok=True)
+    tmp = final / f".{PLUGIN_NAME}.{os.getpid()}"
+    shutil.copy2(built, tmp)
+    os.replace(tmp, plugin)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return plugin
