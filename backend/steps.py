@@ -459,8 +459,8 @@ def enzyme_llvm(ctx: Context) -> Path:
     `opt -load-pass-plugin=LLVMEnzyme-22.so -passes=enzyme`."""
     from .grad import enzyme_plugin, enzyme_wrapper, grad_info, grad_signature, unique_name
 
+    request, wrt = _grad_setup(ctx)  # bad requests are reported before the toolchain
     plugin = enzyme_plugin(ctx.tools.manifest, ctx.where())
-    request, wrt = _grad_setup(ctx)
     primal = ctx.signature
     name = unique_name(f"{primal.entry}_grad", ctx.current.read_text())
     wrapper = ctx.temp(".ll", "wrapper")
@@ -485,8 +485,8 @@ def enzyme_split(ctx: Context) -> None:
     then the device kernel is not differentiated yet (said plainly)."""
     from .grad import enzyme_plugin
 
-    enzyme_plugin(ctx.tools.manifest, ctx.where())
     _grad_setup(ctx)
+    enzyme_plugin(ctx.tools.manifest, ctx.where())
     raise UsageError(f"--grad is not implemented for the split target {ctx.target} yet "
                      "(the outlined device kernel would need Enzyme's OpenMP support)",
                      where=ctx.where(), hint="use --target host or --target tpu for gradients")
