@@ -7,6 +7,8 @@ from pathlib import Path
 from mlirboot.bootstrap.config import resolve
 from mlirboot.bootstrap.configure import Configured, configure
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 def cache_entries(text: str) -> dict[str, str]:
     """`set(KEY "value" CACHE TYPE "")` lines of a rendered cache, by key."""

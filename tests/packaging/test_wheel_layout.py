@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import REPO
+from mbtest import REPO
 
 
 def test_wheel_holds_only_the_mlirboot_namespace(tmp_path: Path):
