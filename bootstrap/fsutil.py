@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -36,3 +40,14 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_json(path: Path, *, what: str, missing_hint: str, invalid_hint: str) -> Any:
+    """Load a JSON file mlirboot wrote; a missing or corrupt one is bad input."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found", where=str(path), hint=missing_hint) from None
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{what} is not valid JSON: {err.msg}", where=f"{path}:{err.lineno}",
+                         hint=invalid_hint) from None

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_text, read_json
 
 MANIFEST_NAME = "toolchain.json"
 SCHEMA_VERSION = 1
@@ -68,20 +68,9 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise UsageError(
-                "toolchain manifest not found",
-                where=str(path),
-                hint="run `mlirboot build` (or `mlirboot provision`) first",
-            ) from None
-        except json.JSONDecodeError as err:
-            raise UsageError(
-                f"toolchain manifest is not valid JSON: {err.msg}",
-                where=f"{path}:{err.lineno}",
-                hint="rebuild it with `mlirboot build`",
-            ) from None
+        data = read_json(path, what="toolchain manifest",
+                         missing_hint="run `mlirboot build` (or `mlirboot provision`) first",
+                         invalid_hint="rebuild it with `mlirboot build`")
         if data.get("schema") != SCHEMA_VERSION:
             raise UsageError(
                 f"toolchain manifest schema {data.get('schema')!r} is not {SCHEMA_VERSION}",

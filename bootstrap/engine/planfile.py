@@ -4,12 +4,12 @@ the planner's code, so the two can evolve separately."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..fsutil import read_json
 
 PLAN_NAME = "plan.json"
 SCHEMA = 1
@@ -78,20 +78,10 @@ class Plan:
 
 def load(build_dir: Path) -> Plan:
     path = build_dir / PLAN_NAME
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(
-            "no build plan here",
-            where=str(path),
-            hint="run `mlirboot configure --target ...` first (or pass --build-dir)",
-        ) from None
-    except json.JSONDecodeError as err:
-        raise UsageError(
-            f"plan is not valid JSON: {err.msg}",
-            where=f"{path}:{err.lineno}",
-            hint="re-run `mlirboot configure`",
-        ) from None
+    data = read_json(path, what="build plan",
+                     missing_hint="run `mlirboot configure --target ...` first "
+                     "(or pass --build-dir)",
+                     invalid_hint="re-run `mlirboot configure`")
     return parse(data, path, build_dir)
 
 
