@@ -29,10 +29,13 @@ SCHEDULE_TEMPLATE = Path(__file__).with_name("matmul.mlir.in")
 #: Entry points of the rendered schedule.
 TENSOR_ENTRY = "matmul_tile_and_vectorize"
 MEMREF_ENTRY = "matmul_lower_vectors"
+BUFFERIZE_ENTRY = "matmul_bufferize"
 MAIN_ENTRY = "__transform_main"
 
-#: tensors -> memrefs. Function boundaries get identity layouts so a C caller
-#: passes plain row-major descriptors.
+#: tensors -> memrefs (the pass form, for pipelines that link
+#: libmlir_c_runner_utils; lower_to_object uses the schedule's @matmul_bufferize,
+#: which emits linalg.copy instead of memref.copy). Function boundaries get
+#: identity layouts so a C caller passes plain row-major descriptors.
 BUFFERIZE = (
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map}"
@@ -193,22 +196,25 @@ def lower_to_object(
     work.mkdir(parents=True, exist_ok=True)
     src = work / "input.mlir"
     src.write_text(mlir_text)
+    dtype = "f64" if re.search(r"linalg\.(batch_)?matmul[^\n]*xf64>", mlir_text) else "f32"
+    schedule = schedule_file(tiling or Tiling.for_host(dtype), work)
     if blas:
         from . import blas as blas_mod
 
         memref = work / "bufferized.mlir"
-        _mlir_opt(run, tools, src, memref, (BUFFERIZE, "canonicalize"), work, "bufferize")
+        elements = (preload(schedule), interpreter(BUFFERIZE_ENTRY), "canonicalize")
+        _mlir_opt(run, tools, src, memref, elements, work, "bufferize")
         rewritten = work / "blas.mlir"
         rewritten.write_text(blas_mod.replace_matmuls(memref.read_text()))
         llvm_dialect = work / "llvm.mlir"
         _mlir_opt(run, tools, rewritten, llvm_dialect, TO_LLVM, work, "to-llvm")
     else:
-        dtype = "f64" if re.search(r"linalg\.(batch_)?matmul[^\n]*xf64>", mlir_text) else "f32"
-        schedule = schedule_file(tiling or Tiling.for_host(dtype), work)
         llvm_dialect = work / "llvm.mlir"
         elements = (
             preload(schedule), interpreter(TENSOR_ENTRY), "canonicalize", "cse",
-            BUFFERIZE, interpreter(MEMREF_ENTRY), "canonicalize", "cse", *TO_LLVM,
+            interpreter(BUFFERIZE_ENTRY),
+            interpreter(MEMREF_ENTRY), "canonicalize", "cse",
+            *TO_LLVM,
         )
         _mlir_opt(run, tools, src, llvm_dialect, elements, work, "schedule")
     return llvm_to_object(llvm_dialect, out, run=run, tools=tools, workdir=work)
