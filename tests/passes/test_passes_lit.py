@@ -35,7 +35,7 @@ def test_lit_file(path: Path, plugin: Path, tmp_path: Path) -> None:
 def test_lit_files_present() -> None:
     names = {p.stem for p in LIT_FILES}
     assert {"raise_loops", "raise_loops_negative", "chain", "fuse_elementwise",
-            "specialize_generic"} <= names
+            "specialize_generic", "upstream_fuse_transform"} <= names
 
 
 @pytest.mark.parametrize("name", ["raise_loops", "chain", "fuse_elementwise"])
