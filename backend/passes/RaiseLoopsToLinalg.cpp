@@ -27,6 +27,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Pass/Pass.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -225,6 +226,13 @@ bool definedOutside(Value v, Operation *root) {
   return !root->isAncestor(scope);
 }
 
+/// The buffer a memref value views (follows subview, cast, reinterpret...).
+Value baseBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
 /// Everything needed to build the linalg form of a matched nest.
 struct RaisePlan {
   Access lhs, rhs, out;
@@ -376,7 +384,10 @@ FailureOr<RaisePlan> matchNest(Operation *root) {
         static_cast<int64_t>(a->exprs.size()) != mt.getRank())
       return failure();
   }
-  if (plan.lhs.memref == plan.out.memref || plan.rhs.memref == plan.out.memref)
+  // Through views (subview, cast, ...) too: the iter_args form keeps the
+  // accumulator in a register, linalg re-reads the output buffer.
+  if (baseBuffer(plan.lhs.memref) == baseBuffer(plan.out.memref) ||
+      baseBuffer(plan.rhs.memref) == baseBuffer(plan.out.memref))
     return failure();
 
   // 5. Iteration space: the output is indexed by distinct loop dims (the

@@ -210,3 +210,81 @@ func.func @scaled_result(%A: memref<8x4xf32>, %B: memref<4x8xf32>, %C: memref<8x
   }
   return
 }
+
+// -----
+
+// In place through a view: A is a subview of C.
+// CHECK-LABEL: func.func @in_place_view
+// CHECK: affine.for
+func.func @in_place_view(%C: memref<8x8xf32>, %B: memref<8x8xf32>) {
+  %A = memref.subview %C[0, 0] [8, 8] [1, 1] : memref<8x8xf32> to memref<8x8xf32, strided<[8, 1]>>
+  %zero = arith.constant 0.0 : f32
+  affine.for %i = 0 to 8 {
+    affine.for %j = 0 to 8 {
+      %sum = affine.for %k = 0 to 8 iter_args(%acc = %zero) -> (f32) {
+        %a = affine.load %A[%i, %k] : memref<8x8xf32, strided<[8, 1]>>
+        %b = affine.load %B[%k, %j] : memref<8x8xf32>
+        %p = arith.mulf %a, %b : f32
+        %s = arith.addf %acc, %p : f32
+        affine.yield %s : f32
+      }
+      affine.store %sum, %C[%i, %j] : memref<8x8xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// Two accumulating loops in one body (not a single chain of loops).
+// CHECK-LABEL: func.func @two_inner_loops
+// CHECK: affine.for
+func.func @two_inner_loops(%A: memref<8x4xf32>, %B: memref<4x8xf32>, %C: memref<8x8xf32>) {
+  affine.for %i = 0 to 8 {
+    affine.for %j = 0 to 8 {
+      affine.for %k = 0 to 4 {
+        %a = affine.load %A[%i, %k] : memref<8x4xf32>
+        %b = affine.load %B[%k, %j] : memref<4x8xf32>
+        %c = affine.load %C[%i, %j] : memref<8x8xf32>
+        %p = arith.mulf %a, %b : f32
+        %s = arith.addf %c, %p : f32
+        affine.store %s, %C[%i, %j] : memref<8x8xf32>
+      }
+      affine.for %k = 0 to 4 {
+        %a = affine.load %A[%i, %k] : memref<8x4xf32>
+        %b = affine.load %B[%k, %j] : memref<4x8xf32>
+        %c = affine.load %C[%i, %j] : memref<8x8xf32>
+        %p = arith.mulf %a, %b : f32
+        %s = arith.addf %c, %p : f32
+        affine.store %s, %C[%i, %j] : memref<8x8xf32>
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+// Dynamic shapes: bounds cannot be proven equal to the extents statically.
+// CHECK-LABEL: func.func @dynamic_shapes
+// CHECK: scf.for
+func.func @dynamic_shapes(%A: memref<?x?xf32>, %B: memref<?x?xf32>, %C: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = memref.dim %A, %c0 : memref<?x?xf32>
+  %k = memref.dim %A, %c1 : memref<?x?xf32>
+  %n = memref.dim %B, %c1 : memref<?x?xf32>
+  scf.for %i = %c0 to %m step %c1 {
+    scf.for %j = %c0 to %n step %c1 {
+      scf.for %p = %c0 to %k step %c1 {
+        %a = memref.load %A[%i, %p] : memref<?x?xf32>
+        %b = memref.load %B[%p, %j] : memref<?x?xf32>
+        %c = memref.load %C[%i, %j] : memref<?x?xf32>
+        %x = arith.mulf %a, %b : f32
+        %s = arith.addf %c, %x : f32
+        memref.store %s, %C[%i, %j] : memref<?x?xf32>
+      }
+    }
+  }
+  return
+}
