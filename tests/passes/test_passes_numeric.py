@@ -237,3 +237,64 @@ def test_harness_catches_upstream_transposed_matmul_specialization(tmp_path: Pat
     if np.allclose(named, want, rtol=2e-5, atol=2e-5):
         pytest.skip("upstream specialization keeps the transpose now; re-check the guard")
     assert not np.allclose(named, generic, rtol=1e-3, atol=1e-3)
+
+
+EPILOGUES = {
+    "conv_relu": ("""
+#id4 = affine_map<(n, h, w, f) -> (n, h, w, f)>
+func.func @conv_relu(%i: tensor<2x6x6x2xf32>, %f: tensor<3x3x2x3xf32>) -> tensor<2x4x4x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x4x3xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4x4x3xf32>) -> tensor<2x4x4x3xf32>
+  %c = linalg.conv_2d_nhwc_hwcf ins(%i, %f : tensor<2x6x6x2xf32>, tensor<3x3x2x3xf32>)
+         outs(%z : tensor<2x4x4x3xf32>) -> tensor<2x4x4x3xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c : tensor<2x4x4x3xf32>) outs(%e : tensor<2x4x4x3xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %m = arith.maximumf %v, %zero : f32
+      linalg.yield %m : f32
+  } -> tensor<2x4x4x3xf32>
+  return %r : tensor<2x4x4x3xf32>
+}
+""", [(2, 6, 6, 2), (3, 3, 2, 3)], (2, 4, 4, 3), "1,2,2,3",
+        lambda i, f: np.maximum(conv2d_nhwc_hwcf(i, f), 0.0)),
+    "bmm_relu": ("""
+#id3 = affine_map<(b, i, j) -> (b, i, j)>
+func.func @bmm_relu(%a: tensor<3x4x6xf32>, %b: tensor<3x6x5xf32>) -> tensor<3x4x5xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x4x5xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<3x4x5xf32>) -> tensor<3x4x5xf32>
+  %c = linalg.batch_matmul ins(%a, %b : tensor<3x4x6xf32>, tensor<3x6x5xf32>)
+         outs(%z : tensor<3x4x5xf32>) -> tensor<3x4x5xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%c : tensor<3x4x5xf32>) outs(%e : tensor<3x4x5xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %m = arith.maximumf %v, %zero : f32
+      linalg.yield %m : f32
+  } -> tensor<3x4x5xf32>
+  return %r : tensor<3x4x5xf32>
+}
+""", [(3, 4, 6), (3, 6, 5)], (3, 4, 5), "1,2,2",
+        lambda a, b: np.maximum(a @ b, 0.0)),
+}
+
+
+@pytest.mark.parametrize("func", sorted(EPILOGUES))
+def test_fusion_of_conv_and_batch_matmul_epilogues(func: str, plugin: Path,
+                                                    tmp_path: Path) -> None:
+    """Partial tiles included (5 is not a multiple of 2)."""
+    kernel, shapes, out_shape, sizes, ref = EPILOGUES[func]
+    rng = np.random.default_rng(13)
+    args = [random_array(rng, s, "f32") for s in shapes]
+    pipeline = ("builtin.module(func.func(mlirboot-fuse-elementwise-into-matmul"
+                f"{{tile-sizes={sizes}}},canonicalize,cse))")
+    fused = mlir_opt(kernel, [f"--pass-pipeline={pipeline}"], tmp_path, plugin=plugin, name=func)
+    assert "remark: mlirboot: fused elementwise consumer into linalg." in fused.diagnostics
+    assert "scf.for" in fused.ir
+    before = run_program(tensor_main(kernel, func, args, "f32", out_shape), tmp_path, "before")
+    after = run_program(tensor_main(fused.ir, func, args, "f32", out_shape), tmp_path, "after")
+    np.testing.assert_allclose(before, ref(*[a.astype(np.float64) for a in args]),
+                               rtol=2e-5, atol=2e-5)
+    np.testing.assert_array_equal(after, before)
