@@ -9,7 +9,7 @@ from typing import Any
 from ..fsutil import sha256_file
 from . import payload as payload_mod
 from . import sbom, tarball, wheel
-from .debinfo import deb_info
+from .debinfo import deb_infos
 from .inputs import Shippable, source_date_epoch
 
 SBOM_NAME = "sbom.cdx.json"
@@ -23,6 +23,8 @@ def _name(ship: Shippable) -> str:
 def _extras(ship: Shippable, pl: payload_mod.Payload, name: str,
             epoch: int) -> tuple[dict[str, bytes], list[str]]:
     """manifest, lock, plan and SBOM bytes; plus components the SBOM could not hash."""
+    deb_info = deb_infos((p["name"], p["version"]) for p in ship.lock.get("system_packages", [])
+                         if p.get("version"))
     hashes = {f"toolchain/{e.arcname}": sha256_file(e.source)
               for e in pl.entries if e.source is not None}
     doc = sbom.document(ship.manifest, ship.lock, hashes, name=name, epoch=epoch,

@@ -2,7 +2,7 @@
 version and the hash of what it was made from, and every shipped file with its
 sha256.
 
-Where the hashes come from:
+Where the hashes come from (`deb_info` is looked up beforehand, see debinfo.py):
 - source components: lock.json's pinned sources (tarball sha256, git commit);
 - pip components: the lock's version pin (pip records no hash before install);
 - system components (Debian packages): the package's SHA256 from apt's metadata
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
@@ -26,7 +25,7 @@ SPEC_VERSION = "1.5"
 # A fixed namespace: the serial number is a UUIDv5 of the SBOM's content.
 _NAMESPACE = uuid.UUID("6f0d3c2e-3b7a-5e4f-9a61-3c1f1a2b4d5e")
 
-DebHash = Callable[[str, str], dict[str, str]]
+DebInfo = dict[tuple[str, str], dict[str, str]]
 
 
 def _iso(epoch: int) -> str:
@@ -34,7 +33,7 @@ def _iso(epoch: int) -> str:
 
 
 def components(manifest: Manifest, lock: dict[str, Any],
-               deb_info: DebHash) -> list[dict[str, Any]]:
+               deb_info: DebInfo) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     pins = {p["name"]: p["version"] for p in lock.get("system_packages", [])}
     for name, comp in sorted(manifest.components.items()):
@@ -46,7 +45,7 @@ def components(manifest: Manifest, lock: dict[str, Any],
             for pkg in comp.get("packages", []) or []:
                 pkg = str(pkg)
                 pin = pins.get(pkg, "")
-                info = deb_info(pkg, pin) if pin else {}
+                info = deb_info.get((pkg, pin), {})
                 entry: dict[str, Any] = {
                     "type": "library",
                     "bom-ref": f"deb:{pkg}@{pin}",
@@ -86,7 +85,7 @@ def components(manifest: Manifest, lock: dict[str, Any],
 
 
 def document(manifest: Manifest, lock: dict[str, Any], files: dict[str, str], *,
-             name: str, epoch: int, deb_info: DebHash) -> str:
+             name: str, epoch: int, deb_info: DebInfo) -> str:
     """CycloneDX JSON text. `files`: shipped path -> sha256 (symlinks excluded)."""
     comps = components(manifest, lock, deb_info)
     comps += [{"type": "file", "bom-ref": f"file:{path}", "name": path,

@@ -67,6 +67,7 @@ def write(out: Path, top: str, payload: Payload, extra: dict[str, bytes], epoch:
                     with open(item.source, "rb") as f:
                         size = os.fstat(f.fileno()).st_size
                         tar.addfile(_info(name, epoch, mode=item.mode, size=size), f)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a release artifact is world-readable
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
