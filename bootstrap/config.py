@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import buildfarm
 from .config_model import Config
 from .errors import ConfigError
 from .schema import convert, did_you_mean
@@ -247,6 +248,7 @@ def _check_consistency(resolved: Resolved, cwd: Path) -> None:
         key = ("llvm", "tools")
         raise ConfigError(f"{dotted(key)}: nothing to install", where=where(key),
                           hint="list at least one distribution component, e.g. [clang]")
+    buildfarm.check(config, where)
     for job_key in ("jobs", "link_jobs"):
         value = getattr(config.build, job_key)
         if value is not None and value < 1:

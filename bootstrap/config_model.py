@@ -15,6 +15,8 @@ BuildType = Literal["Release", "Debug", "RelWithDebInfo", "MinSizeRel"]
 Launcher = Literal["ccache", "sccache"]
 OffloadMode = Literal["in-tree", "standalone"]
 Plugin = Literal["host", "cuda", "amdgpu", "level_zero"]
+DistEngine = Literal["distcc", "icecream", "sccache-dist"]
+CacheTool = Literal["ccache", "sccache"]
 # CMake cache values: strings, numbers, booleans (ON/OFF) or lists (;-joined).
 CMakeValue = str | int | bool | list[str]
 
@@ -167,6 +169,60 @@ class PJRT:
 
 
 @dataclass
+class Distributed:
+    """Compile on other machines through an existing engine. Links stay local."""
+
+    engine: DistEngine = field(
+        metadata=doc("distcc (distccd servers), icecream (an icecc scheduler) or "
+                     "sccache-dist (an sccache-dist scheduler)")
+    )
+    hosts: list[str] = field(
+        default_factory=list,
+        metadata=doc("servers as HOST[:PORT][/SLOTS]: distcc: each distccd (port 3632, "
+                     "slots 4); icecream: the scheduler (port 8765); sccache-dist: the "
+                     "scheduler (port 10600). SLOTS: parallel compiles the host takes"),
+    )
+    local_slots: int = field(
+        default=0,
+        metadata=doc("compile jobs also run on this machine (distcc: `localhost/N`); "
+                     "ninja -j is the sum of the live hosts' slots plus this"),
+    )
+    connect_timeout: float = field(
+        default=2.0, metadata=doc("seconds for the pre-build TCP check of each host")
+    )
+    io_timeout: int = field(
+        default=120,
+        metadata=doc("distcc: DISTCC_IO_TIMEOUT, seconds before a silent server counts as dead"),
+    )
+    backoff: int = field(
+        default=60,
+        metadata=doc("distcc: DISTCC_BACKOFF_PERIOD, seconds a failed host is left alone"),
+    )
+    fallback: bool = field(
+        default=True,
+        metadata=doc("distcc: DISTCC_FALLBACK, compile locally when no server can"),
+    )
+
+
+@dataclass
+class Cache:
+    """A compile cache, optionally shared between machines through a remote backend."""
+
+    tool: CacheTool = field(metadata=doc("ccache (>= 4.4 for remote) or sccache"))
+    remote: str | None = field(
+        default=None,
+        metadata=doc("shared backend, e.g. redis://127.0.0.1:6379 (ccache remote_storage, "
+                     "sccache SCCACHE_REDIS_ENDPOINT)"),
+    )
+    dir: str | None = field(
+        default=None, metadata=doc("local cache dir; default: the tool's own (~/.cache/...)")
+    )
+    max_size: str | None = field(
+        default=None, metadata=doc("local cache size limit, e.g. 10G")
+    )
+
+
+@dataclass
 class Build:
     """How builds run."""
 
@@ -179,6 +235,12 @@ class Build:
     )
     c_compiler: str | None = field(default=None, metadata=doc("host C compiler"))
     cxx_compiler: str | None = field(default=None, metadata=doc("host C++ compiler"))
+    distributed: Distributed | None = field(
+        default=None, metadata=doc("compile on other machines (distcc, icecream, sccache-dist)")
+    )
+    cache: Cache | None = field(
+        default=None, metadata=doc("compile cache (ccache/sccache), shared through `remote`")
+    )
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, buildfarm
 from .config import Resolved
 from .config_model import Source
 from .enzyme import recipe as enzyme_recipe
@@ -37,6 +37,10 @@ class Plan:
     jobs: int | None = None
     link_jobs: int | None = None
     compiler_launcher: str | None = None
+    # build.distributed / build.cache as plain data (hosts parsed); the engine
+    # probes the hosts and sets the tools' environment.
+    distributed: dict[str, Any] | None = None
+    cache: dict[str, Any] | None = None
     lock_hash: str = ""
     mlirboot_version: str = __version__
     schema: int = PLAN_SCHEMA
@@ -88,6 +92,7 @@ def make_plan(
                   *stablehlo_recipe.plan(ctx), *pjrt_recipe.plan(ctx)]
 
     assert config.sources is not None
+    distributed, cache = buildfarm.plan_data(config, cwd)
     system_versions = config.system.versions
     for comp in components:
         if comp.action == "cmake":
@@ -119,7 +124,9 @@ def make_plan(
         archs=resolved.expansion.archs,
         jobs=config.build.jobs,
         link_jobs=config.build.link_jobs,
-        compiler_launcher=config.build.compiler_launcher,
+        compiler_launcher=buildfarm.launcher(config),
+        distributed=distributed,
+        cache=cache,
         requires=[asdict(r) for r in resolved.expansion.requires],
     )
 

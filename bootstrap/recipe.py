@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import buildfarm
 from .config_model import CMakeValue, Config
 from .targets import Expansion
 
@@ -85,9 +86,10 @@ class Context:
             section.add("CMAKE_ASM_COMPILER", cc)
         if cxx:
             section.add("CMAKE_CXX_COMPILER", cxx)
-        if build.compiler_launcher:
-            section.add("CMAKE_C_COMPILER_LAUNCHER", build.compiler_launcher)
-            section.add("CMAKE_CXX_COMPILER_LAUNCHER", build.compiler_launcher)
+        launcher = buildfarm.launcher(self.config)
+        if launcher:
+            section.add("CMAKE_C_COMPILER_LAUNCHER", launcher)
+            section.add("CMAKE_CXX_COMPILER_LAUNCHER", launcher)
 
 
 @dataclass

@@ -35,6 +35,17 @@ def memory_gib() -> float:
         return 4.0
 
 
+def memory_total_gib() -> float:
+    """Installed memory (MemTotal) in GiB: stable from one run to the next."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / (1 << 20)
+    except (OSError, ValueError):
+        pass
+    return 4.0
+
+
 def default_jobs() -> int:
     """-j for ninja: one per core, fewer when memory would not hold them."""
     by_mem = int(memory_gib() / GIB_PER_COMPILE_JOB)

@@ -10,6 +10,8 @@ from typing import Any
 
 from ..errors import UsageError
 from ..fsutil import read_json
+from .compile_cache import CacheSpec
+from .distributed import Cluster
 
 PLAN_NAME = "plan.json"
 SCHEMA = 1
@@ -63,6 +65,8 @@ class Plan:
     jobs: int | None = None
     link_jobs: int | None = None
     compiler_launcher: str | None = None
+    distributed: Cluster | None = None
+    cache: CacheSpec | None = None
     path: Path | None = None
 
     def component(self, name: str) -> Component:
@@ -109,6 +113,9 @@ def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
             jobs=data.get("jobs"),
             link_jobs=data.get("link_jobs"),
             compiler_launcher=data.get("compiler_launcher"),
+            distributed=Cluster.from_data(data["distributed"]) if data.get("distributed")
+            else None,
+            cache=CacheSpec.from_data(data["cache"]) if data.get("cache") else None,
             path=path,
         )
     except KeyError as err:

@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import __version__, proc
 from ..errors import BuildError, MlirbootError, UsageError
 from ..fsutil import sha256_file
-from . import fetch, hostinfo, manifest_writer, progress, publish
+from . import compile_cache, distributed, fetch, hostinfo, manifest_writer, progress, publish
 from .planfile import Component, Plan
 from .stamps import Stamps
 from .stamps import key as hash_key
@@ -49,6 +49,9 @@ class Summary:
     components: list[ComponentResult]
     manifest: str | None
     seconds: float
+    # Compile cache statistics over this run (hits, misses, rate), when a cache is set.
+    cache: dict[str, object] | None = None
+    cache_line: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,7 @@ class Summary:
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "manifest": self.manifest,
+            "cache": self.cache,
             "components": [vars(c) for c in self.components],
         }
 
@@ -69,6 +73,9 @@ class Engine:
         self.opts = options
         self.out = reporter
         self.jobs = options.jobs or plan.jobs or hostinfo.default_jobs()
+        # Set up on the first step that compiles (a no-op build probes nothing).
+        self.farm: distributed.Farm | None = None
+        self.cache: compile_cache.CompileCache | None = None
 
     # -- selection ---------------------------------------------------------
 
@@ -91,6 +98,30 @@ class Engine:
 
     def run(self) -> Summary:
         start = time.monotonic()
+        try:
+            summary = self._run_all(start)
+        finally:
+            cache_stats = self._finish_cache()
+        if cache_stats is not None:
+            summary.cache, summary.cache_line = cache_stats
+        return summary
+
+    def _finish_cache(self) -> tuple[dict[str, object], str] | None:
+        """Stop what the cache started; its hit rate over this run."""
+        if self.cache is None:
+            return None
+        try:
+            delta = self.cache.delta()
+        finally:
+            self.cache.stop()
+        if delta is None:
+            return None
+        line = compile_cache.summary_line(self.cache.spec.tool, delta, self.cache.spec.remote)
+        self.out.info(line)
+        return ({"tool": self.cache.spec.tool, "hits": delta.hits, "misses": delta.misses,
+                 "remote_hits": delta.remote_hits, "hit_rate": round(delta.rate, 4)}, line)
+
+    def _run_all(self, start: float) -> Summary:
         results: list[ComponentResult] = []
         failed: set[str] = set()
         first_error: MlirbootError | None = None
@@ -220,6 +251,9 @@ class Engine:
                                  "or drop compiler_launcher from the config")
             defines += [f"-DCMAKE_C_COMPILER_LAUNCHER={found}",
                         f"-DCMAKE_CXX_COMPILER_LAUNCHER={found}"]
+        if self.plan.distributed is not None:
+            # -j grows with the remote slots; links must not follow it.
+            defines += distributed.link_pool_defines(distributed.link_jobs(self.plan.link_jobs))
         deps = {d: (publish.read_record(self.plan.prefix, d) or {}).get("generation")
                 for d in comp.depends_on}
         cfg_key = hash_key(
@@ -240,7 +274,7 @@ class Engine:
             self._run(comp, "configure",
                       [cmake, "-G", "Ninja", "-C", str(cache), "-S", str(src), "-B", str(bdir),
                        *defines],
-                      log=logs / "configure.log",
+                      log=logs / "configure.log", env=self._farm_env(src, bdir, logs),
                       hint=f"fix the CMake error (cache file: {cache}); re-running "
                       "`mlirboot build` redoes only this step onwards")
             stamps.write("configure", cfg_key)
@@ -255,12 +289,14 @@ class Engine:
             # "running" until ninja succeeds: work done by a killed ninja is
             # then still seen as a change that needs installing.
             stamps.write("build", cfg_key, state="running")
+            env.update(self._farm_env(src, bdir, logs))
             result = self._run(comp, "build",
                                [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.build_targets],
                                log=logs / "build.log", env=env, show_progress=True,
                                hint="fix the error shown (a compile error in the source or a "
                                "setting in the cache file); re-running `mlirboot build` resumes")
             did_work = _NO_WORK not in result.output
+            self._report_fallbacks(comp, logs)
             stamps.write("build", cfg_key)
             if did_work or not prev_done:
                 stamps.clear("install")
@@ -272,6 +308,7 @@ class Engine:
             return str(inst["generation"])
         stage = comp_dir / "stage"
         shutil.rmtree(stage, ignore_errors=True)
+        env.update(self._farm_env(src, bdir, logs))
         self._run(comp, "install",
                   [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.install_targets],
                   log=logs / "install.log", env={**env, "DESTDIR": str(stage)},
@@ -281,6 +318,48 @@ class Engine:
         stamps.write("install", cfg_key, generation=generation)
         res.steps["install"] = "ran"
         return generation
+
+    # -- distributed compiles and the compile cache --------------------------
+
+    def _farm_env(self, src: Path, bdir: Path, logs: Path) -> dict[str, str]:
+        """Environment of a compiling step. The first call checks the servers
+        (fails when none answers) and sizes -j to them; the compile cache is
+        started and its statistics read before any compile."""
+        cluster, spec = self.plan.distributed, self.plan.cache
+        env: dict[str, str] = {}
+        if cluster is not None:
+            if self.farm is None:
+                self.farm = distributed.prepare(cluster, self.plan.build_dir, self.out.info)
+                if not (self.opts.jobs or self.plan.jobs):
+                    self.jobs = self.farm.jobs
+                alive = ", ".join(f"{h.name}/{h.slots}" for h in self.farm.alive)
+                self.out.info(f"{cluster.engine}: compiling on {alive}"
+                              + (f" + localhost/{cluster.local_slots}"
+                                 if cluster.local_slots else "") + f"; -j{self.jobs}")
+            env.update(self.farm.env)
+            if cluster.engine == "distcc":
+                # The client's own messages (fallbacks, backoff) go here, not
+                # between the compiler diagnostics.
+                logs.mkdir(parents=True, exist_ok=True)
+                env["DISTCC_LOG"] = str(logs / "distcc.log")
+        if spec is not None:
+            if self.cache is None:
+                prefix = None
+                if cluster is not None and cluster.engine in ("distcc", "icecream"):
+                    prefix = cluster.launcher
+                self.cache = compile_cache.CompileCache(spec, self.plan.build_dir,
+                                                        prefix_command=prefix)
+                self.cache.start(self.out.info)
+            env.update(self.cache.compile_env(src, bdir))
+        return env
+
+    def _report_fallbacks(self, comp: Component, logs: Path) -> None:
+        if self.plan.distributed is None or self.plan.distributed.engine != "distcc":
+            return
+        count = distributed.fallbacks(logs / "distcc.log")
+        if count:
+            self.out.info(f"{comp.name}: distcc: {count} compile(s) could not be sent and "
+                          f"ran here instead (see {logs / 'distcc.log'})")
 
     def pip_install(self, comp: Component, comp_dir: Path, stamps: Stamps,
                     res: ComponentResult) -> str:
