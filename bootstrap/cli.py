@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "mlirboot.bootstrap.commands.build",
     "mlirboot.bootstrap.commands.provision",
     "mlirboot.bootstrap.commands.doctor",
+    "mlirboot.bootstrap.commands.rustc_config",
     "mlirboot.bootstrap.commands.package",
 ]
 

@@ -1,0 +1,125 @@
+"""The bootstrap.toml fragment (and environment) that points rustc's build at
+an mlirboot toolchain instead of building or downloading LLVM.
+
+Keys are rust-lang/rust's bootstrap.example.toml / src/bootstrap config
+(`[llvm]` download-ci-llvm, link-shared, enzyme, offload, offload-clang-dir;
+`[target.<triple>]` llvm-config, llvm-filecheck, llvm-has-rust-patches).
+Every value is a path the manifest names and that exists, or a boolean
+derived from what the toolchain holds.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+from .. import proc
+from ..errors import UsageError
+from ..manifest import Manifest
+
+LLVM_MAJOR = 22
+
+
+def host_triple() -> str:
+    machine = platform.machine()
+    return f"{machine}-unknown-linux-gnu"
+
+
+def _q(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a TOML basic string is JSON-compatible for paths
+
+
+def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[str, str]]:
+    """(bootstrap.toml text, environment). Raises UsageError when the toolchain
+    lacks llvm-config (rustc cannot use it then)."""
+    triple = triple or host_triple()
+    prefix = Path(manifest.prefix)
+    llvm_config = manifest.tools.get("llvm-config")
+    if not llvm_config or not Path(llvm_config).exists():
+        raise UsageError("the toolchain has no llvm-config", where=str(manifest.path),
+                         hint="rust's bootstrap needs llvm-config: rebuild with it in "
+                         "llvm.tools, or provision the system packages (llvm-22)")
+    # `shared` for Debian's and mlirboot's (LLVM_LINK_LLVM_DYLIB) builds; ask, don't assume.
+    mode = proc.run([llvm_config, "--shared-mode"], stage="rustc-config/llvm-config").output
+    shared = mode.strip() == "shared"
+    filecheck = manifest.tools.get("FileCheck")
+    enzyme = manifest.libraries.get("LLVMEnzyme")
+    offload = "omptarget" in manifest.libraries or "offload" in manifest.libraries
+    clang_dir = prefix / "lib" / "cmake" / "clang"
+    lines = [
+        f"# rustc bootstrap.toml fragment from `mlirboot rustc-config`: LLVM "
+        f"{manifest.llvm_version} ({manifest.provider}) at {prefix}",
+        "# Merge into rust's bootstrap.toml, or keep it as a file and list it in "
+        "`include = [...]`.",
+        "",
+        "[llvm]",
+        "# Use the LLVM below, not a prebuilt one from rust's CI.",
+        f"download-ci-llvm = {_q(False)}",
+        f"# Link rustc_llvm to libLLVM-{LLVM_MAJOR}.so or the static libraries: "
+        f"`llvm-config --shared-mode` says {mode.strip()!r}.",
+        f"link-shared = {_q(shared)}",
+    ]
+    if enzyme:
+        lines += [
+            "# std::autodiff: bootstrap builds Enzyme against this LLVM; the toolchain's "
+            "prebuilt plugin",
+            "# is in MLIRBOOT_ENZYME_LIB (same LLVM major, usable with `opt "
+            "-load-pass-plugin`).",
+            f"enzyme = {_q(True)}",
+        ]
+    else:
+        lines += ["# This toolchain has no Enzyme (configure with enzyme.enabled=true "
+                  "to get std::autodiff).", f"enzyme = {_q(False)}"]
+    lines += [
+        "# std::offload: build the offload/OpenMP runtimes rustc links against "
+        f"({'present' if offload else 'absent'} in this toolchain).",
+        f"offload = {_q(offload)}",
+    ]
+    if offload and (clang_dir / "ClangConfig.cmake").exists():
+        lines += ["# Directory holding ClangConfig.cmake: the clang the offload build "
+                  "compiles device code with.",
+                  f"offload-clang-dir = {_q(str(clang_dir))}"]
+    lines += [
+        "",
+        "[build]",
+        "# The machine rustc is built on (and, by default, for).",
+        f"build = {_q(triple)}",
+        "",
+        f"[target.{triple}]",
+        "# The external LLVM: with llvm-config set, bootstrap builds no LLVM for this target.",
+        f"llvm-config = {_q(llvm_config)}",
+        "# Upstream LLVM carries none of rust's LLVM patches.",
+        f"llvm-has-rust-patches = {_q(False)}",
+    ]
+    if filecheck and Path(filecheck).exists():
+        lines += ["# FileCheck for rust's codegen and assembly tests.",
+                  f"llvm-filecheck = {_q(filecheck)}"]
+    env = {
+        # rustc_llvm and the built rustc load libLLVM-22.so from here at run time.
+        "LD_LIBRARY_PATH": str(prefix / "lib"),
+        "PATH": str(prefix / "bin"),
+        "LLVM_CONFIG": llvm_config,
+    }
+    if enzyme:
+        env["MLIRBOOT_ENZYME_LIB"] = enzyme
+    return "\n".join(lines) + "\n", env
+
+
+def paths_in(text: str) -> list[str]:
+    """Every absolute path value in a fragment (what the test checks exists)."""
+    import tomllib
+
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, str) and node.startswith("/"):
+            found.append(node)
+
+    walk(tomllib.loads(text))
+    return found
