@@ -17,6 +17,7 @@ same way, but are not exercised by the tests (no scheduler runs here).
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -194,13 +195,26 @@ def link_pool_defines(jobs: int) -> list[str]:
             f"-DLLVM_PARALLEL_LINK_JOBS={jobs}"]
 
 
-def fallbacks(client_log: Path) -> int:
-    """Compiles distcc ran here because a server failed (its client log)."""
+_EXEC_ON = re.compile(r"^distcc\[(\d+)\] exec on (\S+?)/")
+
+
+def retried(client_log: Path) -> int:
+    """Compiles distcc had to redo because a server failed, from its client
+    log: distcc 3.4 sends such a job to another host (a second `exec on`
+    line for the same pid), or runs it here ("failed to distribute")."""
     try:
         text = client_log.read_text(errors="replace")
     except OSError:
         return 0
-    return sum(1 for line in text.splitlines() if "failed to distribute" in line)
+    hosts: dict[str, int] = {}
+    local = 0
+    for line in text.splitlines():
+        match = _EXEC_ON.match(line)
+        if match:
+            hosts[match[1]] = hosts.get(match[1], 0) + 1
+        elif "failed to distribute" in line:
+            local += 1
+    return local + sum(1 for count in hosts.values() if count > 1)
 
 
 def show_hosts(cluster: Cluster) -> list[str]:

@@ -356,10 +356,10 @@ class Engine:
     def _report_fallbacks(self, comp: Component, logs: Path) -> None:
         if self.plan.distributed is None or self.plan.distributed.engine != "distcc":
             return
-        count = distributed.fallbacks(logs / "distcc.log")
+        count = distributed.retried(logs / "distcc.log")
         if count:
-            self.out.info(f"{comp.name}: distcc: {count} compile(s) could not be sent and "
-                          f"ran here instead (see {logs / 'distcc.log'})")
+            self.out.info(f"{comp.name}: distcc: {count} compile(s) redone after a server "
+                          f"failed (on another server or here; see {logs / 'distcc.log'})")
 
     def pip_install(self, comp: Component, comp_dir: Path, stamps: Stamps,
                     res: ComponentResult) -> str:
