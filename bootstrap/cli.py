@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "mlirboot.bootstrap.commands.doctor",
     "mlirboot.bootstrap.commands.rustc_config",
     "mlirboot.bootstrap.commands.package",
+    "mlirboot.bootstrap.commands.container",
 ]
 
 DESCRIPTION = """\

@@ -1,0 +1,59 @@
+"""buildah, the way it works without a Docker daemon or registry: root, vfs
+storage (no overlay mounts needed), chroot isolation (no user namespaces)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .. import proc
+
+HINT = "apt-get install buildah (runs as root with --storage-driver vfs --isolation chroot)"
+
+
+def _base() -> list[str]:
+    driver = os.environ.get("MLIRBOOT_BUILDAH_STORAGE_DRIVER", "vfs")
+    return ["buildah", "--storage-driver", driver]
+
+
+def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | None = None,
+        volumes: list[str] | None = None, log_path: Path | None = None) -> str:
+    """Build context/Containerfile; returns the image id. `--timestamp` fixes
+    the created time and every file's mtime in the layers: the reproducibility
+    knob (with SOURCE_DATE_EPOCH inside the build)."""
+    cmd = [*_base(), "bud", "--isolation", "chroot", "--timestamp", str(epoch),
+           "--layers=false", "--pull=never", "-f", context / "Containerfile", "-t", tag]
+    for key, value in sorted((build_args or {}).items()):
+        cmd += ["--build-arg", f"{key}={value}"]
+    for vol in volumes or []:
+        cmd += ["--volume", vol]
+    proc.run([*cmd, context], stage=f"container/build {tag}", log_path=log_path, hint=HINT)
+    return inspect(tag)["FromImageID"]
+
+
+def inspect(image: str) -> dict:
+    out = proc.run([*_base(), "inspect", "--type", "image", image],
+                   stage=f"container/inspect {image}", hint=HINT).output
+    return json.loads(out)
+
+
+def layer_digests(image: str) -> list[str]:
+    """The image's layer diff ids (sha256 of each uncompressed layer tar)."""
+    return list(inspect(image)["OCIv1"]["rootfs"]["diff_ids"])
+
+
+def digest(image: str) -> str:
+    """The manifest digest: what NAME@sha256:... references."""
+    return str(inspect(image)["FromImageDigest"])
+
+
+def run_in(image: str, argv: list[str], *, log_path: Path | None = None) -> str:
+    """Output of argv run in a fresh container of `image` (removed after)."""
+    cid = proc.run([*_base(), "from", "--pull=never", image], stage=f"container/from {image}",
+                   hint=HINT).output.strip().splitlines()[-1]
+    try:
+        return proc.run([*_base(), "run", "--isolation", "chroot", cid, "--", *argv],
+                        stage=f"container/run {image}", log_path=log_path, hint=HINT).output
+    finally:
+        proc.run([*_base(), "rm", cid], stage="container/rm", check=False)

@@ -1,0 +1,257 @@
+"""`mlirboot container`: a reproducible, multi-stage Containerfile for a target's
+toolchain, and the build context it needs (apt config, pinned wheels).
+
+Pins and where they come from:
+- base image: `--base-image NAME@sha256:DIGEST` (a digest is required);
+- the LLVM 22 packages and a target's extra packages: the plan of
+  `mlirboot configure --target T` (configs/toolchain.yaml system.versions.<codename>);
+- python3 / python3-venv (what runs mlirboot in the image) and target packages the
+  config leaves unversioned: apt's candidate version on this machine when it runs the
+  image's release, else unpinned and reported;
+- mlirboot: the wheel of this checkout, and its dependencies at the versions
+  installed here, all by sha256 (pip --require-hashes).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .. import __version__, proc
+from ..errors import UsageError
+
+DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
+# Debian's python3 per release: decides which wheels fit the image.
+PYTHON_OF = {"bookworm": "3.11", "trixie": "3.13"}
+BUILD_SUPPORT = ["python3-venv"]
+RUNTIME_SUPPORT = ["python3"]
+REPO = Path(__file__).resolve().parents[2]
+
+APT_SOURCES = """\
+# The LLVM 22 packages are in the security/updates suites of {codename}.
+deb http://deb.debian.org/debian {codename} main
+deb http://deb.debian.org/debian {codename}-updates main
+deb http://deb.debian.org/debian-security {codename}-security main
+"""
+DPKG_SLIM = """\
+# Slim image: no docs, man pages or translations (copyright files stay).
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/locale/*
+"""
+APT_CONF = """\
+# No recommends, no translations, no downloaded .debs left in the layer.
+APT::Install-Recommends "false";
+APT::Keep-Downloaded-Packages "false";
+Acquire::Languages "none";
+"""
+
+
+@dataclass(frozen=True)
+class AptPin:
+    name: str
+    version: str | None
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}={self.version}" if self.version else self.name
+
+
+@dataclass
+class Spec:
+    targets: list[str]
+    codename: str
+    base_image: str
+    epoch: int
+    llvm_version: str
+    llvm_prefix: str
+    lock_hash: str
+    runtime_packages: list[AptPin] = field(default_factory=list)
+    build_packages: list[AptPin] = field(default_factory=list)
+
+    @property
+    def unpinned(self) -> list[str]:
+        return [p.name for p in self.runtime_packages + self.build_packages if not p.version]
+
+
+def check_base(ref: str) -> str:
+    if not DIGEST_REF.match(ref):
+        raise UsageError(f"base image {ref!r} is not pinned by digest", where="--base-image",
+                         hint="pass NAME@sha256:<64 hex>, e.g. the digest "
+                         "`buildah images --digests` shows")
+    return ref
+
+
+def _host_codename() -> str | None:
+    from ..commands.common import os_codename
+
+    return os_codename()
+
+
+def apt_candidates(names: list[str], codename: str) -> dict[str, str]:
+    """apt's candidate versions here, only when this machine runs `codename`
+    (another release's versions would be wrong pins)."""
+    if not names or _host_codename() != codename or proc.which("apt-cache") is None:
+        return {}
+    return _apt_policy(tuple(sorted(names)))
+
+
+@cache  # each apt-cache call loads apt's whole cache (~1-2 s)
+def _apt_policy(names: tuple[str, ...]) -> dict[str, str]:
+    out = proc.run(["apt-cache", "policy", *names], stage="container/apt-cache",
+                   check=False).output
+    found: dict[str, str] = {}
+    current = None
+    for line in out.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            current = line[:-1]
+        elif current and line.strip().startswith("Candidate:"):
+            version = line.split(":", 1)[1].strip()
+            if version and version != "(none)":
+                found[current] = version
+    return found
+
+
+def make_spec(targets: list[str], codename: str, base_image: str, epoch: int,
+              cwd: Path) -> Spec:
+    """The pins for `targets` from the config (pure but for apt candidates)."""
+    from ..config import resolve
+    from ..configure import configure
+
+    if codename not in PYTHON_OF:
+        raise UsageError(f"unknown release {codename!r}", where="--codename",
+                         hint=f"one of: {', '.join(PYTHON_OF)}")
+    resolved = resolve(targets=targets, cwd=cwd)
+    configured = configure(resolved, build_dir=cwd / "build", prefix=None, cwd=cwd,
+                           codename=codename)
+    plan = configured.plan
+    pins: dict[str, str | None] = {}
+    for comp in plan.components:
+        for pkg in comp.packages:
+            pins.setdefault(pkg["name"], pkg.get("version") or None)
+    for name in RUNTIME_SUPPORT:
+        pins.setdefault(name, None)
+    build = {name: None for name in BUILD_SUPPORT}
+    missing = [n for n, v in {**pins, **build}.items() if not v]
+    candidates = apt_candidates(missing, codename)
+    llvm = next((c for c in plan.components if c.name == "llvm"), None)
+    return Spec(
+        targets=list(plan.targets),
+        codename=codename,
+        base_image=check_base(base_image),
+        epoch=epoch,
+        llvm_version=llvm.version if llvm else "",
+        llvm_prefix=(llvm.llvm_prefix if llvm and llvm.llvm_prefix else "/usr/lib/llvm-22"),
+        lock_hash=plan.lock_hash or "",
+        runtime_packages=[AptPin(n, v or candidates.get(n)) for n, v in pins.items()],
+        build_packages=[AptPin(n, candidates.get(n)) for n in build],
+    )
+
+
+def render(spec: Spec) -> str:
+    """The Containerfile text: a pure function of the spec."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
+    return env.get_template("Containerfile.j2").render(
+        targets=spec.targets, mlirboot_version=__version__, base_image=spec.base_image,
+        epoch=spec.epoch, build_packages=spec.build_packages,
+        runtime_packages=spec.runtime_packages, unpinned=spec.unpinned,
+        llvm_prefix=spec.llvm_prefix, llvm_version=spec.llvm_version,
+        lock_hash=spec.lock_hash)
+
+
+def _requirements(project: str = "mlirboot") -> list[tuple[str, str]]:
+    """mlirboot's dependencies (transitively) at the versions installed here."""
+    from packaging.requirements import Requirement
+
+    seen: dict[str, str] = {}
+    queue = [project]
+    while queue:
+        dist = md.distribution(queue.pop())
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker and not req.marker.evaluate({"extra": ""}):
+                continue
+            key = req.name.lower()
+            if key not in seen:
+                try:
+                    seen[key] = md.version(key)
+                except md.PackageNotFoundError:
+                    raise UsageError(f"mlirboot dependency {key} is not installed here",
+                                     where="container/wheels",
+                                     hint=f"pip install {key} (its version gets pinned)") from None
+                queue.append(key)
+    return sorted(seen.items())
+
+
+def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
+    """wheels/ (mlirboot of this checkout + pinned dependencies) and
+    requirements.txt with their sha256."""
+    from ..fsutil import sha256_file
+
+    wheels = dest / "wheels"
+    wheels.mkdir(parents=True)
+    if not (REPO / "pyproject.toml").exists():
+        raise UsageError("mlirboot is not running from a source checkout", where=str(REPO),
+                         hint="run `mlirboot container` from a clone of mlirboot")
+    proc.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+              "-w", wheels, REPO], stage="container/mlirboot-wheel",
+             log_path=log_dir / "mlirboot-wheel.log",
+             hint="pip install 'scikit-build-core>=1.1' (builds mlirboot's wheel)")
+    py = PYTHON_OF[codename]
+    deps = [f"{n}=={v}" for n, v in _requirements()]
+    proc.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+              "--python-version", py, "--implementation", "cp", "--abi", f"cp{py.replace('.', '')}",
+              "--abi", "abi3", "--abi", "none",
+              "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
+              "--platform", "manylinux_2_5_x86_64", "--platform", "manylinux1_x86_64",
+              "--platform", "any", "-d", wheels, *deps],
+             stage="container/wheels", log_path=log_dir / "pip-download.log")
+    lines = []
+    for whl in sorted(wheels.glob("*.whl")):
+        name, version = whl.name.split("-")[:2]
+        lines.append(f"{name.replace('_', '-').lower()}=={version} "
+                     f"--hash=sha256:{sha256_file(whl)}")
+    (dest / "requirements.txt").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def write_context(spec: Spec, out_dir: Path) -> dict[str, object]:
+    """The build context in out_dir, replaced as a whole (a temp dir beside it,
+    then renamed): Containerfile, apt/, dpkg/, python/."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "apt" / "apt.conf.d").mkdir(parents=True)
+        (tmp / "apt" / "sources.list").write_text(APT_SOURCES.format(codename=spec.codename))
+        (tmp / "apt" / "apt.conf.d" / "90mlirboot").write_text(APT_CONF)
+        (tmp / "dpkg").mkdir()
+        (tmp / "dpkg" / "90mlirboot-slim").write_text(DPKG_SLIM)
+        requirements = stage_python(tmp / "python", spec.codename, tmp / ".logs")
+        shutil.rmtree(tmp / ".logs", ignore_errors=True)
+        (tmp / "Containerfile").write_text(render(spec))
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"context": str(out_dir), "containerfile": str(out_dir / "Containerfile"),
+            "python_requirements": requirements}
