@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -148,18 +149,9 @@ def build(payload: Payload, extra: dict[str, bytes], version: str, description: 
             raise BuildError(f"scikit-build-core reported {name!r} but wrote no such wheel",
                              where="package/wheel", hint="see the log")
         final = out_dir / name
-        # Same filesystem rename when possible; a copy + rename otherwise.
+        # Into out_dir under a temp name (a move: rename or copy across
+        # filesystems), then an atomic rename: no half-written wheel.
         tmp_final = out_dir / f".{name}.tmp"
-        os.replace(built, tmp_final) if _same_fs(built, out_dir) else _copy(built, tmp_final)
+        shutil.move(built, tmp_final)
         os.replace(tmp_final, final)
     return final
-
-
-def _same_fs(a: Path, b: Path) -> bool:
-    return a.stat().st_dev == b.stat().st_dev
-
-
-def _copy(src: Path, dst: Path) -> None:
-    import shutil
-
-    shutil.copyfile(src, dst)
