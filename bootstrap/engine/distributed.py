@@ -217,6 +217,19 @@ def retried(client_log: Path) -> int:
     return local + sum(1 for count in hosts.values() if count > 1)
 
 
+# Debian's distccd runs only compilers named here (its "masquerade" whitelist);
+# servers are assumed to be set up like this machine.
+DISTCC_WHITELIST = Path("/usr/lib/distcc")
+
+
+def not_whitelisted(compilers: list[str]) -> list[str]:
+    """Compilers distccd would refuse (their name is not in /usr/lib/distcc):
+    their compiles all fall back to this machine."""
+    if not DISTCC_WHITELIST.is_dir():
+        return []
+    return [c for c in compilers if not (DISTCC_WHITELIST / Path(c).name).exists()]
+
+
 def show_hosts(cluster: Cluster) -> list[str]:
     """distcc's own reading of the host list (`distcc --show-hosts`)."""
     if cluster.engine != "distcc" or proc.which("distcc") is None:

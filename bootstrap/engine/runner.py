@@ -238,6 +238,7 @@ class Engine:
                              where=f"{comp.name}/configure",
                              hint="re-run `mlirboot configure`") from None
         bdir = comp_dir / "build"
+        self._check_distcc_compilers(comp, cache_text)
         cmake = hostinfo.find_tool("cmake")
         ninja = hostinfo.find_tool("ninja")
         defines = [f"-DCMAKE_INSTALL_PREFIX={self.plan.prefix}", f"-DCMAKE_MAKE_PROGRAM={ninja}"]
@@ -352,6 +353,17 @@ class Engine:
                 self.cache.start(self.out.info)
             env.update(self.cache.compile_env(src, bdir))
         return env
+
+    def _check_distcc_compilers(self, comp: Component, cache_text: str) -> None:
+        cluster = self.plan.distributed
+        if cluster is None or cluster.engine != "distcc":
+            return
+        refused = distributed.not_whitelisted([p for _, p in _COMPILER_SET.findall(cache_text)])
+        if refused:
+            self.out.info(f"{comp.name}: warning: distccd runs only compilers named in "
+                          f"{distributed.DISTCC_WHITELIST}; {', '.join(sorted(set(refused)))} "
+                          "is not, so its compiles will run here (name it clang-22/gcc, or "
+                          "run update-distcc-symlinks on the servers)")
 
     def _report_fallbacks(self, comp: Component, logs: Path) -> None:
         if self.plan.distributed is None or self.plan.distributed.engine != "distcc":

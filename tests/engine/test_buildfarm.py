@@ -117,3 +117,10 @@ def test_stats_parsers() -> None:
     stats = compile_cache.parse_sccache_stats(sccache)
     assert (stats.hits, stats.misses) == (9, 1)
     assert "90.0% hit rate" in compile_cache.summary_line("sccache", stats, None)
+
+
+@pytest.mark.skipif(not distributed.DISTCC_WHITELIST.is_dir(), reason="distcc not installed")
+def test_distccd_whitelist_names() -> None:
+    # Debian's whitelist has clang-22 but not the bare `clang` of /usr/lib/llvm-22/bin.
+    assert distributed.not_whitelisted(["/usr/lib/llvm-22/bin/clang", "/usr/bin/clang-22"]) \
+        == ["/usr/lib/llvm-22/bin/clang"]

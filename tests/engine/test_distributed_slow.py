@@ -163,3 +163,29 @@ def test_shared_cache_serves_a_second_machine(tmp_path: Path, source: Path,
     assert warm["remote_hits"] >= warm["hits"] * 0.9, warm
     assert "hit rate" in warm_err
     print(f"cold: {cold}\nwarm: {warm}")
+
+
+def test_cache_misses_go_to_the_cluster(tmp_path: Path, source: Path,
+                                        distcc_cluster: list[servers.Daemon],
+                                        redis: servers.Daemon) -> None:
+    """ccache in front, distcc behind it (CCACHE_PREFIX): each miss is
+    compiled on a server; a rebuild in a fresh dir sends nothing."""
+    cluster = _cluster(distcc_cluster, servers.free_port("127.0.0.4"))
+    cache = {"tool": "ccache", "remote": f"redis://{redis.host}:{redis.port}",
+             "max_size": None}
+    summaries = []
+    for machine in ("m1", "m2"):
+        build, prefix = tmp_path / machine / "build", tmp_path / machine / "prefix"
+        servers.builtins_plan(build, prefix, source, launcher="ccache", distributed=cluster,
+                              cache={**cache, "dir": str(tmp_path / machine / "ccache")})
+        result = mlirboot("build", "--build-dir", build, "--json", timeout=BUILD_TIMEOUT)
+        assert result.returncode == 0, result.stderr[-5000:]
+        summaries.append(json.loads(result.stdout)["cache"])
+        sent = [servers.compile_ok(d.log_file) for d in distcc_cluster]
+        if machine == "m1":
+            after_cold = sent
+            assert all(n > 0 for n in sent), sent
+            assert sum(sent) >= summaries[0]["misses"] * 0.9, (sent, summaries[0])
+    assert sent == after_cold, "the warm build sent compiles to the servers"
+    assert summaries[1]["hit_rate"] > 0.9, summaries
+    print(f"server compiles after the cold build: {after_cold}; cache: {summaries}")
