@@ -27,6 +27,9 @@ from .toolbox import Toolbox
 ARTIFACT_JSON = "artifact.json"
 TEMPS = "temps"
 _OP = re.compile(r"^\s*(?:%[\w#:, %]+=\s*)?\"?([a-z_]+\.[a-z_.]+)\"?[ (<{]", re.M)
+# An optimization remark as mlir-opt prints it (the source excerpt lines that
+# follow it are not matched). Passes of the MlirbootPasses plugin say "mlirboot: ".
+_REMARK = re.compile(r"^(?P<loc>\S+?:\d+:\d+): remark: (?:mlirboot: )?(?P<what>.*)$", re.M)
 
 
 @dataclass
@@ -36,6 +39,8 @@ class StageRecord:
     seconds: float
     output: str
     ops: dict[str, int] = field(default_factory=dict)
+    # What the stage recognized/rewrote: {"location": "file:line:col", "what": ...}
+    remarks: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +64,7 @@ class Context:
     stage: Stage | None = None
     index: int = 0
     grad: GradRequest | None = None  # set by --grad: the `when: grad` stages run
+    remarks: list[dict[str, str]] = field(default_factory=list)  # of the current stage
 
     @property
     def target(self) -> str:
@@ -83,6 +89,10 @@ class Context:
         """A file that is part of the artifact (top level of the artifact dir)."""
         return self.workdir / name
 
+    def remark(self, location: str, what: str) -> None:
+        """Record what the current stage recognized or rewrote (--opt-report)."""
+        self.remarks.append({"location": location, "what": what})
+
     def where(self) -> str:
         return f"{self.target}/{self.stage.name if self.stage else '?'}"
 
@@ -98,6 +108,15 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         shutil.copyfile(ctx.current, out)  # keep one file per stage for --save-temps
         return out
     cmd: list[Any] = [ctx.tools.tool("mlir-opt"), ctx.current, "-o", out, "--mlir-print-debuginfo"]
+    for name in stage.load if passes else ():
+        cmd.append(f"--load-pass-plugin={ctx.tools.plugin(name)}")
+    if stage.load:
+        # One line per remark (not the whole op it is attached to).
+        cmd.append("--mlir-print-op-on-diagnostic=false")
+    if passes and stage.transform_library:
+        # Loaded once per mlir-opt run (a second load is a "doubly defined symbol").
+        passes = [f"transform-preload-library{{transform-library-paths="
+                  f"{_transform_library(ctx, stage.transform_library)}}}", *passes]
     if passes:
         cmd.append(f"--pass-pipeline=builtin.module({','.join(passes)})")
     if stage.generic:
@@ -116,7 +135,29 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
             hint=f"the op cannot be lowered for target {ctx.target}; log: {result.log_path}"
             if err_cls is UsageError else f"log: {result.log_path}",
         )
+    for found in _REMARK.finditer(result.output):
+        ctx.remark(_display_location(ctx, found["loc"]), found["what"].strip())
     return out
+
+
+def _display_location(ctx: Context, location: str) -> str:
+    """Programs given as text live in the work dir, which is deleted: say <input>."""
+    return location.replace(str(ctx.workdir / TEMPS / "00-input.mlir"), "<input>")
+
+
+def _transform_library(ctx: Context, name: str) -> Path:
+    """The rendered transform library `name` (one per compile, under temps/)."""
+    key = f"transform-library:{name}"
+    if key not in ctx.files:
+        from .schedules import matmul
+
+        # f64 matmuls get the f64 register tile (twice the vectors per row).
+        text = ctx.current.read_text() if ctx.current else ""
+        dtype = "f64" if re.search(r"linalg\.(batch_)?matmul[^\n]*xf64>", text) else "f32"
+        ctx.files[key] = matmul.schedule_file(matmul.Tiling.for_host(dtype),
+                                              ctx.workdir / TEMPS)
+        ctx.info["schedule"] = {"library": ctx.files[key].name, "dtype": dtype}
+    return ctx.files[key]
 
 
 def _count_ops(path: Path) -> dict[str, int]:
@@ -159,10 +200,13 @@ def compile_program(
     options: dict[str, Any] | None = None,
     grad: str | None = None,
     wrt: str | Sequence[int] | None = None,
+    blas: bool = False,
 ):
     """Compile `source` (a path, or MLIR text) for `target`; returns an Artifact.
     With `grad=ENTRY` the artifact is ENTRY's gradient function, made by Enzyme
-    (see backend/grad.py; `wrt` picks the arguments, default all)."""
+    (see backend/grad.py; `wrt` picks the arguments, default all). `blas=True`
+    turns matmuls into OpenBLAS calls (host CPU targets: the pipelines with a
+    `when: blas` stage)."""
     from . import steps
     from .artifact import Artifact
 
@@ -173,7 +217,11 @@ def compile_program(
     pipeline = load_pipeline(target)
     request = _grad_request(grad, wrt, entry)
     entry = request.entry if request else entry
-    stages = pipeline.active(frozenset({"grad"} if request else ()))
+    conditions = frozenset({"grad"} if request else ()) | frozenset({"blas"} if blas else ())
+    stages = pipeline.active(conditions)
+    if blas and not any(s.when == "blas" for s in stages):
+        raise UsageError(f"--blas is not available for target {pipeline.target}",
+                         where="--blas", hint="BLAS replacement is for host and offload-host")
     out_path = Path(out) if out is not None else None
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
@@ -183,7 +231,7 @@ def compile_program(
                       tools=Toolbox(toolchain), workdir=workdir, options=dict(options or {}),
                       current=src, grad=request)
         for index, stage in enumerate(stages, 1):
-            ctx.stage, ctx.index = stage, index
+            ctx.stage, ctx.index, ctx.remarks = stage, index, []
             start = time.monotonic()
             result = steps.run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
             if result is not None:
@@ -192,12 +240,14 @@ def compile_program(
                 index, stage.name, time.monotonic() - start,
                 str(ctx.current.relative_to(workdir)) if ctx.current else "",
                 _count_ops(ctx.current) if ctx.current else {},
+                ctx.remarks,
             ))
         assert ctx.signature is not None
         meta = {
             "target": pipeline.target,
             "arch": ctx.device("arch"),
             "opt": opt,
+            "blas": blas,
             "device_backend": pipeline.device.get("runtime-backend"),
             "toolchain": str(toolchain) if toolchain else None,
             "source": str(Path(source)) if _is_path(source) else "<text>",
@@ -206,6 +256,7 @@ def compile_program(
             "files": {k: str(v.relative_to(workdir)) for k, v in ctx.files.items()},
             "info": ctx.info,
             "stages": [r.__dict__ for r in ctx.records],
+            "remarks": [{"stage": r.name, **m} for r in ctx.records for m in r.remarks],
         }
         (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
     except BaseException as err:
@@ -273,7 +324,13 @@ def _save_temps(workdir: Path, dest: Path) -> None:
 
 
 def opt_report(artifact_meta: dict[str, Any]) -> str:
-    rows = [f"{'#':>2}  {'stage':<18} {'seconds':>8}  output / top ops"]
+    """What was recognized and rewritten (`file:line:col: what`, one per line),
+    then each stage's time and top ops."""
+    remarks = artifact_meta.get("remarks", [])
+    rows = [f"{r['location']}: {r['what']} [{r['stage']}]" for r in remarks]
+    if not remarks:
+        rows.append(f"(nothing recognized or rewritten at -{artifact_meta.get('opt', '?')})")
+    rows += ["", f"{'#':>2}  {'stage':<18} {'seconds':>8}  output / top ops"]
     for rec in artifact_meta["stages"]:
         ops = ", ".join(f"{k}={v}" for k, v in rec["ops"].items())
         rows.append(f"{rec['index']:>2}  {rec['name']:<18} {rec['seconds']:>8.3f}  "

@@ -4,7 +4,13 @@ A pipeline is an ordered list of stages. A stage is either an `mlir-opt` pass
 list (optionally per -O level) or a named `step` implemented in Python
 (backend/steps.py). `use: <fragment>` pulls a stage from _common.yaml so the
 loop-based targets share their lowering. `when: grad` marks a stage that runs
-only for a gradient compile (`--grad ENTRY`).
+only for a gradient compile (`--grad ENTRY`), `when: blas` only with `--blas`;
+`unless: <condition>` is the opposite.
+
+An `mlir-opt` stage may also say what that mlir-opt run loads:
+`load: [passes]` loads the MlirbootPasses plugin (its remarks become the
+--opt-report), `transform-library: matmul` preloads the host matmul schedule
+(backend/schedules) so `transform-interpreter{entry-point=...}` can name it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from ..bootstrap.errors import UsageError
 
 PIPELINE_DIR = Path(__file__).parent / "pipelines"
 OPT_LEVELS = ("O0", "O1", "O2", "O3")
-CONDITIONS = ("grad",)  # values of a stage's `when:`
+CONDITIONS = ("grad", "blas")  # values of a stage's `when:` / `unless:`
+PLUGINS = ("passes",)  # values of a stage's `load:` (see Toolbox.plugin)
+TRANSFORM_LIBRARIES = ("matmul",)  # values of `transform-library:`
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,9 @@ class Stage:
     passes: list[str] | dict[str, list[str]] | None = None
     generic: bool = False  # print the result in generic op form
     when: str | None = None  # run only under this condition (e.g. "grad")
+    unless: str | None = None  # skip under this condition (e.g. "blas")
+    load: tuple[str, ...] = ()  # mlir-opt pass plugins to load (PLUGINS)
+    transform_library: str | None = None  # a transform library to preload
 
     def passes_for(self, opt: str) -> list[str]:
         if self.passes is None:
@@ -43,8 +54,14 @@ class Stage:
         if self.step:
             return f"{self.name}: step {self.step}"
         passes = self.passes_for(opt)
-        body = ",".join(passes) if passes else "(no passes at this -O level)"
-        return f"{self.name}: mlir-opt --pass-pipeline='builtin.module({body})'"
+        if not passes:
+            return f"{self.name}: (no passes at this -O level)"
+        extra = "".join(f" --load-pass-plugin=<{p}>" for p in self.load)
+        if self.transform_library:
+            library = f"<{self.transform_library}>"
+            passes = [f"transform-preload-library{{transform-library-paths={library}}}",
+                      *passes]
+        return f"{self.name}: mlir-opt{extra} --pass-pipeline='builtin.module({','.join(passes)})'"
 
 
 @dataclass(frozen=True)
@@ -56,8 +73,11 @@ class Pipeline:
     path: Path | None = None
 
     def active(self, conditions: frozenset[str] = frozenset()) -> tuple[Stage, ...]:
-        """The stages that run: unconditional ones and those whose `when` holds."""
-        return tuple(s for s in self.stages if s.when is None or s.when in conditions)
+        """The stages that run: unconditional ones, those whose `when` holds and
+        those whose `unless` does not."""
+        return tuple(s for s in self.stages
+                     if (s.when is None or s.when in conditions)
+                     and (s.unless is None or s.unless not in conditions))
 
     def render(self, opt: str, conditions: frozenset[str] = frozenset()) -> str:
         lines = [f"# target {self.target} (-{opt}): {self.description}", f"# from {self.path}"]
@@ -72,7 +92,9 @@ class Pipeline:
             "device": self.device,
             "stages": [
                 {"name": s.name, "step": s.step, "passes": None if s.step else s.passes_for(opt),
-                 **({"when": s.when} if s.when else {})}
+                 **({"when": s.when} if s.when else {}),
+                 **({"load": list(s.load)} if s.load else {}),
+                 **({"transform-library": s.transform_library} if s.transform_library else {})}
                 for s in self.active(conditions)
             ],
         }
@@ -108,13 +130,27 @@ def _stage(raw: dict[str, Any], fragments: dict[str, Any], where: str) -> Stage:
     if isinstance(passes, dict) and set(passes) - set(OPT_LEVELS):
         raise UsageError(f"stage `{raw['name']}`: per-level passes use keys {OPT_LEVELS}",
                          where=where)
-    when = raw.get("when")
-    if when is not None and when not in CONDITIONS:
-        raise UsageError(f"stage `{raw['name']}`: unknown `when: {when}`", where=where,
-                         hint=f"one of {', '.join(CONDITIONS)}")
+    for key in ("when", "unless"):
+        if raw.get(key) is not None and raw[key] not in CONDITIONS:
+            raise UsageError(f"stage `{raw['name']}`: unknown `{key}: {raw[key]}`", where=where,
+                             hint=f"one of {', '.join(CONDITIONS)}")
+    load = tuple(raw.get("load") or ())
+    library = raw.get("transform-library")
+    if (load or library) and passes is None:
+        raise UsageError(f"stage `{raw['name']}`: `load`/`transform-library` need `mlir-opt`",
+                         where=where)
+    if set(load) - set(PLUGINS):
+        raise UsageError(f"stage `{raw['name']}`: unknown plugin in `load: {list(load)}`",
+                         where=where, hint=f"known: {', '.join(PLUGINS)}")
+    if library is not None and library not in TRANSFORM_LIBRARIES:
+        raise UsageError(f"stage `{raw['name']}`: unknown `transform-library: {library}`",
+                         where=where, hint=f"known: {', '.join(TRANSFORM_LIBRARIES)}")
     return Stage(
         name=raw["name"],
-        when=when,
+        when=raw.get("when"),
+        unless=raw.get("unless"),
+        load=load,
+        transform_library=library,
         description=raw.get("description", ""),
         step=raw.get("step"),
         passes=passes,

@@ -4,7 +4,8 @@
 Loads a PJRT plugin -- libtpu on TPU hosts, `cpu` for jaxlib's built-in CPU
 client, or any plugin file (e.g. pjrt_c_api_cpu_plugin.so) -- compiles the
 StableHLO portable artifact with it and runs it on DIR/argN.bin, writing
-DIR/outN.bin (arguments, then results), like the native launcher.
+DIR/outN.bin (arguments, then results; an argument the entry writes into
+holds its final value), like the native launcher.
 
 usage: launch.py [--plugin tpu|cpu|PATH] ARTIFACT_DIR IO_DIR
 Exit 3 with one line when the plugin or its device is absent.
@@ -92,7 +93,15 @@ def main() -> int:
         arr = np.frombuffer(data, dtype=spec["dtype"]).reshape(spec["shape"])
         inputs.append(jax.device_put(arr, device))
     results = executable.execute(inputs)
-    buffers = [np.asarray(x) for x in inputs] + [np.asarray(r) for r in results]
+    buffers = [np.asarray(x) for x in inputs]
+    writes = meta.get("info", {}).get("writes")
+    if writes:
+        # A memref entry (tensorized): its results are the final contents of
+        # the arguments it writes into, like the native launcher's buffers.
+        for index, result in zip(writes, results, strict=True):
+            buffers[index] = np.asarray(result)
+    else:
+        buffers += [np.asarray(r) for r in results]
     for i, arr in enumerate(buffers):
         (args.io / f"out{i}.bin").write_bytes(np.ascontiguousarray(arr).tobytes())
     return 0

@@ -55,8 +55,12 @@ class _Scalar:
 
 
 class _Translator:
-    def __init__(self, sig: Signature, where: str):
+    def __init__(self, sig: Signature, where: str, writes: list[int] | None = None):
         self.sig = sig
+        # A tensorized memref entry: the arguments it writes, whose final
+        # values (bufferization.materialize_in_destination) are the results.
+        self.writes = writes or []
+        self.written: dict[int, str] = {}
         self.where = where
         self.lines: list[str] = []
         self.names: dict[str, str] = {}  # MLIR value name -> StableHLO SSA name / scalar
@@ -126,14 +130,24 @@ class _Translator:
             raise UsageError(f"no @{self.sig.entry} in the program", where=self.where)
         block = func.regions[0].blocks[0]
         params = []
+        self.arg_index = {}
         for i, arg in enumerate(block.arguments):
             name = f"%arg{i}"
             self.names[arg.get_name()] = name
-            params.append(f"{name}: {arg.type}")
+            self.arg_index[arg.get_name()] = i
+            params.append(f"{name}: {str(arg.type).replace('memref<', 'tensor<', 1)}")
         results: list[str] = []
         for op in block.operations:
             self.op(op.operation, results)
         result_types = ", ".join(str(t) for t in self.sig.results)
+        if self.writes:
+            missing = [i for i in self.writes if i not in self.written]
+            if missing or results:
+                raise UsageError(f"@{self.sig.entry}: written arguments {missing} have no "
+                                 "final value", where=self.where)
+            results = [self.written[i] for i in self.writes]
+            result_types = ", ".join(str(self.sig.args[i]).replace("memref<", "tensor<", 1)
+                                     for i in self.writes)
         body = "\n".join(self.lines)
         return (f"module @{self.sig.entry} {{\n"
                 f"  func.func public @main({', '.join(params)}) -> ({result_types}) {{\n"
@@ -165,6 +179,14 @@ class _Translator:
             self.generic(op)
         elif name == "linalg.reduce":
             self.reduce(op)
+        elif name == "bufferization.to_tensor" and op.operands[0].get_name() in self.arg_index:
+            # A tensorized memref entry reads its argument: the parameter itself.
+            self.names[op.results[0].get_name()] = self.names[op.operands[0].get_name()]
+        elif name == "bufferization.materialize_in_destination" and \
+                op.operands[1].get_name() in self.arg_index:
+            value = op.operands[0]
+            self.written[self.arg_index[op.operands[1].get_name()]] = self.tensor(
+                value, str(value.type), op)
         elif name == "func.return":
             results.extend(self.tensor(v, str(v.type), op) for v in op.operands)
         else:
@@ -358,8 +380,14 @@ class _Translator:
         raise self.unsupported(op, f"operand {name} is not elementwise-translatable")
 
 
-def translate(generic_text: str, sig: Signature, where: str) -> str:
-    if any(a.kind != "tensor" for a in sig.args):
-        raise UsageError("the tpu target takes tensor programs only (memref arguments given)",
-                         where=where, hint="use host/offload-host for memref loop nests")
-    return _Translator(sig, where).run(generic_text)
+def translate(generic_text: str, sig: Signature, where: str,
+              writes: list[int] | None = None) -> str:
+    """StableHLO `@main` of the entry. `writes`: the memref arguments a
+    tensorized memref entry writes (backend/tensorize.py); their final values
+    become @main's results, in that order."""
+    if not writes and any(a.kind != "tensor" for a in sig.args):
+        raise UsageError("the tpu target takes tensor programs only (memref arguments given, "
+                         "and the entry is not straight-line linalg after recognition)",
+                         where=where, hint="compile at -O1 or higher so loop nests are raised "
+                         "to linalg, or use host/offload-host for memref loop nests")
+    return _Translator(sig, where, writes).run(generic_text)

@@ -61,6 +61,128 @@ def parse(ctx: Context) -> Path:
     return out
 
 
+# --- memref entries as tensor programs (backend/tensorize.py) ---------------
+
+@step("memref-to-tensor")
+def memref_to_tensor(ctx: Context) -> Path | None:
+    """A raised memref entry becomes value-semantic (same signature): the
+    tensor-only consumers (matmul schedule, StableHLO) then see its ops."""
+    from .tensorize import memrefs_to_tensors
+
+    assert ctx.signature is not None
+    if not any(a.kind == "memref" for a in ctx.signature.args):
+        return None
+    generic = ctx.temp(".mlir", "generic")
+    ctx.run([ctx.tools.tool("mlir-opt"), ctx.current, "--mlir-print-op-generic",
+             "--mlir-print-debuginfo", "-o", generic], tag="mlir-opt-generic")
+    converted = memrefs_to_tensors(generic.read_text())
+    if ctx.signature.entry not in converted.writes:
+        return None  # not straight-line linalg (e.g. -O0): the plain lowering takes it
+    raw = ctx.temp(".mlir", "converted")
+    raw.write_text(converted.text)
+    out = ctx.temp(".mlir")
+    # mlir-opt verifies the rewrite (a bad one is our bug: exit 1, not the user's).
+    ctx.run([ctx.tools.tool("mlir-opt"), raw, "--mlir-print-debuginfo", "-o", out],
+            tag="mlir-opt-verify")
+    ctx.info["writes"] = converted.writes[ctx.signature.entry]
+    for location, what in converted.remarks:
+        ctx.remark(location or str(ctx.source), what)
+    return out
+
+
+# --- BLAS replacement (--blas; backend/schedules/blas.py) --------------------
+
+_LOC_SUFFIX = re.compile(r"^(?P<op>[ \t]*linalg\.matmul .*?)[ \t]+loc\([^()]*\)[ \t]*$", re.M)
+_SHIM_CALL = re.compile(r"^(?P<ind>[ \t]*)func\.call @(?P<f>mlirboot_blas_(?P<t>[sd])gemm)\("
+                        r"(?P<ops>[^)]*)\) : .*$", re.M)
+_SHIM_DECL = re.compile(r"^[ \t]*func\.func private @mlirboot_blas_[sd]gemm\(.*\n", re.M)
+BLAS_RAW = Path(__file__).parent / "data" / "blas" / "blas_raw.c"
+
+
+def _raw_blas_calls(text: str) -> str:
+    """The shim takes memref descriptors (its C interface), which the bare-pointer
+    calling convention of these pipelines cannot pass: call its scalar entry
+    (data/blas/blas_raw.c) with each operand's pointer, offset, sizes, strides."""
+    from .schedules.blas import _dyn
+
+    counter = 0
+    used: set[str] = set()
+
+    def call(m: re.Match[str]) -> str:
+        nonlocal counter
+        ind, element = m["ind"], "f32" if m["t"] == "s" else "f64"
+        ty, args, lines = _dyn(element), [], []
+        for operand in (o.strip() for o in m["ops"].split(",")):
+            v = f"%blasraw{counter}"
+            counter += 1
+            lines.append(f"{ind}{v}_base, {v}_off, {v}_sz:2, {v}_st:2 = "
+                         f"memref.extract_strided_metadata {operand} : {ty} -> "
+                         f"memref<{element}>, index, index, index, index, index")
+            lines.append(f"{ind}{v}_ptr = memref.extract_aligned_pointer_as_index {operand} "
+                         f": {ty} -> index")
+            args += [f"{v}_ptr", f"{v}_off", f"{v}_sz#0", f"{v}_sz#1", f"{v}_st#0",
+                     f"{v}_st#1"]
+        used.add(m["f"])
+        lines.append(f"{ind}func.call @{m['f']}_raw({', '.join(args)}) : "
+                     f"({', '.join(['index'] * len(args))}) -> ()")
+        return "\n".join(lines)
+
+    out = _SHIM_DECL.sub("", _SHIM_CALL.sub(call, text))
+    head = re.search(r"^module\b[^\n]*\{[ \t]*\n", out, re.M)
+    assert head is not None  # replace_matmuls put its declarations there
+    decls = "".join(f"  func.func private @{f}_raw({', '.join(['index'] * 18)})\n"
+                    for f in sorted(used))
+    return out[: head.end()] + decls + out[head.end():]
+
+
+@step("blas")
+def blas(ctx: Context) -> Path:
+    """memref linalg.matmul (f32/f64) -> the shim's cblas_?gemm call; the shim
+    and -lopenblas join the link of whichever image runs the code (the host
+    executable, or the offload device image: the shim is linked into its IR)."""
+    from .schedules import blas as blas_mod
+
+    # The rewrite matches mlir-opt's plain printed form: drop the matmuls' locs.
+    text = _LOC_SUFFIX.sub(lambda m: m["op"], ctx.current.read_text())
+    rewritten = blas_mod.replace_matmuls(text)
+    calls = len(_SHIM_CALL.findall(rewritten))
+    out = ctx.temp(".mlir")
+    out.write_text(_raw_blas_calls(rewritten) if calls else rewritten)
+    if not calls:
+        return out
+    clang = ctx.tools.tool("clang")
+    hint = "apt-get install libopenblas-dev (cblas.h, libopenblas.so)"
+    for src in (blas_mod.SHIM_SOURCE, BLAS_RAW):
+        # The executable needs the shim even on offload-host: the host module
+        # keeps a host-fallback copy of the target region.
+        obj = ctx.temp(".o", src.stem)
+        ctx.run([clang, "-O2", "-fPIC", "-c", src, "-o", obj], tag=src.stem, hint=hint)
+        ctx.files[f"blas_{src.stem}"] = obj
+        if ctx.device("offload"):
+            bc = ctx.temp(".bc", src.stem)
+            ctx.run([clang, "-O2", "-fPIC", "-c", "-emit-llvm", src, "-o", bc],
+                    tag=f"{src.stem}-bc", hint=hint)
+            ctx.files[f"blas_device_ir_{src.stem}"] = bc
+    ctx.info["blas"] = {"calls": calls, "libs": blas_mod.link_args()}
+    ctx.remark(str(ctx.source), f"{calls} linalg.matmul -> OpenBLAS gemm calls (mlirboot shim)")
+    return out
+
+
+def _codegen_flags(ctx: Context) -> list[str]:
+    flags = ctx.device("codegen-flags") or {}
+    return list(flags.get(ctx.opt, [])) if isinstance(flags, dict) else list(flags)
+
+
+def _blas_link(ctx: Context) -> list[str | Path]:
+    """Shim objects (host) and OpenBLAS. On offload-host the shim lives in the
+    device image and its cblas_* references resolve at load time against the
+    executable's global scope, so libopenblas must stay a needed library."""
+    if "blas" not in ctx.info:
+        return []
+    objs = [v for k, v in ctx.files.items() if k in ("blas_blas_shim", "blas_blas_raw")]
+    return [*objs, "-Wl,--no-as-needed", *ctx.info["blas"]["libs"], "-Wl,--as-needed"]
+
+
 # --- plain host code --------------------------------------------------------
 
 @step("translate-llvmir")
@@ -73,8 +195,8 @@ def translate_llvmir(ctx: Context) -> Path:
 @step("host-object")
 def host_object(ctx: Context) -> Path:
     out = ctx.temp(".o")
-    ctx.run([ctx.tools.tool("clang"), "-c", ctx.opt_flag, "-fPIC", "-Wno-override-module",
-             "-x", "ir", ctx.current, "-o", out])
+    ctx.run([ctx.tools.tool("clang"), "-c", ctx.opt_flag, *_codegen_flags(ctx), "-fPIC",
+             "-Wno-override-module", "-x", "ir", ctx.current, "-o", out])
     ctx.files["host_object"] = out
     return out
 
@@ -94,7 +216,7 @@ def launcher(ctx: Context) -> Path:
 def link_host(ctx: Context) -> Path:
     exe = ctx.product("prog")
     ctx.run([ctx.tools.tool("clang"), ctx.files["launcher_object"], ctx.files["host_object"],
-             "-lm", "-o", exe])
+             *_blas_link(ctx), "-lm", "-o", exe])
     ctx.files["executable"] = exe
     return exe
 
@@ -182,7 +304,8 @@ def _linked_device_ir(ctx: Context) -> Path:
     stub_src = STUBS / f"{ctx.device('stub', 'x86')}.ll"
     stub.write_text("\n".join(header) + "\n" + stub_src.read_text())
     linked = ctx.temp(".bc", "linked")
-    ctx.run([ctx.tools.tool("llvm-link"), device, stub, "-o", linked])
+    blas_ir = [v for k, v in ctx.files.items() if k.startswith("blas_device_ir_")]
+    ctx.run([ctx.tools.tool("llvm-link"), device, stub, *blas_ir, "-o", linked])
     optimized = ctx.temp(".bc", "opt")
     # The middle end folds the memref descriptors away; the SPIR-V backend
     # cannot type them otherwise.
@@ -194,8 +317,8 @@ def _linked_device_ir(ctx: Context) -> Path:
 @step("device-object-x86")
 def device_object_x86(ctx: Context) -> Path:
     obj = ctx.temp(".o")
-    ctx.run([ctx.tools.tool("clang"), "-c", ctx.opt_flag, "-fPIC", "-Wno-override-module",
-             _linked_device_ir(ctx), "-o", obj])
+    ctx.run([ctx.tools.tool("clang"), "-c", ctx.opt_flag, *_codegen_flags(ctx), "-fPIC",
+             "-Wno-override-module", _linked_device_ir(ctx), "-o", obj])
     ctx.files["device_embed"] = obj
     return obj
 
@@ -287,7 +410,8 @@ def link_offload(ctx: Context) -> Path:
     lib = ctx.tools.lib_dir
     cmd = [ctx.tools.tool("clang"), "-fopenmp", "--offload-new-driver",
            f"-fopenmp-targets={_triple(ctx)}", ctx.files["launcher_object"],
-           ctx.files["host_object"], f"-L{lib}", f"-Wl,-rpath,{lib}", "-lm", "-o", exe]
+           ctx.files["host_object"], f"-L{lib}", f"-Wl,-rpath,{lib}", *_blas_link(ctx), "-lm",
+           "-o", exe]
     if _triple(ctx) != HOST_TRIPLE:
         # No OpenMP device runtime is linked: the image is self-contained
         # (see data/stubs), so the device link must not look for one.
@@ -395,7 +519,8 @@ def stablehlo(ctx: Context) -> Path:
 
     assert ctx.signature is not None
     out = ctx.product("program.stablehlo.mlir")
-    text = translate(ctx.current.read_text(), ctx.signature, ctx.where())
+    text = translate(ctx.current.read_text(), ctx.signature, ctx.where(),
+                     ctx.info.get("writes"))
     ctx.temp(".mlir").write_text(text)  # kept by --save-temps even if a later stage fails
     out.write_text(text)
     ctx.files["stablehlo"] = out

@@ -15,6 +15,8 @@ from ..bootstrap.errors import UsageError
 from ..bootstrap.manifest import Manifest, locate
 from ..bootstrap.toolset import system_manifest
 
+PASSES_LIBRARY = "MlirbootPasses"  # its name in the manifest's libraries
+
 
 class Toolbox:
     def __init__(self, toolchain: str | os.PathLike[str] | None = None):
@@ -27,6 +29,25 @@ class Toolbox:
 
     def tool(self, name: str) -> Path:
         return self.manifest.tool(name)
+
+    @cached_property
+    def passes_plugin(self) -> Path:
+        """MlirbootPasses.so: the toolchain's (built by the build engine and
+        recorded in the manifest), else built once against this LLVM's MLIR
+        and cached (the system-LLVM fallback: cached_plugin)."""
+        known = self.manifest.libraries.get(PASSES_LIBRARY)
+        if known and Path(known).exists():
+            return Path(known)
+        from .passes.plugin import cached_plugin
+
+        mlir_dir = Path(self.manifest.prefix) / "lib" / "cmake" / "mlir"
+        return cached_plugin(mlir_dir)
+
+    def plugin(self, name: str) -> Path:
+        """A pass plugin named by a pipeline stage's `load:`."""
+        if name == "passes":
+            return self.passes_plugin
+        raise UsageError(f"unknown pass plugin `{name}`", where="pipeline", hint="known: passes")
 
     @property
     def lib_dir(self) -> Path:

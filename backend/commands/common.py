@@ -25,6 +25,9 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
                         "results)/d(each argument), one array per argument")
     parser.add_argument("--wrt", metavar="I,J,...",
                         help="with --grad: differentiate only these argument indices (0-based)")
+    parser.add_argument("--blas", action="store_true",
+                        help="host/offload-host: matmuls call OpenBLAS (libopenblas-dev) "
+                        "instead of the generated kernel")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -42,4 +45,5 @@ def compile_args(args: argparse.Namespace) -> dict:
         "options": options,
         "grad": getattr(args, "grad", None),
         "wrt": getattr(args, "wrt", None),
+        "blas": bool(getattr(args, "blas", False)),
     }

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--print-pipeline", action="store_true",
                         help="print the target's pipeline and exit (or compile with -o)")
     parser.add_argument("--opt-report", action="store_true",
-                        help="print per-stage times and op counts")
+                        help="print what was recognized and rewritten (file:line:col: what), "
+                        "then per-stage times and op counts")
     parser.set_defaults(func=handle)
 
 
@@ -42,7 +43,9 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps({"artifact": str(artifact.path), "files":
                           {k: str(v) for k, v in artifact.files.items()},
                           **{k: artifact.meta.get(k) for k in ("target", "arch", "opt", "info",
-                                                               "grad")}},
+                                                               "grad")},
+                          **({"remarks": artifact.meta.get("remarks", []),
+                              "stages": artifact.meta["stages"]} if args.opt_report else {})},
                          indent=2))
     else:
         print(f"wrote {artifact.path} ({artifact.target}, -{artifact.meta['opt']})")
@@ -52,6 +55,6 @@ def handle(args: argparse.Namespace) -> int:
                   f"{grad['wrt']} by {grad['engine']}")
         for name, path in sorted(artifact.files.items()):
             print(f"  {name:<18} {path}")
-    if args.opt_report:
+    if args.opt_report and not args.json:
         print(opt_report(artifact.meta))
     return 0
