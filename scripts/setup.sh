@@ -26,7 +26,7 @@ $SUDO apt-get update -q >/dev/null
 # Build/test tools besides LLVM itself (LLVM 22 comes from `mlirboot provision`).
 $SUDO apt-get install -y -q --no-install-recommends \
   ca-certificates git xz-utils libzstd-dev libffi-dev libze-dev spirv-tools \
-  distcc redis-server ccache \
+  distcc redis-server ccache sccache \
   >/dev/null
 
 "$PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true

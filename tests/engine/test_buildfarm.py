@@ -5,6 +5,7 @@ test_distributed_slow.py)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -124,3 +125,21 @@ def test_distccd_whitelist_names() -> None:
     # Debian's whitelist has clang-22 but not the bare `clang` of /usr/lib/llvm-22/bin.
     assert distributed.not_whitelisted(["/usr/lib/llvm-22/bin/clang", "/usr/bin/clang-22"]) \
         == ["/usr/lib/llvm-22/bin/clang"]
+
+
+def test_sccache_without_redis_support_is_refused(project: dict) -> None:
+    sccache = shutil.which("sccache")
+    if sccache is None:
+        pytest.skip("sccache not installed")
+    import subprocess
+
+    run = subprocess.run([sccache, "--help"], capture_output=True, text=True, timeout=60)
+    if not re.search(r"Redis:\s*false", run.stdout + run.stderr):
+        pytest.skip("this sccache has redis support")
+    plan = json.loads((project["build"] / "plan.json").read_text())
+    write_plan(project["build"], project["prefix"], plan["components"],
+               compiler_launcher="sccache",
+               cache={"tool": "sccache", "remote": "redis://127.0.0.1:1"})
+    result = mlirboot("build", "--build-dir", project["build"], timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "was built without redis" in result.stderr

@@ -189,3 +189,21 @@ def test_cache_misses_go_to_the_cluster(tmp_path: Path, source: Path,
     assert sent == after_cold, "the warm build sent compiles to the servers"
     assert summaries[1]["hit_rate"] > 0.9, summaries
     print(f"server compiles after the cold build: {after_cold}; cache: {summaries}")
+
+
+def test_sccache_cache_shared_by_two_build_dirs(tmp_path: Path, source: Path) -> None:
+    """sccache (its own server per build, stopped at the end): a second build
+    dir using the same cache dir gets every compile from it."""
+    if servers.missing_tools("sccache", "clang-22"):
+        pytest.skip("sccache not installed (scripts/setup.sh installs it)")
+    rates = []
+    for machine in ("m1", "m2"):
+        build, prefix = tmp_path / machine / "build", tmp_path / machine / "prefix"
+        servers.builtins_plan(build, prefix, source, launcher="sccache", cache={
+            "tool": "sccache", "remote": None, "dir": str(tmp_path / "sccache"),
+            "max_size": None})
+        result = mlirboot("build", "--build-dir", build, "--json", timeout=BUILD_TIMEOUT)
+        assert result.returncode == 0, result.stderr[-5000:]
+        rates.append(json.loads(result.stdout)["cache"])
+    assert rates[0]["misses"] >= 150 and rates[1]["hit_rate"] > 0.9, rates
+    print(f"sccache: {rates}")
