@@ -137,7 +137,32 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         )
     for found in _REMARK.finditer(result.output):
         ctx.remark(_display_location(ctx, found["loc"]), found["what"].strip())
+    if stage.load:
+        _specialization_remarks(ctx, ctx.current, out)
     return out
+
+
+_NAMED = re.compile(r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.conv_\w+)\b"
+                    r".* loc\((?P<loc>[^()]*)\)$", re.M)
+
+
+def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
+    """Upstream linalg-specialize-generic-ops names matmul/conv-shaped
+    linalg.generic ops silently; report each named op that appeared at a
+    location where no named op was and no plugin pass already spoke."""
+    from .tensorize import _location
+
+    def named(path: Path) -> list[tuple[str, str]]:
+        text = path.read_text()
+        return [(m["op"], _location(text, m["loc"])) for m in _NAMED.finditer(text)]
+
+    had = {loc for _, loc in named(before)}
+    said = {r["location"] for r in ctx.remarks}
+    for op, loc in named(after):
+        shown = _display_location(ctx, loc)
+        if loc and loc not in had and shown not in said:
+            ctx.remark(shown, f"recognized linalg.generic as {op} (linalg-specialize-generic-ops)")
+            said.add(shown)
 
 
 def _display_location(ctx: Context, location: str) -> str:

@@ -79,6 +79,8 @@ def main() -> int:
     from jax._src.lib import xla_client
 
     meta = json.loads((args.artifact / "artifact.json").read_text())
+    # f64 programs stay f64 (jax would otherwise turn the inputs into f32).
+    jax.config.update("jax_enable_x64", True)
     sig = meta["signature"]
     backend = backend_for(args.plugin)
     device = backend.devices()[0]

@@ -77,4 +77,21 @@ def _inputs_for(program: str, seed: int = 0) -> tuple[list[np.ndarray], list[np.
         a, b = rand(96, 80), rand(80, 48)
         c = np.zeros((96, 48), np.float32)
         return [a, b, c], [a, b, a @ b]
+    if program == "affine_matmul":
+        a, b, c = rand(40, 24), rand(24, 36), rand(40, 36)
+        return [a, b, c], [a, b, c + a @ b]
+    if program == "loop_matmul_f64":
+        a, b = rng.standard_normal((37, 29)), rng.standard_normal((29, 45))
+        return [a, b, np.zeros((37, 45))], [a, b, a @ b]
+    if program == "batch_generic":
+        a, b = rand(4, 24, 32), rand(4, 32, 20)
+        return [a, b], [a @ b]
+    if program == "chain":
+        a, b, v = rand(256, 256), rand(256, 256), rand(256, 2)
+        return [a, b, v], [a @ (b @ v)]
+    if program == "conv2d":
+        x, f = rand(2, 10, 10, 3), rand(3, 3, 3, 4)
+        windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
+        out = np.einsum("nhwcij,ijcf->nhwf", windows, f).astype(np.float32)
+        return [x, f, np.zeros((2, 8, 8, 4), np.float32)], [x, f, out]
     raise KeyError(program)
