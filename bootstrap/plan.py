@@ -16,6 +16,7 @@ from .fsutil import sha256_text
 from .llvm import recipe as llvm_recipe
 from .mlir import recipe as mlir_recipe
 from .offload import recipe as offload_recipe
+from .passes import recipe as passes_recipe
 from .pjrt import recipe as pjrt_recipe
 from .recipe import Component, Context
 from .stablehlo import recipe as stablehlo_recipe
@@ -89,14 +90,16 @@ def make_plan(
     mlir_recipe.contribute(ctx, llvm)
     offload_recipe.contribute(ctx, llvm)
     components = [llvm, *offload_recipe.plan(ctx), *enzyme_recipe.plan(ctx),
-                  *stablehlo_recipe.plan(ctx), *pjrt_recipe.plan(ctx)]
+                  *stablehlo_recipe.plan(ctx), *pjrt_recipe.plan(ctx), *passes_recipe.plan(ctx)]
 
     assert config.sources is not None
     distributed, cache = buildfarm.plan_data(config, cwd)
     system_versions = config.system.versions
     for comp in components:
         if comp.action == "cmake":
-            comp.source = source_spec(getattr(config.sources, RECIPE_SOURCES[comp.recipe]), cwd)
+            # A recipe may bring its own source (passes: backend/passes in this package).
+            comp.source = comp.source or source_spec(
+                getattr(config.sources, RECIPE_SOURCES[comp.recipe]), cwd)
             comp.cache_file = f"{comp.name}.cmake"
             comp.settings_hash = sha256_text(
                 render_cache(comp) + json.dumps(comp.source, sort_keys=True)

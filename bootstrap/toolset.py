@@ -37,6 +37,8 @@ LIBRARIES = {
     "LLVM": [f"libLLVM-{LLVM_MAJOR}.so", "libLLVM.so"],
     "LLVMEnzyme": [f"LLVMEnzyme-{LLVM_MAJOR}.so"],
     "ClangEnzyme": [f"ClangEnzyme-{LLVM_MAJOR}.so"],
+    # The backend's pass plugin (bootstrap/passes), loaded by mlir-opt.
+    "MlirbootPasses": ["MlirbootPasses.so"],
 }
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")

@@ -65,13 +65,21 @@ def test_several_targets_are_one_toolchain(tmp_path: Path):
     assert llvm["LLVM_RUNTIME_TARGETS"] == "default;nvptx64-nvidia-cuda;amdgcn-amd-amdhsa"
     assert llvm["LIBOMPTARGET_PLUGINS_TO_BUILD"] == "host;cuda;amdgpu"
     assert both.plan.archs == {"nvidia": ["sm_80", "sm_90"], "amd": ["gfx90a", "gfx942"]}
-    assert [c.name for c in both.plan.components] == ["llvm"]
+    # The backend's pass plugin is built against the toolchain's MLIR.
+    assert [c.name for c in both.plan.components] == ["llvm", "passes"]
+    passes = both.plan.component("passes")
+    assert passes.depends_on == ["llvm"] and passes.provides == {"libraries": ["MlirbootPasses"]}
+    assert passes.source["kind"] == "local"
+    assert (Path(passes.source["path"]) / "CMakeLists.txt").exists()
+    entries = cache_entries(both.files["passes.cmake"])
+    assert entries["MLIR_DIR"].endswith("/lib/cmake/mlir")
+    assert entries["CMAKE_CXX_COMPILER"].endswith("/bin/clang++")
 
 
 def test_tpu_brings_stablehlo_enzyme_mlir_and_pjrt(tmp_path: Path):
     tpu = configured(tmp_path, "tpu")
     names = [c.name for c in tpu.plan.components]
-    assert names == ["llvm", "offload", "enzyme", "stablehlo", "pjrt"]
+    assert names == ["llvm", "offload", "enzyme", "stablehlo", "pjrt", "passes"]
     enzyme = cache_entries(tpu.files["enzyme.cmake"])
     assert enzyme["ENZYME_MLIR"] == "ON"
     assert enzyme["MLIR_DIR"] == "/usr/lib/llvm-22/lib/cmake/mlir"
@@ -82,7 +90,11 @@ def test_system_provider_builds_only_what_the_system_lacks(tmp_path: Path):
     nv = configured(tmp_path, "nvidia")
     actions = {c.name: c.action for c in nv.plan.components}
     assert actions == {"llvm": "system", "offload": "system",
-                       "devicertl-nvptx64-nvidia-cuda": "cmake"}
+                       "devicertl-nvptx64-nvidia-cuda": "cmake", "passes": "cmake"}
+    # Debian has MLIR but not the backend's pass plugin: built against its MLIR.
+    passes = cache_entries(nv.files["passes.cmake"])
+    assert passes["MLIR_DIR"] == "/usr/lib/llvm-22/lib/cmake/mlir"
+    assert passes["CMAKE_CXX_COMPILER"] == "/usr/lib/llvm-22/bin/clang++"
     rt = cache_entries(nv.files["devicertl-nvptx64-nvidia-cuda.cmake"])
     assert rt["LLVM_DEFAULT_TARGET_TRIPLE"] == "nvptx64-nvidia-cuda"
     assert rt["CMAKE_C_COMPILER"] == "/usr/lib/llvm-22/bin/clang"
@@ -103,12 +115,15 @@ def test_arch_override_and_lock(tmp_path: Path):
     result = configured(tmp_path, "nvidia", "archs.nvidia=[sm_90]", "provider=source")
     assert result.plan.archs == {"nvidia": ["sm_90"]}
     lock = json.loads(result.files["lock.json"])
-    (source,) = lock["sources"]
+    # The llvm tarball, and the pass plugin's sources inside this package.
+    source, passes = sorted(lock["sources"], key=lambda s: s["components"] != ["llvm"])
+    assert passes["components"] == ["passes"] and passes["source"]["kind"] == "local"
     assert source["source"]["sha256"] == (
         "b49b9277aef97616320b2da259e1f8174c65b0ce2fbe2e8629644a97693402fe")
     assert lock["config_hash"] == result.plan.config_hash
     git = configured(tmp_path, "nvidia", "sources.llvm.use=git", "provider=source")
-    (source,) = json.loads(git.files["lock.json"])["sources"]
+    (source,) = [s for s in json.loads(git.files["lock.json"])["sources"]
+                 if s["components"] == ["llvm"]]
     assert source["source"]["commit"] == "ca7933e47d3a3451d81e72ac174dcb5aa28b59d1"
     assert git.plan.lock_hash != result.plan.lock_hash
 
@@ -116,7 +131,8 @@ def test_arch_override_and_lock(tmp_path: Path):
 def test_presets_mirror_the_cache(tmp_path: Path):
     result = configured(tmp_path, "amd", "provider=source")
     presets = json.loads(result.files["CMakePresets.json"])
-    (preset,) = presets["configurePresets"]
+    (preset,) = [p for p in presets["configurePresets"] if p["name"] == "llvm"]
+    assert [p["name"] for p in presets["configurePresets"]] == ["llvm", "passes"]
     llvm = cache_entries(result.files["llvm.cmake"])
     assert {k: v["value"] for k, v in preset["cacheVariables"].items()} == llvm
     assert preset["generator"] == "Ninja"

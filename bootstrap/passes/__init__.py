@@ -1,0 +1,1 @@
+"""The MlirbootPasses MLIR pass plugin as a toolchain component."""
