@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -85,6 +86,8 @@ def run(
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     chunks: list[str] = []
+    # Caught while streaming: in a long build the first error scrolls out of the tail.
+    first_error: str | None = None
     start = time.monotonic()
     logfile = None
     if log_path is not None:
@@ -119,6 +122,8 @@ def run(
         for line in proc.stdout:
             chunks.append(line)
             tail.append(line.rstrip("\n"))
+            if first_error is None and is_diagnostic(line):
+                first_error = line.strip()
             if logfile:
                 logfile.write(line)
             if on_line:
@@ -134,7 +139,7 @@ def run(
     seconds = time.monotonic() - start
     output = "".join(chunks)
     if check and returncode != 0:
-        first = first_diagnostic(list(tail)) or f"exit code {returncode}"
+        first = first_error or first_diagnostic(list(tail)) or f"exit code {returncode}"
         details = "\n".join(tail)
         where_log = f"; log: {log_path}" if log_path else ""
         raise BuildError(
@@ -153,11 +158,19 @@ def _pdeathsig() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+_DIAGNOSTIC = re.compile(r"(^|[\s:])((fatal )?error|CMake Error)\b[^=]", re.IGNORECASE)
+
+
+def is_diagnostic(line: str) -> bool:
+    """An `error:`-style line from a compiler, linker or CMake. Command lines
+    mention `-Werror` too, so a bare "error" does not count."""
+    return bool(_DIAGNOSTIC.search(line)) and not line.lstrip().startswith(("FAILED:", "["))
+
+
 def first_diagnostic(lines: Sequence[str]) -> str | None:
-    """The first line that looks like a compiler/CMake error, else the last line."""
+    """The first diagnostic line, else the last non-empty line."""
     for line in lines:
-        low = line.lower()
-        if "error" in low or "fatal" in low:
+        if is_diagnostic(line):
             return line.strip()
     for line in reversed(lines):
         if line.strip():

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("components", nargs="*", metavar="COMPONENT",
                    help="build only these (and what they depend on)")
-    p.add_argument("--build-dir", default="build", type=Path,
+    p.add_argument("--build-dir", "-B", default="build", type=Path,
                    help="the dir `mlirboot configure` wrote (default: build)")
     p.add_argument("-j", "--jobs", type=int, default=None,
                    help="parallel jobs (default: from the plan, else cores limited by memory)")

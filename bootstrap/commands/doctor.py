@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--target", "-t", metavar="T[,T...]", default=None,
                    help="targets to check for (default: the build dir's plan, else host)")
-    p.add_argument("--build-dir", type=Path, default=Path("build"))
+    p.add_argument("--build-dir", "-B", type=Path, default=Path("build"))
     p.add_argument("--provider", choices=["system", "source"], default=None,
                    help="whose needs to check (default: the plan's, else system)")
     p.add_argument("--json", action="store_true")

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--target", "-t", required=True, metavar="T[,T...]")
     p.add_argument("--llvm-prefix", metavar="DIR", help="adopt this LLVM 22 install")
-    p.add_argument("--build-dir", type=Path, default=Path("build"),
+    p.add_argument("--build-dir", "-B", type=Path, default=Path("build"),
                    help="use this build dir's plan if configured for the targets")
     p.add_argument("--dry-run", action="store_true", help="print what would be installed")
     p.add_argument("--json", action="store_true")
