@@ -101,8 +101,17 @@ class Context:
         return proc.run(cmd, stage=self.where(), log_path=log, **kw)
 
 
+def _without(passes: list[str], disabled: Sequence[str]) -> list[str]:
+    """`passes` minus the named passes, also inside nested lists such as
+    func.func(a,b,c) (options={"disable_passes": [...]}: A/B measurements)."""
+    for name in disabled:
+        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?:\{{[^}}]*\}})?(?![\w-]),?")
+        passes = [re.sub(r",\)", ")", pattern.sub("", p)) for p in passes]
+    return [p for p in passes if p and not p.endswith("()")]
+
+
 def _mlir_opt(ctx: Context, stage: Stage) -> Path:
-    passes = stage.passes_for(ctx.opt)
+    passes = _without(stage.passes_for(ctx.opt), ctx.options.get("disable_passes", ()))
     out = ctx.temp(".mlir")
     if not passes and not stage.generic:
         shutil.copyfile(ctx.current, out)  # keep one file per stage for --save-temps

@@ -92,7 +92,7 @@ def test_loop_matmul_uses_the_schedule_on_host(compiled):
     ("batch_generic", "recognized linalg.generic as linalg.batch_matmul"),
     ("conv2d", "raised loop nest to linalg.conv_2d_nhwc_hwcf"),
     ("chain", "reassociated matmul chain (A·B)·C -> A·(B·C)"),
-    ("mlp", "fused elementwise consumer into linalg.matmul"),
+    ("mlp", ""),  # CPUs: the schedule takes whole matmuls (no fusion), see _common.yaml
 ])
 @pytest.mark.parametrize("target", ["host", "tpu"])
 def test_programs_recognized_and_match_numpy(compiled, reference, program, what, target,
@@ -117,9 +117,16 @@ def test_programs_recognized_and_match_numpy(compiled, reference, program, what,
 @pytest.mark.parametrize("program", ["affine_matmul", "chain", "mlp"])
 def test_offload_host_optimized_matches_numpy(compiled, reference, program):
     art = compiled(program, "offload-host")
-    assert art.meta["remarks"]
+    assert art.meta["remarks"] or program == "mlp"
     inputs, expected = reference(program, seed=8)
     check(art.run(*inputs), expected, program)
+
+
+def test_gpu_targets_fuse_epilogues(compiled):
+    """Where no matmul schedule exists (GPU targets) the fusion pass runs."""
+    art = compiled("mlp", "nvidia")
+    assert sum("fused elementwise consumer into linalg.matmul" in r
+               for r in remarks(art)) == 2
 
 
 def test_o1_recognizes_but_does_not_reassociate(compiled, reference):

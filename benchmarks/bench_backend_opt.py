@@ -1,0 +1,245 @@
+"""Issue 5's rows through the real backend (`mlirboot.backend.compile`, host target),
+measured in one run, one thread:
+
+  matmul N x N x N written as a naive loop nest (examples/loop_matmul.mlir scaled):
+    -O0 (no recognition, plain loops) | -O2 (raised, matmul schedule) | -O2 --blas | numpy
+  skewed chain (A x B) x v, A,B: C x C, v: C x 2:
+    -O2 without mlirboot-reassociate-matmul-chains | -O2 (reassociated)
+  MLP relu(x W1 + b1) W2 + b2 (batch 256, 512 -> 1024 -> 256):
+    -O2 without mlirboot-fuse-elementwise-into-matmul (schedule on whole matmuls) |
+    -O2 (epilogues fused into matmul tiles; the schedule runs on the tiles) | -O2 --blas
+
+Each artifact's host object is linked into a shared library and its entry called
+through ctypes (bare-pointer ABI), so the times are the compiled code's, not the
+launcher's file I/O. Writes benchmarks/out/backend_opt.json and backend_opt.png.
+
+    python benchmarks/bench_backend_opt.py [--n 512] [--chain 512] [--seconds 1.0]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # read at library load (Debian OpenBLAS, numpy's)
+
+import argparse
+import ctypes
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlirboot import backend
+from mlirboot.backend.passes.plugin import FUSE_ELEMENTWISE, REASSOCIATE_CHAINS
+from mlirboot.backend.toolbox import Toolbox
+from mlirboot.bootstrap import proc
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def loop_matmul(n: int) -> str:
+    t = f"memref<{n}x{n}xf32>"
+    return f"""
+func.func @mm(%A: {t}, %B: {t}, %C: {t}) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant {n} : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %n step %c1 {{
+    scf.for %j = %c0 to %n step %c1 {{
+      %sum = scf.for %p = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f32) {{
+        %x = memref.load %A[%i, %p] : {t}
+        %y = memref.load %B[%p, %j] : {t}
+        %xy = arith.mulf %x, %y : f32
+        %acc2 = arith.addf %acc, %xy : f32
+        scf.yield %acc2 : f32
+      }}
+      memref.store %sum, %C[%i, %j] : {t}
+    }}
+  }}
+  return
+}}
+"""
+
+
+def _mm(out: str, a: str, b: str, ta: str, tb: str, tc: str) -> str:
+    return (f"  %{out}_e = tensor.empty() : {tc}\n"
+            f"  %{out}_f = linalg.fill ins(%zero : f32) outs(%{out}_e : {tc}) -> {tc}\n"
+            f"  %{out} = linalg.matmul ins({a}, {b} : {ta}, {tb}) outs(%{out}_f : {tc}) -> {tc}\n")
+
+
+def chain(c: int) -> str:
+    sq, v = f"tensor<{c}x{c}xf32>", f"tensor<{c}x2xf32>"
+    return (f"func.func @chain(%a: {sq}, %b: {sq}, %v: {v}) -> {v} {{\n"
+            "  %zero = arith.constant 0.0 : f32\n"
+            + _mm("ab", "%a", "%b", sq, sq, sq) + _mm("abv", "%ab", "%v", sq, v, v)
+            + f"  return %abv : {v}\n}}\n")
+
+
+def mlp(batch: int, d_in: int, hidden: int, d_out: int) -> str:
+    x, w1, w2 = (f"tensor<{batch}x{d_in}xf32>", f"tensor<{d_in}x{hidden}xf32>",
+                 f"tensor<{hidden}x{d_out}xf32>")
+    h, o = f"tensor<{batch}x{hidden}xf32>", f"tensor<{batch}x{d_out}xf32>"
+
+    def bias(out: str, v: str, b: str, t: str, relu: bool) -> str:
+        body = "      %r = arith.maximumf %s, %zero : f32\n      linalg.yield %r : f32\n" \
+            if relu else "      linalg.yield %s : f32\n"
+        return (f"  {out} = linalg.generic {{indexing_maps = [#id, #bias, #id], "
+                f"iterator_types = [\"parallel\", \"parallel\"]}} ins({v}, {b} : {t}, "
+                f"tensor<{t.split('x')[1]}xf32>) outs({v}_e : {t}) {{\n"
+                "    ^bb0(%p: f32, %q: f32, %o: f32):\n      %s = arith.addf %p, %q : f32\n"
+                f"{body}  }} -> {t}\n")
+
+    return ("#id = affine_map<(i, j) -> (i, j)>\n#bias = affine_map<(i, j) -> (j)>\n"
+            f"func.func @mlp(%x: {x}, %w1: {w1}, %b1: tensor<{hidden}xf32>, %w2: {w2}, "
+            f"%b2: tensor<{d_out}xf32>) -> {o} {{\n  %zero = arith.constant 0.0 : f32\n"
+            + _mm("h", "%x", "%w1", x, w1, h) + bias("%hb", "%h", "%b1", h, True)
+            + _mm("y", "%hb", "%w2", h, w2, o) + bias("%yb", "%y", "%b2", o, False)
+            + f"  return %yb : {o}\n}}\n")
+
+
+class Compiled:
+    """An artifact's host object (+ BLAS shim objects) as a shared library."""
+
+    def __init__(self, text: str, work: Path, name: str, **kw: Any):
+        options = {"keep_temps": True, **kw.pop("options", {})}
+        art = backend.compile(text, target="host", out=work / name, options=options, **kw)
+        self.artifact = art
+        objs = [v for k, v in art.files.items() if k == "host_object" or k.startswith("blas_blas")]
+        lib = work / f"{name}.so"
+        proc.run([Toolbox().tool("clang"), "-shared", *objs, "-lopenblas", "-lm", "-o", lib],
+                 stage=f"bench/{name}", log_path=work / f"{name}.link.log")
+        self.fn = getattr(ctypes.CDLL(str(lib)), art.signature.entry)
+        self.sig = art.signature
+
+    def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        outs = [np.zeros(r.shape, r.dtype) for r in self.sig.results]
+        self.fn(*(a.ctypes.data_as(ctypes.c_void_p) for a in (*arrays, *outs)))
+        return outs
+
+
+def timeit(fn: Callable[[], Any], seconds: float) -> float:
+    fn()
+    best, spent = float("inf"), 0.0
+    while spent < seconds:
+        start = time.perf_counter()
+        fn()
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=512)
+    parser.add_argument("--chain", type=int, default=512)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, Any]] = []
+
+    def add(group: str, label: str, seconds: float, flops: float) -> None:
+        rows.append({"group": group, "label": label, "seconds": seconds,
+                     "gflops": flops / seconds / 1e9})
+        print(f"{group:<8} {label:<44} {seconds * 1e3:10.3f} ms {flops / seconds / 1e9:8.2f} "
+              "GFLOP/s")
+
+    def close(got: np.ndarray, want: np.ndarray, what: str, tol: float = 1e-3) -> None:
+        if not np.allclose(got, want, rtol=tol, atol=tol * float(np.abs(want).max())):
+            raise SystemExit(f"{what}: result does not match numpy")
+
+    with tempfile.TemporaryDirectory(prefix="mlirboot-bench-") as tmp:
+        work = Path(tmp)
+        n = args.n
+        a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+        want = a @ b
+        flops = 2.0 * n ** 3
+        for label, kw in (("naive loop nest -O0 (no recognition)", {"opt": "O0"}),
+                          ("-O2 (raised + matmul schedule)", {"opt": "O2"}),
+                          ("-O2 --blas (OpenBLAS)", {"opt": "O2", "blas": True})):
+            fn = Compiled(loop_matmul(n), work, f"mm{len(rows)}", **kw)
+            c = np.zeros((n, n), np.float32)
+            fn(a, b, c)
+            close(c, want, label)
+            add("matmul", label, timeit(lambda fn=fn, c=c: fn(a, b, c), args.seconds), flops)
+        add("matmul", "numpy @ (one thread)", timeit(lambda: a @ b, args.seconds), flops)
+
+        m = args.chain
+        ca, cb = (rng.standard_normal((m, m)).astype(np.float32) for _ in range(2))
+        cv = rng.standard_normal((m, 2)).astype(np.float32)
+        cwant = ca @ (cb @ cv)
+        written = 2.0 * (m ** 3 + m * m * 2)
+        for label, opts in (("-O2 without chain reassociation",
+                             {"disable_passes": [REASSOCIATE_CHAINS]}),
+                            ("-O2 (reassociated)", {})):
+            fn = Compiled(chain(m), work, f"chain{len(rows)}", options=opts)
+            (got,) = fn(ca, cb, cv)
+            close(got, cwant, label)
+            add("chain", label, timeit(lambda fn=fn: fn(ca, cb, cv), args.seconds), written)
+
+        shape = (256, 512, 1024, 256)
+        x = rng.standard_normal(shape[:2]).astype(np.float32)
+        w1 = (rng.standard_normal(shape[1:3]) / 20).astype(np.float32)
+        b1 = rng.standard_normal(shape[2]).astype(np.float32)
+        w2 = (rng.standard_normal(shape[2:]) / 20).astype(np.float32)
+        b2 = rng.standard_normal(shape[3]).astype(np.float32)
+        mwant = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+        mflops = 2.0 * shape[0] * (shape[1] * shape[2] + shape[2] * shape[3])
+        for label, kw in (("-O2 unfused (schedule on whole matmuls)",
+                           {"options": {"disable_passes": [FUSE_ELEMENTWISE]}}),
+                          ("-O2 fused (epilogues in matmul tiles)", {}),
+                          ("-O2 --blas", {"blas": True})):
+            fn = Compiled(mlp(*shape), work, f"mlp{len(rows)}", **kw)
+            (got,) = fn(x, w1, b1, w2, b2)
+            close(got, mwant, label)
+            add("mlp", label, timeit(lambda fn=fn: fn(x, w1, b1, w2, b2), args.seconds), mflops)
+        add("mlp", "numpy (one thread)",
+            timeit(lambda: np.maximum(x @ w1 + b1, 0) @ w2 + b2, args.seconds), mflops)
+
+    by = {(r["group"], r["label"]): r["seconds"] for r in rows}
+    ratios = {
+        "O2 vs O0 (naive loop nest)": by[("matmul", "naive loop nest -O0 (no recognition)")]
+        / by[("matmul", "-O2 (raised + matmul schedule)")],
+        "blas vs O2": by[("matmul", "-O2 (raised + matmul schedule)")]
+        / by[("matmul", "-O2 --blas (OpenBLAS)")],
+        "chain reassociation speedup": by[("chain", "-O2 without chain reassociation")]
+        / by[("chain", "-O2 (reassociated)")],
+        "mlp fused vs unfused": by[("mlp", "-O2 unfused (schedule on whole matmuls)")]
+        / by[("mlp", "-O2 fused (epilogues in matmul tiles)")],
+    }
+    for k, v in ratios.items():
+        print(f"{k:<32} {v:8.2f}x")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "backend_opt.json").write_text(json.dumps(
+        {"n": args.n, "chain": args.chain, "mlp": shape, "rows": rows, "ratios": ratios},
+        indent=2) + "\n")
+    plot(rows, OUT / "backend_opt.png")
+    print(f"wrote {OUT / 'backend_opt.json'} and {OUT / 'backend_opt.png'}")
+    return 0
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4))
+    for ax, group in zip(axes, groups, strict=True):
+        sel = [r for r in rows if r["group"] == group]
+        ax.barh([r["label"] for r in sel], [r["seconds"] * 1e3 for r in sel])
+        ax.set_xscale("log")
+        ax.set_xlabel("ms (log, one thread)")
+        ax.set_title(group)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
