@@ -117,6 +117,10 @@ def requirement(req: dict[str, str]) -> Check:
                 found = name
     elif kind == "header":
         found = find_header(name)
+        declares = req.get("declares")
+        if found and declares and declares not in Path(found).read_text(errors="replace"):
+            return Check(name, False, f"{found} is too old (no {declares})", kind, fix,
+                         kind=kind)
     elif kind == "library":
         found = find_library(name)
     else:

@@ -40,6 +40,10 @@ class Requirement:
     name: str
     kind: Literal["executable", "python", "header", "library"]
     fix: str
+    declares: str | None = field(
+        default=None, metadata=doc("header kind: an identifier the header must declare "
+                                   "(a version check that survives distro patching)")
+    )
 
 
 @dataclass
