@@ -111,7 +111,11 @@ def _without(passes: list[str], disabled: Sequence[str]) -> list[str]:
 
 
 def _mlir_opt(ctx: Context, stage: Stage) -> Path:
-    passes = _without(stage.passes_for(ctx.opt), ctx.options.get("disable_passes", ()))
+    # options: {"stage_passes": {stage: [...]}} replaces a stage's passes and
+    # {"disable_passes": [...]} drops passes (A/B measurements, benchmarks/).
+    override = ctx.options.get("stage_passes", {}).get(stage.name)
+    passes = _without(stage.passes_for(ctx.opt) if override is None else list(override),
+                      ctx.options.get("disable_passes", ()))
     out = ctx.temp(".mlir")
     if not passes and not stage.generic:
         shutil.copyfile(ctx.current, out)  # keep one file per stage for --save-temps
