@@ -6,8 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import DEFAULT_BUILD_DIR, add_config_args, add_json_arg, os_codename, \
-    resolve_from_args
+from .common import (
+    DEFAULT_BUILD_DIR,
+    add_config_args,
+    add_json_arg,
+    os_codename,
+    resolve_from_args,
+)
 
 HELP = "resolve the config and write the build plan, lock file and CMake caches"
 EPILOG = """\
