@@ -51,6 +51,10 @@ class Section:
             self.add(key, values[key], comment)
 
 
+# CMake package name of each LLVM sub-project's config (lib/cmake/<dir>).
+CMAKE_PACKAGES = {"llvm": "LLVM", "clang": "Clang", "mlir": "MLIR"}
+
+
 @dataclass
 class Context:
     """Everything planning needs; all of it plain data (planning is pure)."""
@@ -74,6 +78,21 @@ class Context:
     @property
     def clangxx(self) -> Path:
         return self.llvm_prefix / "bin" / "clang++"
+
+    def against_toolchain(self, title: str, packages: list[str],
+                          build_type: str | None = None) -> Section:
+        """The entries every build against the toolchain's own LLVM shares:
+        `<Package>_DIR` for each CMake package (llvm, clang, mlir), build type,
+        install prefix, and the toolchain's clang, so one LLVM major and one
+        C++ ABI serve the whole toolchain."""
+        section = Section(title)
+        cmake_dir = self.llvm_prefix / "lib" / "cmake"
+        for package in packages:
+            section.add(f"{CMAKE_PACKAGES[package]}_DIR", str(cmake_dir / package))
+        section.add("CMAKE_BUILD_TYPE", build_type or self.config.llvm.build_type)
+        section.add("CMAKE_INSTALL_PREFIX", str(self.prefix))
+        self.compiler_entries(section, toolchain_clang=True)
+        return section
 
     def compiler_entries(self, section: Section, *, toolchain_clang: bool = False) -> None:
         """Host compiler and launcher: the toolchain's own clang for runtimes

@@ -12,19 +12,13 @@ MAJOR = 22
 def plan(ctx: Context) -> list[Component]:
     if "enzyme" not in ctx.expansion.components:
         return []
-    cmake_dir = ctx.llvm_prefix / "lib" / "cmake"
-    main = Section("Enzyme against the toolchain's LLVM")
-    main.add("LLVM_DIR", str(cmake_dir / "llvm"))
-    main.add("Clang_DIR", str(cmake_dir / "clang"), "ClangEnzyme plugin")
+    mlir = ["mlir"] if ctx.expansion.enzyme_mlir else []
+    main = ctx.against_toolchain("Enzyme against the toolchain's LLVM (ClangEnzyme: Clang_DIR)",
+                                 ["llvm", "clang", *mlir])
     main.add("ENZYME_EXTERNAL_SHARED_LIB", True, "LLVMEnzyme-22.so loadable by opt/clang/lld")
     main.add("ENZYME_BC_LOADER", False)
     main.add("ENZYME_CLANG", True)
     main.add("ENZYME_MLIR", ctx.expansion.enzyme_mlir, "enzymemlir-opt (tpu)")
-    if ctx.expansion.enzyme_mlir:
-        main.add("MLIR_DIR", str(cmake_dir / "mlir"))
-    main.add("CMAKE_BUILD_TYPE", ctx.config.llvm.build_type)
-    main.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
-    ctx.compiler_entries(main, toolchain_clang=True)
     extra = Section("Extra entries (enzyme.cmake)")
     extra.extend(ctx.config.enzyme.cmake)
     libraries = [f"LLVMEnzyme-{MAJOR}", f"ClangEnzyme-{MAJOR}", f"LLDEnzyme-{MAJOR}"]

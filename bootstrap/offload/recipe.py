@@ -48,7 +48,6 @@ def plan(ctx: Context) -> list[Component]:
         return []
     config = ctx.config
     out = []
-    llvm_dir = ctx.llvm_prefix / "lib" / "cmake"
     if ctx.provider_of("offload") == "system":
         out.append(Component(
             name="offload",
@@ -61,16 +60,12 @@ def plan(ctx: Context) -> list[Component]:
             llvm_prefix=str(ctx.llvm_prefix),
         ))
     else:
-        main = Section("Offload runtimes, standalone against an existing LLVM 22")
+        main = ctx.against_toolchain("Offload runtimes, standalone against an existing LLVM 22",
+                                     ["llvm", "clang"])
         main.add("LLVM_ENABLE_RUNTIMES", ctx.expansion.runtimes)
-        main.add("LLVM_DIR", str(llvm_dir / "llvm"))
-        main.add("Clang_DIR", str(llvm_dir / "clang"))
         main.add("LIBOMPTARGET_PLUGINS_TO_BUILD", ctx.expansion.plugins,
                  "host always; GPU plugins per target")
-        main.add("CMAKE_BUILD_TYPE", config.llvm.build_type)
-        main.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
         main.add("LLVM_INCLUDE_TESTS", False)
-        ctx.compiler_entries(main, toolchain_clang=True)
         extra = Section("Extra entries (offload.cmake)")
         extra.extend(config.offload.cmake)
         out.append(Component(
@@ -87,14 +82,10 @@ def plan(ctx: Context) -> list[Component]:
             sections=[main, extra],
         ))
     for rt in ctx.expansion.device_runtimes:
-        section = Section(f"OpenMP device runtime for {rt.triple}")
+        section = ctx.against_toolchain(f"OpenMP device runtime for {rt.triple}", ["llvm"])
         section.add("LLVM_ENABLE_RUNTIMES", rt.runtimes)
         section.add("LLVM_DEFAULT_TARGET_TRIPLE", rt.triple)
         section.add("LLVM_ENABLE_PER_TARGET_RUNTIME_DIR", True, "lib/<triple>/: no overwrites")
-        section.add("LLVM_DIR", str(llvm_dir / "llvm"))
-        section.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
-        section.add("CMAKE_BUILD_TYPE", config.llvm.build_type)
-        ctx.compiler_entries(section, toolchain_clang=True)
         # Cross-compiling for the device: CMake's compiler probe cannot link
         # a host program for it, and host flags do not apply.
         for lang in ("C", "CXX"):

@@ -25,13 +25,9 @@ def plan(ctx: Context) -> list[Component]:
         return []
     from ...backend.passes.plugin import source_hash
 
-    cmake_dir = ctx.llvm_prefix / "lib" / "cmake"
-    main = Section("MlirbootPasses against the toolchain's MLIR")
-    main.add("MLIR_DIR", str(cmake_dir / "mlir"))
-    main.add("LLVM_DIR", str(cmake_dir / "llvm"))
-    main.add("CMAKE_BUILD_TYPE", "Release")
-    main.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
-    ctx.compiler_entries(main, toolchain_clang=True)
+    # Release whatever the profile: a debug plugin would slow every compile.
+    main = ctx.against_toolchain("MlirbootPasses against the toolchain's MLIR",
+                                 ["mlir", "llvm"], build_type="Release")
     return [Component(
         name="passes",
         recipe="passes",

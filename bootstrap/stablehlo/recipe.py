@@ -8,15 +8,9 @@ from ..recipe import Component, Context, Section
 def plan(ctx: Context) -> list[Component]:
     if "stablehlo" not in ctx.expansion.components:
         return []
-    cmake_dir = ctx.llvm_prefix / "lib" / "cmake"
-    main = Section("StableHLO against the toolchain's MLIR")
-    main.add("MLIR_DIR", str(cmake_dir / "mlir"))
-    main.add("LLVM_DIR", str(cmake_dir / "llvm"))
+    main = ctx.against_toolchain("StableHLO against the toolchain's MLIR", ["mlir", "llvm"])
     main.add("STABLEHLO_BUILD_EMBEDDED", False, "standalone, not inside an LLVM build")
     main.add("STABLEHLO_ENABLE_BINDINGS_PYTHON", False)
-    main.add("CMAKE_BUILD_TYPE", ctx.config.llvm.build_type)
-    main.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
-    ctx.compiler_entries(main, toolchain_clang=True)
     extra = Section("Extra entries (stablehlo.cmake)")
     extra.extend(ctx.config.stablehlo.cmake)
     source = ctx.config.sources.stablehlo  # type: ignore[union-attr]
