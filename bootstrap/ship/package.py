@@ -60,6 +60,7 @@ def package(ship: Shippable, fmt: str, out_dir: Path) -> dict[str, Any]:
         "unpacked_bytes": pl.size(),
         "files": len(pl.entries),
         "prefix": str(pl.prefix),
+        "roots": [str(r) for r in pl.roots],
         "sbom": SBOM_NAME,
         "lock": "lock.json" if ship.lock_text is not None else None,
         "source_date_epoch": epoch,

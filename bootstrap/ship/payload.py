@@ -42,6 +42,7 @@ class Entry:
 @dataclass
 class Payload:
     prefix: Path
+    roots: list[Path] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     # manifest tools/libraries outside the prefix (ptxas under /usr/local, ...)
     external: dict[str, str] = field(default_factory=dict)
@@ -56,37 +57,57 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def roots_of(manifest: Manifest) -> list[Path]:
+    """The trees the package is made of, highest priority first: the manifest's
+    prefix (what mlirboot built), then the prefixes of `system` components (the
+    distribution's LLVM the built parts sit on). They are overlaid into one tree,
+    the built file winning, as the manifest writer does for tools."""
+    roots = [Path(os.path.normpath(manifest.prefix))]
+    for comp in manifest.components.values():
+        extra = comp.get("prefix")
+        if isinstance(extra, str) and Path(os.path.normpath(extra)) not in roots:
+            roots.append(Path(os.path.normpath(extra)))
+    return roots
+
+
 def collect(manifest: Manifest) -> Payload:
-    root = Path(os.path.normpath(manifest.prefix))
-    if not root.is_dir():
-        raise UsageError("toolchain prefix does not exist", where=str(root),
-                         hint="rebuild or re-provision the toolchain")
-    payload = Payload(prefix=root)
+    roots = roots_of(manifest)
+    for root in roots:
+        if not root.is_dir():
+            raise UsageError("toolchain prefix does not exist", where=str(root),
+                             hint="rebuild or re-provision the toolchain")
+    payload = Payload(prefix=roots[0], roots=roots)
     found: dict[str, Entry] = {}
     system: set[str] = set()
-    queue: list[Path] = []
+    queue: list[tuple[Path, Path]] = []
+
+    def root_of(path: Path) -> Path | None:
+        return next((r for r in roots if _inside(path, r)), None)
 
     wanted = {**{f"tool {k}": v for k, v in manifest.tools.items()},
               **{f"library {k}": v for k, v in manifest.libraries.items()}}
     for label, raw in sorted(wanted.items()):
         path = Path(os.path.normpath(raw))
-        if _inside(path, root):
-            queue.append(path)
-        else:
+        root = root_of(path)
+        if root is None:
             payload.external[label] = raw
+        else:
+            queue.append((path, root))
     for rec in manifest.files:
-        queue.append(root / rec["path"])
+        queue.append((roots[0] / rec["path"], roots[0]))
 
+    rank: dict[str, int] = {}  # rel path -> index of the root it came from
     while queue:
-        path = queue.pop()
+        path, root = queue.pop()
         rel = path.relative_to(root).as_posix()
-        if rel in found:
-            continue
+        if rel in found and rank[rel] <= roots.index(root):
+            continue  # already have it from this root or a higher-priority one
+        rank[rel] = roots.index(root)
         if path.is_symlink():
             target = Path(os.path.normpath(path.parent / os.readlink(path)))
             if _inside(target, root):
                 found[rel] = Entry(rel, None, os.path.relpath(target, path.parent), 0o777)
-                queue.append(target)
+                queue.append((target, root))
                 continue
             path_real = Path(os.path.realpath(path))
         else:
@@ -98,9 +119,10 @@ def collect(manifest: Manifest) -> Payload:
         found[rel] = Entry(rel, path_real, None, EXEC_MODE if executable else FILE_MODE)
         if elf.is_elf(path_real):
             for soname in elf.needed(path_real):
-                lib = root / "lib" / soname
-                if os.path.lexists(lib):
-                    queue.append(lib)
+                lib = next((r / "lib" / soname for r in roots
+                            if os.path.lexists(r / "lib" / soname)), None)
+                if lib is not None:
+                    queue.append((lib, root_of(lib) or roots[0]))
                 else:
                     system.add(soname)
     payload.entries = sorted(found.values(), key=lambda e: e.arcname)

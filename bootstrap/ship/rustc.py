@@ -11,6 +11,7 @@ derived from what the toolchain holds.
 from __future__ import annotations
 
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -36,22 +37,25 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
     """(bootstrap.toml text, environment). Raises UsageError when the toolchain
     lacks llvm-config (rustc cannot use it then)."""
     triple = triple or host_triple()
-    prefix = Path(manifest.prefix)
     llvm_config = manifest.tools.get("llvm-config")
     if not llvm_config or not Path(llvm_config).exists():
         raise UsageError("the toolchain has no llvm-config", where=str(manifest.path),
                          hint="rust's bootstrap needs llvm-config: rebuild with it in "
                          "llvm.tools, or provision the system packages (llvm-22)")
+    # The LLVM install llvm-config belongs to: the manifest's prefix may be an
+    # overlay (mlirboot's own plugins) on top of the system LLVM.
+    llvm_root = Path(llvm_config).parent.parent
+    prefix = Path(manifest.prefix)
     # `shared` for Debian's and mlirboot's (LLVM_LINK_LLVM_DYLIB) builds; ask, don't assume.
     mode = proc.run([llvm_config, "--shared-mode"], stage="rustc-config/llvm-config").output
     shared = mode.strip() == "shared"
     filecheck = manifest.tools.get("FileCheck")
     enzyme = manifest.libraries.get("LLVMEnzyme")
     offload = "omptarget" in manifest.libraries or "offload" in manifest.libraries
-    clang_dir = prefix / "lib" / "cmake" / "clang"
+    clang_dir = llvm_root / "lib" / "cmake" / "clang"
     lines = [
         f"# rustc bootstrap.toml fragment from `mlirboot rustc-config`: LLVM "
-        f"{manifest.llvm_version} ({manifest.provider}) at {prefix}",
+        f"{manifest.llvm_version} ({manifest.provider}) at {llvm_root}",
         "# Merge into rust's bootstrap.toml, or keep it as a file and list it in "
         "`include = [...]`.",
         "",
@@ -99,8 +103,9 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
                   f"llvm-filecheck = {_q(filecheck)}"]
     env = {
         # rustc_llvm and the built rustc load libLLVM-22.so from here at run time.
-        "LD_LIBRARY_PATH": str(prefix / "lib"),
-        "PATH": str(prefix / "bin"),
+        "LD_LIBRARY_PATH": os.pathsep.join(dict.fromkeys(
+            [str(llvm_root / "lib"), str(prefix / "lib")])),
+        "PATH": os.pathsep.join(dict.fromkeys([str(llvm_root / "bin"), str(prefix / "bin")])),
         "LLVM_CONFIG": llvm_config,
     }
     if enzyme:
