@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_matmul  # beside this file: the shared naive loop nest
 import numpy as np
 
 from mlirboot import backend
@@ -43,28 +44,8 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def loop_matmul(n: int) -> str:
-    t = f"memref<{n}x{n}xf32>"
-    return f"""
-func.func @mm(%A: {t}, %B: {t}, %C: {t}) {{
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant {n} : index
-  %zero = arith.constant 0.0 : f32
-  scf.for %i = %c0 to %n step %c1 {{
-    scf.for %j = %c0 to %n step %c1 {{
-      %sum = scf.for %p = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f32) {{
-        %x = memref.load %A[%i, %p] : {t}
-        %y = memref.load %B[%p, %j] : {t}
-        %xy = arith.mulf %x, %y : f32
-        %acc2 = arith.addf %acc, %xy : f32
-        scf.yield %acc2 : f32
-      }}
-      memref.store %sum, %C[%i, %j] : {t}
-    }}
-  }}
-  return
-}}
-"""
+    # The same naive nest bench_matmul.py times, without its C interface.
+    return bench_matmul.loop_matmul(n, c_interface=False)
 
 
 def _mm(out: str, a: str, b: str, ta: str, tb: str, tc: str) -> str:

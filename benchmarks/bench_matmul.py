@@ -42,11 +42,12 @@ from mlirboot.bootstrap import proc  # noqa: E402
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def loop_matmul(n: int) -> str:
-    """examples/loop_matmul.mlir scaled to n x n x n, with a C interface."""
+def loop_matmul(n: int, *, c_interface: bool = True) -> str:
+    """examples/loop_matmul.mlir scaled to n x n x n (with a C interface for ctypes)."""
     t = f"memref<{n}x{n}xf32>"
+    attrs = " attributes {llvm.emit_c_interface}" if c_interface else ""
     return f"""
-func.func @mm(%A: {t}, %B: {t}, %C: {t}) attributes {{llvm.emit_c_interface}} {{
+func.func @mm(%A: {t}, %B: {t}, %C: {t}){attrs} {{
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %n = arith.constant {n} : index
