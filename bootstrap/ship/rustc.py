@@ -103,14 +103,18 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
                   f"llvm-filecheck = {_q(filecheck)}"]
     env = {
         # rustc_llvm and the built rustc load libLLVM-22.so from here at run time.
-        "LD_LIBRARY_PATH": os.pathsep.join(dict.fromkeys(
-            [str(llvm_root / "lib"), str(prefix / "lib")])),
-        "PATH": os.pathsep.join(dict.fromkeys([str(llvm_root / "bin"), str(prefix / "bin")])),
+        "LD_LIBRARY_PATH": _dirs(llvm_root / "lib", prefix / "lib"),
+        "PATH": _dirs(llvm_root / "bin", prefix / "bin"),
         "LLVM_CONFIG": llvm_config,
     }
     if enzyme:
         env["MLIRBOOT_ENZYME_LIB"] = enzyme
     return "\n".join(lines) + "\n", env
+
+
+def _dirs(*paths: Path) -> str:
+    """Existing directories, once each, in order, as a search path."""
+    return os.pathsep.join(dict.fromkeys(str(p) for p in paths if p.is_dir()))
 
 
 def paths_in(text: str) -> list[str]:
