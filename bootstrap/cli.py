@@ -14,18 +14,21 @@ from .errors import EXIT_USAGE, BuildError, MlirbootError
 
 # Subcommand modules, in the order `--help` lists them.
 COMMAND_MODULES = [
-    "mlirboot.bootstrap.commands.configure",
+    # toolchain: plan it, get it, check it
     "mlirboot.bootstrap.commands.targets",
+    "mlirboot.bootstrap.commands.configure",
     "mlirboot.bootstrap.commands.config_show",
+    "mlirboot.bootstrap.commands.provision",
     "mlirboot.bootstrap.commands.fetch",
+    "mlirboot.bootstrap.commands.build",
+    "mlirboot.bootstrap.commands.doctor",
+    # backend: use it
     "mlirboot.backend.commands.compile",
     "mlirboot.backend.commands.run",
-    "mlirboot.bootstrap.commands.build",
-    "mlirboot.bootstrap.commands.provision",
-    "mlirboot.bootstrap.commands.doctor",
-    "mlirboot.bootstrap.commands.rustc_config",
+    # ship it
     "mlirboot.bootstrap.commands.package",
     "mlirboot.bootstrap.commands.container",
+    "mlirboot.bootstrap.commands.rustc_config",
 ]
 
 DESCRIPTION = """\
@@ -35,8 +38,10 @@ that compiles split host/device programs with it.
 
 typical session:
   mlirboot targets                        # what can be built
+  mlirboot provision --target host        # the distribution's LLVM 22 (as root)
   mlirboot configure --target nvidia,amd  # resolve config, write CMake caches + plan
-  mlirboot config show                    # every setting and the layer it came from
+  mlirboot build                          # build what the system lacks; write the manifest
+  mlirboot run examples/matmul.mlir --target offload-host -i a.npy -i b.npy --output c.npy
 """
 
 

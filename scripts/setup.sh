@@ -27,7 +27,7 @@ $SUDO apt-get update -q >/dev/null
 $SUDO apt-get install -y -q --no-install-recommends \
   ca-certificates git xz-utils libzstd-dev libffi-dev libze-dev spirv-tools \
   distcc redis-server ccache sccache \
-  libopenblas-dev \
+  libopenblas-dev buildah debootstrap \
   >/dev/null
 
 "$PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
