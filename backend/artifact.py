@@ -111,7 +111,10 @@ class Artifact:
     def _run_pjrt(self, io: Path, plugin: str | None) -> None:
         plugin = plugin or self.meta.get("info", {}).get("pjrt_plugin", "tpu")
         cmd = [sys.executable, self.path / "launch.py", "--plugin", plugin, self.path, io]
-        result = proc.run(cmd, stage="tpu/run", check=False, log_path=io / "run.log")
+        libtpu = self.meta.get("info", {}).get("libtpu")
+        env = {"TPU_LIBRARY_PATH": libtpu} if libtpu and "TPU_LIBRARY_PATH" not in os.environ \
+            else None
+        result = proc.run(cmd, stage="tpu/run", check=False, env=env, log_path=io / "run.log")
         self.last_log = result.output
         if result.returncode == 3:  # the launcher's "device absent" exit
             line = result.output.strip().splitlines()[-1] if result.output.strip() else "?"

@@ -547,6 +547,10 @@ def pjrt_launcher(ctx: Context) -> Path:
     out.chmod(0o755)
     ctx.files["launcher"] = out
     ctx.info["pjrt_plugin"] = ctx.options.get("pjrt_plugin") or ctx.device("pjrt-plugin", "tpu")
+    # The toolchain's own libtpu (the pjrt component) serves `--pjrt-plugin tpu`.
+    libtpu = ctx.tools.manifest.libraries.get("libtpu")
+    if libtpu:
+        ctx.info["libtpu"] = libtpu
     return out
 
 

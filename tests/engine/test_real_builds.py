@@ -122,3 +122,24 @@ def test_filecheck_from_the_llvm_tree(tmp_path: Path, llvm_source: str):
     assert bad.returncode == 1 and "expected string not found" in bad.stderr
     # Only what the plan installs: no clang, no mlir in this prefix.
     assert not (prefix / "bin" / "clang").exists()
+
+
+def test_pjrt_component_installs_the_pinned_libtpu(tmp_path: Path):
+    """The tpu target's PJRT runtime: the pinned libtpu wheel installed into the
+    prefix for real and recorded in the manifest, where the backend's TPU
+    launcher finds it (TPU_LIBRARY_PATH)."""
+    build, prefix = tmp_path / "build", tmp_path / "toolchain"
+    mlirboot("configure", "--target", "tpu", "--build-dir", build, "--prefix", prefix,
+             cwd=tmp_path, check=True)
+    pin = json.loads((build / "plan.json").read_text())
+    (pjrt,) = [c for c in pin["components"] if c["name"] == "pjrt"]
+    result = mlirboot("build", "--build-dir", build, "pjrt", cwd=tmp_path, timeout=1800)
+    assert result.returncode == 0, result.stderr[-5000:]
+    manifest = json.loads((prefix / "toolchain.json").read_text())
+    libtpu = Path(manifest["libraries"]["libtpu"])
+    assert libtpu.is_file() and libtpu.is_relative_to(prefix)
+    dist_info = list(libtpu.parent.parent.glob("libtpu-*.dist-info"))
+    assert [d.name for d in dist_info] == [f"libtpu-{pjrt['pip']['version']}.dist-info"]
+
+    # Not loaded here: with no TPU, libtpu's start-up would query the cloud
+    # metadata service, an address tests must never contact.
