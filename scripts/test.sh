@@ -13,7 +13,7 @@ mlirboot provision --target host
 if [ -z "${MLIRBOOT_LLVM_SOURCE:-}" ]; then
   scratch=$(mktemp -d)
   mlirboot configure --target host --set offload.provider=source -B "$scratch" >/dev/null
-  MLIRBOOT_LLVM_SOURCE=$(mlirboot fetch -B "$scratch" --print-path)
+  MLIRBOOT_LLVM_SOURCE=$(mlirboot fetch -B "$scratch" offload --print-path)
   export MLIRBOOT_LLVM_SOURCE
   rm -rf "$scratch"
 fi

@@ -139,7 +139,7 @@ def test_doctor_reports_missing_with_fix(tmp_path: Path) -> None:
                       "--json")
     data = json.loads(result.stdout)
     names = {c["name"] for c in data["checks"]}
-    assert {"cmake", "ninja", "disk", "RAM", "ptxas", "ze_api.h", "jaxlib"} <= names
+    assert {"cmake", "ninja", "disk", "RAM", "ptxas", "level_zero/ze_api.h", "jaxlib"} <= names
     assert result.returncode == (0 if data["ok"] else 1)
     for c in data["checks"]:
         assert c["ok"] or c["fix"]
