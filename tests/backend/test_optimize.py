@@ -17,8 +17,9 @@ from mlirboot.bootstrap.errors import UsageError
 
 RTOL = 1e-5
 ATOL = 1e-4
-SHARED_LOOP_MATMUL = Path("/work/shared/examples/loop_matmul.mlir")
 REPO = Path(__file__).resolve().parents[2]
+# The issue names ../shared/examples/loop_matmul.mlir (beside the checkout).
+SHARED_LOOP_MATMUL = REPO.parent / "shared" / "examples" / "loop_matmul.mlir"
 
 
 def check(got, expected, program: str) -> None:

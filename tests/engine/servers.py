@@ -174,10 +174,9 @@ int main(void) {
 
 
 def llvm_source() -> Path | None:
-    for candidate in (os.environ.get("MLIRBOOT_LLVM_SOURCE"),
-                      "/work/cache/src/llvm-toolchain-22_22.1.8"):
-        if candidate and (Path(candidate) / "compiler-rt/lib/builtins/CMakeLists.txt").exists():
-            return Path(candidate)
+    candidate = os.environ.get("MLIRBOOT_LLVM_SOURCE")
+    if candidate and (Path(candidate) / "compiler-rt/lib/builtins/CMakeLists.txt").exists():
+        return Path(candidate)
     return None
 
 

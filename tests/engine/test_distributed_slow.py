@@ -36,10 +36,10 @@ KILL_AFTER = 8
 def source() -> Path:
     src = servers.llvm_source()
     if src is None:
-        pytest.skip("needs the LLVM 22.1.8 source (MLIRBOOT_LLVM_SOURCE; scripts/test.sh "
+        pytest.fail("needs the LLVM 22.1.8 source (MLIRBOOT_LLVM_SOURCE; scripts/test.sh "
                     "fetches it)")
     if not Path("/usr/lib/llvm-22/lib/cmake/llvm").is_dir():
-        pytest.skip("needs llvm-22-dev (mlirboot provision --target host)")
+        pytest.fail("needs llvm-22-dev (mlirboot provision --target host)")
     return src
 
 
