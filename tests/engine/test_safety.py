@@ -133,13 +133,14 @@ def test_killed_publish_is_detected_and_redone(tmp_path: Path) -> None:
     old = _stage(tmp_path / "old", {"bin/a": "a1", "bin/b": "b1", "bin/gone": "g"})
     publish.publish(prefix, "x", old, "g1")
     new = _stage(tmp_path / "new", {"bin/a": "a2", "bin/b": "b2", "bin/c": "c2"})
-    # Die (like SIGKILL: no cleanup) right after the first file moved in.
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        publish.publish(prefix, "x", new, "g2", after_file=lambda rel: os._exit(9))
-        os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 9
+    # Die (like SIGKILL: no cleanup) right after the first file moved in. A
+    # separate process, not a fork: this test process may hold JAX's threads.
+    child = subprocess.run([sys.executable, "-c", (
+        "import os, sys; from pathlib import Path\n"
+        "from mlirboot.bootstrap.engine import publish\n"
+        "publish.publish(Path(sys.argv[1]), 'x', Path(sys.argv[2]), 'g2',\n"
+        "                after_file=lambda rel: os._exit(9))\n"), str(prefix), str(new)])
+    assert child.returncode == 9
     assert publish.read_record(prefix, "x")["state"] == "publishing"
     assert not publish.is_published(prefix, "x", "g2")
     assert (prefix / "bin" / "a").read_text() == "a2"  # half-published
