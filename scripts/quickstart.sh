@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# The installed CLI, independent of whether the console script is on PATH yet.
+mlirboot() { "$PY" -m mlirboot.bootstrap.cli "$@"; }
 
 bash scripts/setup.sh
 mlirboot provision --target host
