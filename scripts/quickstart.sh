@@ -9,7 +9,6 @@ PY=${PYTHON:-python3}
 mlirboot() { "$PY" -m mlirboot.bootstrap.cli "$@"; }
 
 bash scripts/setup.sh
-mlirboot provision --target host
 mlirboot configure --target host
 mlirboot build
 mlirboot doctor --target host

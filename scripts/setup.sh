@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what mlirboot and its tests need on Debian 12/13 (as root), then the
-# package itself (editable). Idempotent: safe to run again.
+# Install what mlirboot and its tests need on Debian 12/13 (as root), the package
+# itself (editable), and the distribution's LLVM 22 through mlirboot's own
+# `provision` (pinned versions). Idempotent: safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,3 +33,4 @@ $SUDO apt-get install -y -q --no-install-recommends \
 
 "$PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$PY" -m pip install -q -e '.[test]'
+"$PY" -m mlirboot.bootstrap.cli provision --target host

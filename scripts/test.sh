@@ -8,7 +8,6 @@ PY=${PYTHON:-python3}
 mlirboot() { "$PY" -m mlirboot.bootstrap.cli "$@"; }
 
 bash scripts/setup.sh
-mlirboot provision --target host
 
 # The real LLVM 22.1.8 source, for tests that drive LLVM's own CMake: fetched
 # and verified by mlirboot itself into its cache (reused on later runs).
