@@ -42,13 +42,19 @@ class Resolved:
         return where_from(self.origin, path)
 
 
-def where_from(origin: dict[KeyPath, tuple[str, Loc]], path: KeyPath) -> str:
+def origin_of(origin: dict[KeyPath, tuple[str, Loc]], path: KeyPath) -> tuple[str, Loc] | None:
+    """The layer and location that set `path`, or its nearest ancestor that a layer set."""
     probe = tuple(path)
     while probe:
         if probe in origin:
-            return str(origin[probe][1])
+            return origin[probe]
         probe = probe[:-1]
-    return "built-in default"
+    return None
+
+
+def where_from(origin: dict[KeyPath, tuple[str, Loc]], path: KeyPath) -> str:
+    found = origin_of(origin, path)
+    return str(found[1]) if found else "built-in default"
 
 
 def _parse_set(item: str, index: int) -> Layer:

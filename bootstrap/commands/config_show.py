@@ -57,13 +57,10 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _origin(origin: dict, path: tuple) -> tuple[str, str]:
-    probe = path
-    while probe:
-        if probe in origin:
-            layer, loc = origin[probe]
-            return layer, str(loc)
-        probe = probe[:-1]
-    return "default", "model default"
+    from ..config import origin_of
+
+    found = origin_of(origin, path)
+    return (found[0], str(found[1])) if found else ("default", "model default")
 
 
 def run_schema(args: argparse.Namespace) -> int:
