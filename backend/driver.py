@@ -18,6 +18,7 @@ from typing import Any
 
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
+from ..bootstrap.fsutil import staging_dir
 from .grad import GradRequest, parse_wrt
 from .pipeline import OPT_LEVELS, Pipeline, Stage
 from .pipeline import load as load_pipeline
@@ -211,8 +212,7 @@ def _count_ops(path: Path) -> dict[str, int]:
 
 def _new_workdir(out: Path | None) -> Path:
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        return staging_dir(out.parent, f".{out.name}.tmp-")
     return Path(tempfile.mkdtemp(prefix="mlirboot-artifact-"))
 
 

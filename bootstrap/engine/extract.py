@@ -1,22 +1,30 @@
 """Unpack a source archive safely: no absolute paths, no `..`, no links that
-point out of the tree, no device files. tarfile's `data` filter enforces most
-of this; our own checks run first so the user gets a message naming the member
-instead of a library exception."""
+point out of the tree, no device files, no special mode bits or foreign owners.
+Our own checks and sanitizing do all of this, so they hold on Python 3.11.2
+(Debian 12), whose tarfile has no extraction filters; where tarfile has them,
+the `data` filter runs as well, as a second line of defence."""
 
 from __future__ import annotations
 
+import copy
 import lzma
 import os
 import posixpath
 import shutil
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path
 
 from ..errors import BuildError
+from ..fsutil import staging_dir
 
 COMPLETE = ".complete"
+
+# tarfile's extraction filters (PEP 706) arrived in 3.11.4; Debian 12 has 3.11.2.
+_FILTER_ARGS: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+_FILTER_ERROR: tuple[type[BaseException], ...] = tuple(
+    [tarfile.FilterError] if hasattr(tarfile, "FilterError") else []
+)
 
 
 def _bad(archive: Path, member: str, why: str) -> BuildError:
@@ -45,7 +53,12 @@ def _check(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInf
     new_name = _strip(name, strip)
     if new_name is None:
         return None  # the stripped top-level dir itself
-    changes: dict[str, object] = {"name": new_name}
+    safe = copy.copy(member)
+    safe.name = new_name
+    # What the data filter does: no setuid/setgid/sticky or group/other write
+    # bits, owner always allowed to read (and to enter a dir), no foreign owner.
+    safe.mode = (member.mode & 0o755) | (0o700 if member.isdir() else 0o600)
+    safe.uid, safe.gid, safe.uname, safe.gname = os.getuid(), os.getgid(), "", ""
     if member.issym():
         target = member.linkname
         if target.startswith("/"):
@@ -58,8 +71,8 @@ def _check(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInf
         target = _strip(original, strip)
         if target is None or original.startswith("/") or ".." in original.split("/"):
             raise _bad(archive, name, f"is a hard link out of the tree ({member.linkname})")
-        changes["linkname"] = target
-    return member.replace(**changes, deep=False)
+        safe.linkname = target
+    return safe
 
 
 def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
@@ -67,8 +80,7 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
     then mark complete. An existing complete `dest` is reused."""
     if (dest / COMPLETE).exists():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    tmp = staging_dir(dest.parent, f".{dest.name}.")
     try:
         try:
             with tarfile.open(archive) as tar:
@@ -77,10 +89,10 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
                     checked = _check(archive, member, strip)
                     if checked is not None:
                         members.append(checked)
-                tar.extractall(tmp, members=members, filter="data")
+                tar.extractall(tmp, members=members, **_FILTER_ARGS)  # type: ignore[arg-type]
         except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, lzma.LZMAError,
                 zlib.error) as err:
-            if isinstance(err, tarfile.FilterError):
+            if isinstance(err, _FILTER_ERROR):
                 raise _bad(archive, str(getattr(err, "tarinfo", "?").name), str(err)) from None
             raise BuildError(
                 f"cannot extract {archive.name}: {err or type(err).__name__}",

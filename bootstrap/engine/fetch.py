@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import proc
 from ..errors import BuildError, UsageError
-from ..fsutil import sha256_file
+from ..fsutil import sha256_file, staging_dir, staging_file
 from . import extract as extract_mod
 from .cachedir import cache_dir
 from .planfile import Component
@@ -103,9 +103,7 @@ def download(url: str, sha256: str, cache: Path, where: str) -> Path:
     final = _cached_path(cache, sha256, name)
     if final.exists():  # stored only after verification
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=final.parent)
-    tmp = Path(tmp_name)
+    fd, tmp = staging_file(final.parent, f".{name}.", ".part")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
             shutil.copyfileobj(resp, out, 1 << 20)
@@ -173,8 +171,7 @@ def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str) -> 
         return SourceTree(dest, ident, immutable=True)
     if dest.exists():
         shutil.rmtree(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    tmp = staging_dir(dest.parent, f".{dest.name}.")
     try:
         git = ["git", "-C", str(tmp)]
         proc.run(["git", "init", "-q", str(tmp)], stage=where, log_path=log)

@@ -18,13 +18,13 @@ import importlib.metadata as md
 import re
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from .. import __version__, proc
 from ..errors import UsageError
+from ..fsutil import staging_dir
 
 DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 # Debian's python3 per release: decides which wheels fit the image.
@@ -231,8 +231,7 @@ def write_context(spec: Spec, out_dir: Path) -> dict[str, object]:
     """The build context in out_dir, replaced as a whole (a temp dir beside it,
     then renamed): Containerfile, apt/, dpkg/, python/."""
     out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp = staging_dir(out_dir.parent, f".{out_dir.name}.")
     try:
         (tmp / "apt" / "apt.conf.d").mkdir(parents=True)
         (tmp / "apt" / "sources.list").write_text(APT_SOURCES.format(codename=spec.codename))
