@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# README command 1: set up on a fresh Debian 12/13 machine (as root), provision the
-# distribution's LLVM 22 (the embedded default), build the toolchain manifest, then
-# compile and run a split host/device program through the offload runtime.
+# README command 1: on a Debian 12/13 machine, set up (scripts/setup.sh: a
+# virtual environment, mlirboot, the distribution's LLVM 22), build the
+# toolchain manifest, then compile and run a split host/device program through
+# the LLVM offload runtime. Run as root, or as a user with sudo for apt-get.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-# The installed CLI, independent of whether the console script is on PATH yet.
-mlirboot() { "$PY" -m mlirboot.bootstrap.cli "$@"; }
+source "$(dirname "$0")/lib.sh"
 
 bash scripts/setup.sh
-mlirboot configure --target host
-mlirboot build
-mlirboot doctor --target host
-"$PY" scripts/demo.py --toolchain build/toolchain
+use_venv
+step configure mlirboot configure --target host
+step build mlirboot build
+step doctor mlirboot doctor --target host
+step demo "$PY" scripts/demo.py --toolchain build/toolchain
+
+bin=$(dirname "$PY")
+cat <<MSG
+
+mlirboot is installed in $(dirname "$bin"). To use it from this shell:
+  . $bin/activate        # then: mlirboot --help
+or call it by its full path: $bin/mlirboot --help
+MSG

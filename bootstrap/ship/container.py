@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .. import __version__, proc
+from .. import __version__, aptsources, proc
 from ..errors import UsageError
 from ..fsutil import staging_dir
 
@@ -35,9 +35,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 APT_SOURCES = """\
 # The LLVM 22 packages are in the security/updates suites of {codename}.
-deb http://deb.debian.org/debian {codename} main
-deb http://deb.debian.org/debian {codename}-updates main
-deb http://deb.debian.org/debian-security {codename}-security main
+# Mirrors: the ones the building machine's apt uses.
+deb {archive} {codename} main
+deb {archive} {codename}-updates main
+deb {security} {codename}-security main
 """
 DPKG_SLIM = """\
 # Slim image: no docs, man pages or translations (copyright files stay).
@@ -53,6 +54,15 @@ APT::Install-Recommends "false";
 APT::Keep-Downloaded-Packages "false";
 Acquire::Languages "none";
 """
+
+
+def apt_sources(codename: str) -> str:
+    try:
+        archive, security = aptsources.mirror(), aptsources.mirror(security=True)
+    except aptsources.AptSourcesError as err:
+        raise UsageError(str(err), where="container/apt sources",
+                         hint="the image uses the Debian mirrors this machine's apt uses") from None
+    return APT_SOURCES.format(codename=codename, archive=archive.uri, security=security.uri)
 
 
 @dataclass(frozen=True)
@@ -234,7 +244,7 @@ def write_context(spec: Spec, out_dir: Path) -> dict[str, object]:
     tmp = staging_dir(out_dir.parent, f".{out_dir.name}.")
     try:
         (tmp / "apt" / "apt.conf.d").mkdir(parents=True)
-        (tmp / "apt" / "sources.list").write_text(APT_SOURCES.format(codename=spec.codename))
+        (tmp / "apt" / "sources.list").write_text(apt_sources(spec.codename))
         (tmp / "apt" / "apt.conf.d" / "90mlirboot").write_text(APT_CONF)
         (tmp / "dpkg").mkdir()
         (tmp / "dpkg" / "90mlirboot-slim").write_text(DPKG_SLIM)

@@ -1,5 +1,5 @@
 """A Debian base image made here, without a registry: debootstrap a minbase
-rootfs from Debian's mirror, tar it deterministically into the user cache
+rootfs from the Debian mirror this machine's apt uses, tar it deterministically into the user cache
 (keyed by release + date, so reruns that day skip the ~1 min debootstrap), and
 import it with `FROM scratch` + `ADD rootfs.tar /`. The result is referenced
 by its digest, like any pinned base."""
@@ -12,12 +12,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .. import proc
+from .. import aptsources, proc
 from ..engine.cachedir import cache_dir
-from ..errors import BuildError
+from ..errors import BuildError, UsageError
 from . import buildah
 
-MIRROR = "http://deb.debian.org/debian"
 # Not part of a base image: apt's downloaded lists and packages, logs.
 EXCLUDES = ["./var/cache/apt/archives/*.deb", "./var/lib/apt/lists/*",
             "./var/cache/apt/*.bin", "./var/log/*", "./var/cache/ldconfig/aux-cache"]
@@ -34,9 +33,14 @@ def rootfs_tarball(codename: str, date: str | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".rootfs-{codename}.", dir=cache))
     try:
         root = work / "rootfs"
-        proc.run(["debootstrap", "--variant=minbase", codename, root, MIRROR],
+        try:
+            mirror = aptsources.mirror().uri
+        except aptsources.AptSourcesError as err:
+            raise UsageError(str(err), where=f"container/debootstrap {codename}",
+                             hint="debootstrap uses the Debian mirror apt uses") from None
+        proc.run(["debootstrap", "--variant=minbase", codename, root, mirror],
                  stage=f"container/debootstrap {codename}", log_path=work / "debootstrap.log",
-                 hint="apt-get install debootstrap; needs root and deb.debian.org")
+                 hint=f"apt-get install debootstrap; needs root and {mirror}")
         tmp = work / "rootfs.tar"
         # Sorted names, one mtime, numeric root owner: same tree, same bytes.
         proc.run(["tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0",

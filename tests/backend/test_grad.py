@@ -8,6 +8,7 @@ and its clear error without Enzyme is tested always."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,9 +88,17 @@ def check_against_fd(grads, wrt, inputs, forward, rng):
     return worst
 
 
+def needs_enzyme_ad() -> None:
+    """Enzyme-MLIR comes from PyPI's enzyme-ad, whose wheels are for Python 3.11 only."""
+    if sys.version_info[:2] != (3, 11):
+        pytest.skip(f"PyPI enzyme-ad (Enzyme-MLIR) has no wheel for Python "
+                    f"{sys.version_info[0]}.{sys.version_info[1]} (3.11 only)")
+    pytest.importorskip("enzyme_ad.jax", reason="PyPI enzyme-ad (Enzyme-MLIR) not installed")
+
+
 @pytest.fixture(scope="module")
 def tpu_grad(tmp_path_factory):
-    pytest.importorskip("enzyme_ad.jax", reason="PyPI enzyme-ad (Enzyme-MLIR) not installed")
+    needs_enzyme_ad()
     out = tmp_path_factory.mktemp("grad") / "tpu"
     return compile_program(LOSS, target="tpu", grad="mlp_loss", wrt=WEIGHTS, out=out)
 
@@ -135,7 +144,7 @@ def test_tpu_mlp_loss_grad_wrt_weights_by_enzyme(tpu_grad, tpu_forward, pjrt_cpu
 def test_tpu_grad_default_is_every_argument_of_sum_of_outputs(tmp_path):
     """mlp.mlir returns a 16x10 tensor: the loss is the sum of its elements,
     differentiated w.r.t. all five arguments (jaxlib's CPU client)."""
-    pytest.importorskip("enzyme_ad.jax")
+    needs_enzyme_ad()
     art = compile_program(PROGRAMS / "mlp.mlir", target="tpu", grad="mlp", out=tmp_path / "a")
     assert art.meta["grad"]["wrt"] == [0, 1, 2, 3, 4]
     assert art.meta["grad"]["loss"].startswith("sum")
@@ -154,7 +163,7 @@ def test_tpu_grad_default_is_every_argument_of_sum_of_outputs(tmp_path):
 
 
 def test_cli_run_grad_writes_gradients(tmp_path, capsys):
-    pytest.importorskip("enzyme_ad.jax")
+    needs_enzyme_ad()
     inputs = loss_inputs(seed=5)
     names = []
     for i, arr in enumerate(inputs):

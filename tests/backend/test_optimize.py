@@ -18,8 +18,6 @@ from mlirboot.bootstrap.errors import UsageError
 RTOL = 1e-5
 ATOL = 1e-4
 REPO = Path(__file__).resolve().parents[2]
-# The issue names ../shared/examples/loop_matmul.mlir (beside the checkout).
-SHARED_LOOP_MATMUL = REPO.parent / "shared" / "examples" / "loop_matmul.mlir"
 
 
 def check(got, expected, program: str) -> None:
@@ -49,8 +47,7 @@ def test_opt_report_loop_matmul_raised(tmp_path, capsys):
     """The CLI's --opt-report shows the loop nest raised, with its location."""
     from mlirboot.bootstrap.cli import main
 
-    source = SHARED_LOOP_MATMUL if SHARED_LOOP_MATMUL.exists() else REPO / "examples" / \
-        "loop_matmul.mlir"
+    source = REPO / "examples" / "loop_matmul.mlir"
     assert main(["compile", str(source), "-o", str(tmp_path / "out"), "--opt-report"]) == 0
     out = capsys.readouterr().out
     line = next(li for li in out.splitlines() if "raised loop nest" in li)

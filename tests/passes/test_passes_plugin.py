@@ -59,7 +59,7 @@ def test_pipeline_strings() -> None:
 
 
 def test_custom_tile_sizes_reach_the_pass(plugin: Path, tmp_path: Path) -> None:
-    mlp = Path(__file__).resolve().parents[3] / "shared" / "examples" / "mlp.mlir"
+    mlp = Path(__file__).resolve().parents[2] / "examples" / "mlp.mlir"
     res = proc.run([MLIR_OPT, mlp, "-o", tmp_path / "out.mlir",
                     *passes_plugin.mlir_opt_args(
                         plugin, pipeline=passes_plugin.pass_pipeline(tile_sizes=[4, 16]))],
