@@ -505,9 +505,10 @@ def validate_intel(ctx: Context) -> None:
 
 
 def _dump_section(ctx: Context, image: Path, name: str, dest: Path) -> None:
-    # llvm-objcopy is not a manifest tool; it sits beside the others in the prefix.
+    # Manifests written before llvm-objcopy was a manifest tool: it sits beside
+    # the LLVM tools, which for the system provider are not under the prefix.
     objcopy = ctx.tools.manifest.tools.get("llvm-objcopy") or (
-        Path(ctx.tools.manifest.prefix) / "bin" / "llvm-objcopy")
+        ctx.tools.tool("llvm-readelf").parent / "llvm-objcopy")
     ctx.run([objcopy, f"--dump-section={name}={dest}", image, "/dev/null"], tag="objcopy")
 
 

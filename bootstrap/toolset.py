@@ -21,7 +21,8 @@ LLVM_MAJOR = 22
 TOOLS = [
     "clang", "clang++", "clang-linker-wrapper", "clang-offload-packager",
     "clang-nvlink-wrapper", "ld.lld", "lld", "llc", "opt", "llvm-link", "llvm-config",
-    "llvm-offload-binary", "llvm-offload-device-info", "llvm-objdump", "llvm-readelf",
+    "llvm-offload-binary", "llvm-offload-device-info", "llvm-objdump", "llvm-objcopy",
+    "llvm-readelf",
     "llvm-dis", "llvm-as", "llvm-ar", "FileCheck", "mlir-opt", "mlir-translate",
     "mlir-runner", "llvm-spirv",
 ]
