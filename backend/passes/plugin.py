@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ...bootstrap import proc
+from ...bootstrap.engine.hostinfo import find_tool
 from ...bootstrap.errors import BuildError, UsageError
 
 PLUGIN_NAME = "MlirbootPasses.so"
@@ -131,8 +132,8 @@ def build_plugin(
             where="passes/configure",
             hint="install libmlir-22-dev or point at <prefix>/lib/cmake/mlir",
         )
-    cmake = shutil.which("cmake") or "cmake"
-    ninja = shutil.which("ninja") or "ninja"
+    # The environment's own cmake/ninja (pip dependencies): its bin/ need not be on PATH.
+    cmake, ninja = find_tool("cmake"), find_tool("ninja")
     configure = [
         cmake, "-G", "Ninja", "-S", source_dir(), "-B", build_dir,
         f"-DMLIR_DIR={mlir_dir}",

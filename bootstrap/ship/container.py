@@ -29,6 +29,8 @@ from ..fsutil import staging_dir
 DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 # Debian's python3 per release: decides which wheels fit the image.
 PYTHON_OF = {"bookworm": "3.11", "trixie": "3.13"}
+# ... and its glibc: which manylinux wheels run in the image.
+GLIBC_MINOR_OF = {"bookworm": 36, "trixie": 41}
 BUILD_SUPPORT = ["python3-venv"]
 RUNTIME_SUPPORT = ["python3"]
 REPO = Path(__file__).resolve().parents[2]
@@ -205,6 +207,22 @@ def _requirements(project: str = "mlirboot") -> list[tuple[str, str]]:
     return sorted(seen.items())
 
 
+def _platform_args(codename: str) -> list[str]:
+    """pip matches platform tags exactly: every manylinux the image's glibc runs."""
+    tags = [f"manylinux_2_{n}_x86_64" for n in range(GLIBC_MINOR_OF[codename], 4, -1)]
+    tags += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "any"]
+    return [arg for tag in tags for arg in ("--platform", tag)]
+
+
+def _direct_requirements(python: str, project: str = "mlirboot") -> list[str]:
+    """mlirboot's own requirement specifiers that apply on `python` (X.Y)."""
+    from packaging.requirements import Requirement
+
+    env = {"extra": "", "python_version": python, "python_full_version": f"{python}.0"}
+    reqs = [Requirement(text) for text in md.distribution(project).requires or []]
+    return [str(r).split(";")[0].strip() for r in reqs if not r.marker or r.marker.evaluate(env)]
+
+
 def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
     """wheels/ (mlirboot of this checkout + pinned dependencies) and
     requirements.txt with their sha256."""
@@ -220,13 +238,17 @@ def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
              log_path=log_dir / "mlirboot-wheel.log",
              hint="pip install 'scikit-build-core>=1.1' (builds mlirboot's wheel)")
     py = PYTHON_OF[codename]
-    deps = [f"{n}=={v}" for n, v in _requirements()]
-    proc.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+    if py == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        # The image's Python is this one: the versions installed and tested here.
+        deps, resolve = [f"{n}=={v}" for n, v in _requirements()], ["--no-deps"]
+    else:
+        # Another Python: what is installed here may not exist for it (numpy
+        # drops old Pythons); pip picks, for that Python, what mlirboot asks for.
+        deps, resolve = _direct_requirements(py), []
+    proc.run([sys.executable, "-m", "pip", "download", *resolve, "--only-binary=:all:",
               "--python-version", py, "--implementation", "cp", "--abi", f"cp{py.replace('.', '')}",
               "--abi", "abi3", "--abi", "none",
-              "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
-              "--platform", "manylinux_2_5_x86_64", "--platform", "manylinux1_x86_64",
-              "--platform", "any", "-d", wheels, *deps],
+              *_platform_args(codename), "-d", wheels, *deps],
              stage="container/wheels", log_path=log_dir / "pip-download.log")
     lines = []
     for whl in sorted(wheels.glob("*.whl")):

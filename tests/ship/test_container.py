@@ -50,17 +50,21 @@ def test_trixie_uses_trixie_pins(tmp_path: Path):
     assert "llvm-22=1:22.1.8-1~deb13u5" in container.render(spec)
 
 
-def test_cli_writes_context_with_hashed_wheels(cli, tmp_path: Path):
+@pytest.mark.parametrize("codename", ["bookworm", "trixie"])
+def test_cli_writes_context_with_hashed_wheels(cli, tmp_path: Path, codename: str):
+    """One release's Python is the running one (installed versions pinned), the
+    other's is not (versions resolved for that Python)."""
     res = cli("container", "--target", "nvidia", "--base-image", BASE, "-o", tmp_path / "ctx",
-              "--codename", "bookworm", "--json")
+              "--codename", codename, "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     ctx = Path(out["context"])
     assert (ctx / "Containerfile").read_text().startswith("# Rendered by `mlirboot container")
-    assert "bookworm-security" in (ctx / "apt/sources.list").read_text()
+    assert f"{codename}-security" in (ctx / "apt/sources.list").read_text()
     reqs = (ctx / "python/requirements.txt").read_text().splitlines()
     wheels = {p.name: p for p in (ctx / "python/wheels").glob("*.whl")}
     assert len(reqs) == len(wheels) and any(r.startswith("mlirboot==0.1.0 ") for r in reqs)
+    assert any(r.startswith("numpy==") for r in reqs)
     for line in reqs:
         name, digest = line.split(" --hash=sha256:")
         dist = name.split("==")[0].replace("-", "_")
