@@ -66,8 +66,8 @@ cleanup() {
   local status=$?
   # Unmount first, and delete only within this file system: a bind mount
   # still in place must never lead rm into the host's /dev or /proc.
-  for m in dev/pts dev sys proc; do
-    mountpoint -q "$root/$m" && umount -l "$root/$m"
+  for m in dev/pts dev sys proc ""; do
+    if mountpoint -q "$root/$m"; then umount -l "$root/$m"; fi
   done
   if [ -n "${KEEP_ROOT:-}" ]; then
     echo "fresh-root: kept $root"
@@ -96,6 +96,9 @@ done
 rm -f "$root/etc/apt/sources.list"
 python3 "$REPO/bootstrap/aptsources.py" release "$codename" >"$root/etc/apt/sources.list.d/debian.sources"
 
+# The root is a mount point of its own, as on a real machine: buildah's layer
+# code remounts / and fails on a plain directory.
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --bind /sys "$root/sys"
 mount --bind /dev "$root/dev"

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from mbtest import configured
+from mlirboot.bootstrap.engine.hostinfo import find_tool
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,8 @@ def llvm_source() -> Path:
 def cmake_configure(cache: Path, source: Path, build: Path) -> subprocess.CompletedProcess:
     build.mkdir(parents=True)
     return subprocess.run(
-        [shutil.which("cmake") or "cmake", "-G", "Ninja", "-C", str(cache), str(source)],
+        [find_tool("cmake"), "-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={find_tool('ninja')}",
+         "-C", str(cache), str(source)],
         cwd=build, capture_output=True, text=True, timeout=900,
     )
 
@@ -41,8 +42,9 @@ def test_llvm_cache_configures_real_llvm(tmp_path: Path, llvm_source: Path, targ
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Build files have been written" in proc.stdout
     # The distribution is exactly what the plan installs.
-    targets_out = subprocess.run(["ninja", "-t", "targets", "all"], cwd=tmp_path / "obj",
-                                 capture_output=True, text=True, check=True).stdout
+    targets_out = subprocess.run([find_tool("ninja"), "-t", "targets", "all"],
+                                 cwd=tmp_path / "obj", capture_output=True, text=True,
+                                 check=True).stdout
     assert "install-distribution:" in targets_out
     assert "install-runtimes:" in targets_out
 
