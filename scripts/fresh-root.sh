@@ -66,8 +66,14 @@ cleanup() {
   local status=$?
   # Unmount first, and delete only within this file system: a bind mount
   # still in place must never lead rm into the host's /dev or /proc.
-  for m in dev/pts dev sys proc ""; do
-    if mountpoint -q "$root/$m"; then umount -l "$root/$m"; fi
+  # Nothing started inside may outlive the root (a test's server, say).
+  local pid
+  for pid in /proc/[0-9]*; do
+    [ "$(readlink "$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "${pid#/proc/}" 2>/dev/null
+  done
+  # Ours and any the command made inside (buildah's), deepest first.
+  findmnt -rn -o TARGET | grep "^$root\(/\|\$\)" | sort -r | while read -r m; do
+    umount -l "$m" || true
   done
   if [ -n "${KEEP_ROOT:-}" ]; then
     echo "fresh-root: kept $root"
