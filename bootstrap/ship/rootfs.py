@@ -34,8 +34,10 @@ def rootfs_tarball(codename: str, date: str | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".rootfs-{codename}.", dir=cache))
     try:
         root = work / "rootfs"
+        # The log lives beside the cache, not in `work`: an error's hint names it.
         proc.run(["debootstrap", "--variant=minbase", codename, root, MIRROR],
-                 stage=f"container/debootstrap {codename}", log_path=work / "debootstrap.log",
+                 stage=f"container/debootstrap {codename}",
+                 log_path=cache / f"rootfs-{codename}.debootstrap.log",
                  hint="apt-get install debootstrap; needs root and deb.debian.org")
         tmp = work / "rootfs.tar"
         # Sorted names, one mtime, numeric root owner: same tree, same bytes.

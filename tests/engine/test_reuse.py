@@ -241,3 +241,22 @@ def test_full_disk_during_extract_says_no_space(
     assert "no space left on device while extracting big.tar.gz" in msg, msg
     assert "corrupt" not in msg
     assert not list((tiny_disk / "src").iterdir())  # the half-extracted tree is gone
+
+
+def test_failed_debootstrap_hint_names_a_log_that_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rootfs is made in a temp dir that is removed; its log must not be."""
+    from mlirboot.bootstrap.ship import rootfs
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "debootstrap"  # stands in for the real one to reach the error path
+    fake.write_text("#!/bin/sh\necho 'E: Couldn'\"'\"'t download release file'\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with pytest.raises(BuildError) as info:
+        rootfs.rootfs_tarball("bookworm", "20260101")
+    hint = info.value.hint or ""
+    log = Path(hint.rsplit("log: ", 1)[1])
+    assert log.is_file() and "download release file" in log.read_text()
