@@ -127,7 +127,10 @@ def reuse_tree(dest: Path, checked: set[Path]) -> bool:
         shutil.rmtree(dest)
         return False
     aside = dest.with_name(f"{dest.name}.edited-{time.strftime('%Y%m%dT%H%M%S')}")
-    os.replace(dest, aside)
+    try:
+        os.replace(dest, aside)
+    except FileNotFoundError:
+        return False  # another build moved it first
     log.warning("cached source %s changed since it was unpacked (%s); moved it to %s and "
                 "unpacking it again (to build edited sources, point the component's "
                 "MLIRBOOT_*_SOURCE at a copy)", dest, problem, aside)

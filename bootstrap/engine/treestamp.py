@@ -96,7 +96,10 @@ def check(root: Path) -> str | None:
         want = None
     if not isinstance(want, str):
         return "it has no content stamp (unpacked by an older mlirboot, or the stamp is damaged)"
-    lines = listing(root)
+    try:
+        lines = listing(root)
+    except OSError as err:  # changing under us (another process re-extracting it)
+        return f"it could not be read ({err.strerror}: {err.filename})"
     if _digest(lines) == want:
         return None
     return _diff(root, lines)

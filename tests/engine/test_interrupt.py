@@ -1,6 +1,6 @@
-"""SIGINT/SIGTERM to a real `mlirboot build`: ninja and its running jobs stop
+"""SIGINT/SIGTERM/SIGHUP to a real `mlirboot build`: ninja and its running jobs stop
 (gracefully, or killed after the grace period when a job ignores the signal),
-the command ends with one line and 130/143, no process of the build is left,
+the command ends with one line and 128 + the signal, no process of the build is left,
 and the next `mlirboot build` resumes and completes."""
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ def _resume(proj: dict) -> None:
     assert (proj["prefix"] / "bin" / "quick").exists()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_interrupt_stops_ninja_and_its_jobs_then_resumes(tmp_path: Path, sig: int) -> None:
     proj, log, _sid = _interrupt(tmp_path, sig, stubborn=False, grace="30")
     # ninja itself saw the signal and stopped its jobs (it was not SIGKILLed).
