@@ -260,3 +260,23 @@ def test_failed_debootstrap_hint_names_a_log_that_exists(
     hint = info.value.hint or ""
     log = Path(hint.rsplit("log: ", 1)[1])
     assert log.is_file() and "download release file" in log.read_text()
+
+
+def test_edited_git_checkout_is_checked_out_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = make_project(tmp_path / "repo")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    source = {"kind": "git", "url": repo.as_uri(), "commit": commit}
+    tree = _resolve(source, tmp_path)
+    (tree / "lib.c").write_text("/* edited */\n")
+    with caplog.at_level(logging.WARNING):
+        assert _resolve(source, tmp_path) == tree
+    assert "edited: lib.c" in caplog.text
+    assert "edited" not in (tree / "lib.c").read_text()
