@@ -122,11 +122,16 @@ def reuse_tree(dest: Path, checked: set[Path]) -> bool:
     if problem is None:
         checked.add(dest)
         return True
-    if problem.startswith("it has no content stamp"):
+    if problem == treestamp.NO_STAMP:
         log.warning("cached source %s: %s; unpacking it again", dest, problem)
         shutil.rmtree(dest)
         return False
-    aside = dest.with_name(f"{dest.name}.edited-{time.strftime('%Y%m%dT%H%M%S')}")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = dest.with_name(f"{dest.name}.edited-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = dest.with_name(f"{dest.name}.edited-{stamp}-{n}")
     try:
         os.replace(dest, aside)
     except FileNotFoundError:

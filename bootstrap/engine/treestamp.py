@@ -26,6 +26,7 @@ FORMAT = 1
 _OWN = frozenset((COMPLETE, LISTING))
 _SKIP_DIRS = frozenset(("__pycache__",))
 _SHOW = 3
+NO_STAMP = "it has no content stamp (unpacked by an older mlirboot, or the stamp is damaged)"
 
 
 def _esc(name: str) -> str:
@@ -95,7 +96,7 @@ def check(root: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         want = None
     if not isinstance(want, str):
-        return "it has no content stamp (unpacked by an older mlirboot, or the stamp is damaged)"
+        return NO_STAMP
     try:
         lines = listing(root)
     except OSError as err:  # changing under us (another process re-extracting it)

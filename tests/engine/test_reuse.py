@@ -280,3 +280,13 @@ def test_edited_git_checkout_is_checked_out_again(
         assert _resolve(source, tmp_path) == tree
     assert "edited: lib.c" in caplog.text
     assert "edited" not in (tree / "lib.c").read_text()
+
+
+def test_two_edits_in_one_second_both_kept(tmp_path: Path) -> None:
+    source, _ = _source(tmp_path)
+    tree = _resolve(source, tmp_path)
+    for text in ("/* one */\n", "/* two */\n"):
+        (tree / "lib.c").write_text(text)
+        _resolve(source, tmp_path)
+    kept = sorted((p / "lib.c").read_text() for p in tree.parent.glob(f"{tree.name}.edited-*"))
+    assert kept == ["/* one */\n", "/* two */\n"]
