@@ -290,3 +290,17 @@ def test_two_edits_in_one_second_both_kept(tmp_path: Path) -> None:
         _resolve(source, tmp_path)
     kept = sorted((p / "lib.c").read_text() for p in tree.parent.glob(f"{tree.name}.edited-*"))
     assert kept == ["/* one */\n", "/* two */\n"]
+
+
+def test_fetch_command_names_an_edited_tree(tmp_path: Path, _cache_dir: Path) -> None:
+    source, _ = _source(tmp_path)
+    build = tmp_path / "build"
+    write_cache(build, "p")
+    write_plan(build, tmp_path / "prefix", [component("p", source)])
+    first = mlirboot("fetch", "--build-dir", build, "--print-path")
+    assert first.returncode == 0, first.stderr
+    tree = Path(first.stdout.strip())
+    (tree / "main.c").unlink()
+    again = mlirboot("fetch", "--build-dir", build, "--print-path")
+    assert again.returncode == 0, again.stderr
+    assert "removed: main.c" in again.stderr and (tree / "main.c").exists()
