@@ -14,6 +14,7 @@ or unpacked again; an edited tree is moved aside, not deleted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -261,6 +262,7 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
             stage=where, log_path=log, cwd=work, check=False,
         )
         got = work / name
+        _say_no_space(result.output, name, where, work)
         if not got.exists() and spec != package:
             # The suite may not be configured by that name; any deb-src of the
             # package whose orig tarball has the right checksum will do.
@@ -268,6 +270,7 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
                 ["apt-get", "source", "--download-only", package],
                 stage=where, log_path=log, cwd=work, check=False,
             )
+            _say_no_space(result.output, name, where, work)
         if not got.exists():
             tail = "\n".join(result.output.splitlines()[-30:])
             raise BuildError(
@@ -284,6 +287,14 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return final
+
+
+def _say_no_space(output: str, name: str, where: str, place: Path) -> None:
+    """A tool that hit a full disk (its file may be there, truncated): say so,
+    not "checksum mismatch" or "no such package"."""
+    if "No space left on device" in output or "Disk quota exceeded" in output:
+        err = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise extract_mod.disk_error(err, f"downloading {name}", where, place.parent) or err
 
 
 def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str,

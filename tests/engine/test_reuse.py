@@ -304,3 +304,35 @@ def test_fetch_command_names_an_edited_tree(tmp_path: Path, _cache_dir: Path) ->
     again = mlirboot("fetch", "--build-dir", build, "--print-path")
     assert again.returncode == 0, again.stderr
     assert "removed: main.c" in again.stderr and (tree / "main.c").exists()
+
+
+def test_apt_source_on_a_full_disk_says_no_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apt-get leaves a truncated orig tarball: not a checksum mismatch."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    apt = fake_bin / "apt-get"  # stands in for apt to reach the error path
+    apt.write_text(
+        "#!/bin/sh\nprintf 'partial' > pkg_1.0.orig.tar.gz\n"
+        "echo 'E: Write error - write (28: No space left on device)'\nexit 100\n"
+    )
+    apt.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    comp = Component(
+        name="p",
+        recipe="p",
+        action="cmake",
+        version="1",
+        source={
+            "kind": "debian",
+            "package": "pkg",
+            "file": "pkg_1.0.orig.tar.gz",
+            "sha256": "1" * 64,
+        },
+    )
+    with pytest.raises(BuildError) as info:
+        fetch.resolve(comp, tmp_path / "logs")
+    msg = str(info.value)
+    assert "no space left on device while downloading pkg_1.0.orig.tar.gz" in msg
+    assert "checksum" not in msg
