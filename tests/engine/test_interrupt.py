@@ -83,7 +83,11 @@ def _ninja_session(build: Path, proc: subprocess.Popen[str], deadline: float) ->
     pytest.fail("the two slow jobs never started")
 
 
-def _interrupt(tmp: Path, sig: int, *, stubborn: bool, grace: str) -> tuple[dict, str, int]:
+def _interrupt(
+    tmp: Path, sig: int, *, stubborn: bool, grace: str, to_group: bool = False
+) -> tuple[dict, str, int]:
+    """Signal a running build: mlirboot alone, or (`to_group`) its whole
+    process group, as a terminal's Ctrl-C does."""
     proj = _project(tmp, stubborn=stubborn)
     build = proj["build"]
     env = {**os.environ, "MLIRBOOT_INTERRUPT_GRACE": grace}
@@ -93,12 +97,16 @@ def _interrupt(tmp: Path, sig: int, *, stubborn: bool, grace: str) -> tuple[dict
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=to_group,
     )
     try:
         sid = _ninja_session(build, proc, time.monotonic() + 120)
         members = proctree.session_members(sid)
         t0 = time.monotonic()
-        proc.send_signal(sig)
+        if to_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         _out, err = proc.communicate(timeout=60)
         took = time.monotonic() - t0
     finally:
@@ -146,4 +154,10 @@ def test_interrupt_stops_ninja_and_its_jobs_then_resumes(tmp_path: Path, sig: in
 def test_job_ignoring_the_signal_is_killed_after_the_grace_period(tmp_path: Path) -> None:
     proj, _log, _sid = _interrupt(tmp_path, signal.SIGINT, stubborn=True, grace="1")
     assert proj["took"] < 20
+    _resume(proj)
+
+
+def test_ctrl_c_to_the_whole_process_group(tmp_path: Path) -> None:
+    proj, log, _sid = _interrupt(tmp_path, signal.SIGINT, stubborn=False, grace="30", to_group=True)
+    assert "interrupted by user" in log
     _resume(proj)
