@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import EXIT_USAGE, BuildError, MlirbootError
 
 # Subcommand modules, in the order `--help` lists them.
@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, BuildError) and err.details:
             print(err.details, file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print("mlirboot: interrupted", file=sys.stderr)
-        return 130
+        return interrupts.exit_code(err)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,23 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import interrupts, proctree
 from .errors import BuildError, UsageError
 
 log = logging.getLogger("mlirboot.proc")
 
 TAIL_LINES = 30
+# How long an interrupted tool gets to stop its own children (ninja waits for
+# its running compiles to die) before everything left is killed.
+ENV_GRACE = "MLIRBOOT_INTERRUPT_GRACE"
+DEFAULT_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,11 @@ def run(
     `on_line` sees each output line as it arrives (progress bars).
     `die_with_parent`: the child gets SIGTERM if we die, even by SIGKILL, so a
     killed build leaves no orphan (e.g. ninja) writing into the build dir.
+
+    The tool leads a session of its own. On SIGINT/SIGTERM (KeyboardInterrupt
+    here) that signal goes to the tool's process group, the tool gets a grace
+    period to stop what it started, then its whole session is killed; the
+    interrupt is re-raised once nothing of it runs any more.
     """
     argv = [str(c) for c in cmd]
     exe = argv[0]
@@ -101,6 +112,19 @@ def run(
             for key in sorted(env):
                 logfile.write(f"# env: {key}={env[key]}\n")
         logfile.flush()
+
+    def take(line: str, live: bool = True) -> None:
+        nonlocal first_error
+        chunks.append(line)
+        tail.append(line.rstrip("\n"))
+        if first_error is None and is_diagnostic(line):
+            first_error = line.strip()
+        if logfile:
+            logfile.write(line)
+        if on_line and live:
+            on_line(line.rstrip("\n"))
+
+    proc: subprocess.Popen[str] | None = None
     try:
         proc = subprocess.Popen(
             argv,
@@ -111,6 +135,7 @@ def run(
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            start_new_session=True,
             preexec_fn=_pdeathsig if die_with_parent and sys.platform == "linux" else None,
         )
         if input is not None:
@@ -120,18 +145,13 @@ def run(
             proc.stdin.close()
         assert proc.stdout is not None
         for line in proc.stdout:
-            chunks.append(line)
-            tail.append(line.rstrip("\n"))
-            if first_error is None and is_diagnostic(line):
-                first_error = line.strip()
-            if logfile:
-                logfile.write(line)
-            if on_line:
-                on_line(line.rstrip("\n"))
+            take(line)
         returncode = proc.wait()
-    except KeyboardInterrupt:
-        proc.kill()
-        proc.wait()
+    except KeyboardInterrupt as interrupt:
+        if proc is not None:
+            _stop(proc, interrupts.signal_of(interrupt), take)
+            if logfile:
+                logfile.write(f"# interrupted by signal {interrupts.signal_of(interrupt)}\n")
         raise
     finally:
         if logfile:
@@ -149,6 +169,30 @@ def run(
             details=f"$ {quote(argv)}\n{details}",
         )
     return Result(argv, returncode, output, log_path, seconds)
+
+
+def grace_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(ENV_GRACE, DEFAULT_GRACE_SECONDS)))
+    except ValueError:
+        return DEFAULT_GRACE_SECONDS
+
+
+def _stop(proc: subprocess.Popen[str], sig: int, take: Callable[..., None]) -> None:
+    """Stop an interrupted tool's whole process tree. Its last output (ninja's
+    "build stopped") still goes to the log: a reader thread drains the pipe so
+    a tool blocked on a full pipe can exit."""
+
+    def drain() -> None:
+        with contextlib.suppress(Exception):
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                take(line, live=False)
+
+    reader = threading.Thread(target=drain, name="mlirboot-drain", daemon=True)
+    reader.start()
+    proctree.stop(proc, sig, grace_seconds())
+    reader.join(timeout=2.0)
 
 
 def _pdeathsig() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -31,23 +30,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    # Unwind like Ctrl-C: the subprocess layer kills the running tool.
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     from ..engine import planfile, progress
     from ..engine.lock import BuildLock
     from ..engine.runner import Engine, Options
     from ..errors import UsageError
+    from ..interrupts import raise_on_sigterm
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("-j must be at least 1", where="build", hint="e.g. -j 4")
     build_dir = args.build_dir.resolve()
     plan = planfile.load(build_dir)
     reporter = progress.Reporter()
-    signal.signal(signal.SIGTERM, _sigterm)
+    # Unwind like Ctrl-C: the subprocess layer stops the running tool's tree.
+    raise_on_sigterm()
     with BuildLock(build_dir) as lock:
         lock.acquire(wait=args.wait, on_wait=lambda pid: reporter.info(
             f"waiting for the build running as pid {pid} to finish"))

@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine import fetch, planfile
     from ..errors import UsageError
+    from ..interrupts import raise_on_sigterm
     from ..schema import did_you_mean
 
     plan = planfile.load(args.build_dir)
@@ -52,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
             if comp.action != "cmake":
                 raise UsageError(f"component `{comp.name}` has no source to fetch "
                                  f"(it is a {comp.action} component)", where="fetch")
+    raise_on_sigterm()  # git/apt-get are stopped like ninja in `build`
     trees = {}
+    checked: set[Path] = set()
     for comp in chosen:
-        tree = fetch.resolve(comp, Path(plan.build_dir) / comp.name / "logs")
+        tree = fetch.resolve(comp, Path(plan.build_dir) / comp.name / "logs", checked=checked)
         trees[comp.name] = tree.path
     if args.json:
         print(json.dumps({name: str(path) for name, path in trees.items()}, indent=2))

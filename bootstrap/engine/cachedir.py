@@ -1,7 +1,9 @@
 """Where downloads and extracted sources live: the user's cache dir, shared by
 all build dirs. Layout:
   downloads/<sha256>/<file>   verified archives (content-addressed)
-  src/<key>/                  extracted trees, `.complete` marks a finished one
+  downloads/<sha256>/.verified  the archive's stat when it was last hashed
+  src/<key>/                  extracted trees; `.complete` (content stamp) marks a finished one
+  src/<key>.edited-<time>/    a tree found edited, moved aside (the edits are kept)
   git/<key>/                  checkouts at one commit
 """
 

@@ -7,6 +7,7 @@ the `data` filter runs as well, as a second line of defence."""
 from __future__ import annotations
 
 import copy
+import errno
 import lzma
 import os
 import posixpath
@@ -17,8 +18,12 @@ from pathlib import Path
 
 from ..errors import BuildError
 from ..fsutil import staging_dir
+from . import treestamp
 
-COMPLETE = ".complete"
+COMPLETE = treestamp.COMPLETE
+# Errors of the disk we write to, not of the archive we read.
+_DISK_FULL = frozenset((errno.ENOSPC, errno.EDQUOT))
+_NOT_WRITABLE = frozenset((errno.EACCES, errno.EPERM, errno.EROFS))
 
 # tarfile's extraction filters (PEP 706) arrived in 3.11.4; Debian 12 has 3.11.2.
 _FILTER_ARGS: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
@@ -75,12 +80,35 @@ def _check(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInf
     return safe
 
 
+def disk_error(err: OSError, doing: str, where: str, place: Path) -> BuildError | None:
+    """A full disk or an unwritable place, said as such (not as a bad archive)."""
+    if err.errno in _DISK_FULL:
+        return BuildError(
+            f"no space left on device while {doing} ({place})",
+            where=where,
+            hint=f"free space on the file system of {place}, or set MLIRBOOT_CACHE_DIR "
+            "to a cache on a larger disk, then run the command again",
+        )
+    if err.errno in _NOT_WRITABLE:
+        return BuildError(
+            f"cannot write while {doing}: {err.strerror} ({err.filename or place})",
+            where=where,
+            hint="make the cache writable, or set MLIRBOOT_CACHE_DIR to a writable dir",
+        )
+    return None
+
+
 def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
-    """Extract into `dest` atomically: into a temp dir beside it, then rename,
-    then mark complete. An existing complete `dest` is reused."""
-    if (dest / COMPLETE).exists():
-        return dest
-    tmp = staging_dir(dest.parent, f".{dest.name}.")
+    """Extract into `dest` atomically: into a temp dir beside it, then stamp
+    its content (which marks it complete), then rename. A `dest` already there
+    is replaced: the caller decides whether an existing tree can be reused."""
+    try:
+        tmp = staging_dir(dest.parent, f".{dest.name}.")
+    except OSError as err:
+        disk = disk_error(err, f"extracting {archive.name}", "extract", dest.parent)
+        if disk is None:
+            raise
+        raise disk from None
     try:
         try:
             with tarfile.open(archive) as tar:
@@ -94,13 +122,23 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
                 zlib.error) as err:
             if isinstance(err, _FILTER_ERROR):
                 raise _bad(archive, str(getattr(err, "tarinfo", "?").name), str(err)) from None
+            if isinstance(err, OSError):
+                disk = disk_error(err, f"extracting {archive.name}", "extract", dest.parent)
+                if disk is not None:
+                    raise disk from None
             raise BuildError(
                 f"cannot extract {archive.name}: {err or type(err).__name__}",
                 where="extract",
                 hint="the archive looks truncated or corrupt; delete it from the cache "
                 f"({archive}) and fetch again",
             ) from None
-        (tmp / COMPLETE).write_text(str(archive) + "\n")
+        try:
+            treestamp.record(tmp, str(archive))
+        except OSError as err:
+            disk = disk_error(err, f"stamping {dest.name}", "extract", dest.parent)
+            if disk is None:
+                raise
+            raise disk from None
         if dest.exists():
             shutil.rmtree(dest)  # an incomplete earlier attempt
         os.replace(tmp, dest)

@@ -3,24 +3,40 @@
 Kinds (the plan's `source.kind`): tarball (url + sha256), git (url + commit),
 debian (a Debian source package's orig tarball via `apt-get source`), local (a
 directory). Components with the same source share one cached tree.
+
+Nothing cached is reused on trust: an archive is re-hashed when its stat stamp
+(size, mtime, ctime, inode) changed and before every unpack; an unpacked tree
+or checkout is checked against its content stamp (treestamp) each time it is
+resolved. A mismatch is said (naming the files) and the cache entry is fetched
+or unpacked again; an edited tree is moved aside, not deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
+import logging
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import proc
 from ..errors import BuildError, UsageError
-from ..fsutil import sha256_file, staging_dir, staging_file
+from ..fsutil import atomic_write_text, sha256_file, staging_dir, staging_file
 from . import extract as extract_mod
+from . import treestamp
 from .cachedir import cache_dir
 from .planfile import Component
 from .stamps import key as hash_key
+
+log = logging.getLogger("mlirboot.fetch")
+VERIFIED = ".verified"  # beside a cached archive: its stat when last hashed
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,10 @@ def effective_source(comp: Component) -> dict[str, Any] | None:
     return comp.source
 
 
-def resolve(comp: Component, log_dir: Path, cache: Path | None = None) -> SourceTree:
+def resolve(comp: Component, log_dir: Path, cache: Path | None = None,
+            checked: set[Path] | None = None) -> SourceTree:
+    """The component's source tree, fetched and unpacked if needed. `checked`
+    holds trees already verified in this run (one stat walk per tree per run)."""
     source = effective_source(comp)
     where = f"{comp.name}/fetch"
     if source is None:
@@ -59,26 +78,119 @@ def resolve(comp: Component, log_dir: Path, cache: Path | None = None) -> Source
                 hint=f"point {origin} at an unpacked source tree",
             )
         return SourceTree(path, hash_key("local", str(path)), immutable=False)
+    checked = set() if checked is None else checked
     if kind == "tarball":
-        archive = download(source["url"], source["sha256"], cache, where)
-        return _unpack(archive, source, cache)
+        return _unpack(lambda: download(source["url"], source["sha256"], cache, where),
+                       _cached_path(cache, source["sha256"], _url_name(source["url"])),
+                       source, cache, where, checked)
     if kind == "debian":
-        archive = apt_source(source, cache, log_dir / "fetch.log", where)
-        return _unpack(archive, source, cache)
+        return _unpack(lambda: apt_source(source, cache, log_dir / "fetch.log", where),
+                       _cached_path(cache, source["sha256"], source["file"]),
+                       source, cache, where, checked)
     if kind == "git":
-        return git_checkout(source, cache, log_dir / "fetch.log", where)
+        return git_checkout(source, cache, log_dir / "fetch.log", where, checked)
     raise UsageError(f"unknown source kind {kind!r}", where=where)
 
 
-def _unpack(archive: Path, source: dict[str, Any], cache: Path) -> SourceTree:
+def _unpack(fetch_archive: Callable[[], Path], cached: Path, source: dict[str, Any],
+            cache: Path, where: str, checked: set[Path]) -> SourceTree:
+    """The unpacked tree of an archive source. The archive is fetched only when
+    the tree must be made again; a cached one is checked either way (a cheap
+    stat check, a re-hash when that changed)."""
     strip = int(source.get("strip", 1))
     ident = hash_key("archive", source["sha256"], strip)
-    tree = extract_mod.extract(archive, cache / "src" / ident[:32], strip=strip)
-    return SourceTree(tree, ident, immutable=True)
+    dest = cache / "src" / ident[:32]
+    cached_archive(cached, source["sha256"], where)
+    if not reuse_tree(dest, checked):
+        archive = fetch_archive()
+        # Every unpack hashes the archive itself, whatever its stat stamp says.
+        if not _matches(archive, source["sha256"], where):
+            archive = fetch_archive()
+        extract_mod.extract(archive, dest, strip=strip)
+        checked.add(dest)
+    return SourceTree(dest, ident, immutable=True)
+
+
+def reuse_tree(dest: Path, checked: set[Path]) -> bool:
+    """True when the cached tree at `dest` is complete and unchanged since it
+    was stamped. A changed tree is moved aside (edits kept) or, without a
+    stamp to go by, removed; the caller then makes it again."""
+    if not treestamp.is_complete(dest):
+        return False
+    if dest in checked:
+        return True
+    problem = treestamp.check(dest)
+    if problem is None:
+        checked.add(dest)
+        return True
+    if problem == treestamp.NO_STAMP:
+        log.warning("cached source %s: %s; unpacking it again", dest, problem)
+        shutil.rmtree(dest)
+        return False
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = dest.with_name(f"{dest.name}.edited-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = dest.with_name(f"{dest.name}.edited-{stamp}-{n}")
+    try:
+        os.replace(dest, aside)
+    except FileNotFoundError:
+        return False  # another build moved it first
+    log.warning("cached source %s changed since it was unpacked (%s); moved it to %s and "
+                "unpacking it again (to build edited sources, point the component's "
+                "MLIRBOOT_*_SOURCE at a copy)", dest, problem, aside)
+    return False
+
+
+def _url_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1] or "download"
 
 
 def _cached_path(cache: Path, sha256: str, name: str) -> Path:
     return cache / "downloads" / sha256 / name
+
+
+def _stat_stamp(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+            "ino": st.st_ino, "dev": st.st_dev}
+
+
+def _remember(path: Path) -> None:
+    """Record the stat of an archive whose hash was just checked."""
+    with contextlib.suppress(OSError):  # only an optimisation: a re-hash next time
+        atomic_write_text(path.parent / VERIFIED,
+                          json.dumps({"name": path.name, **_stat_stamp(path)}))
+
+
+def _matches(path: Path, expected: str, where: str) -> bool:
+    """Hash a cached archive; on a mismatch say so and delete it (the caller
+    fetches it again)."""
+    got = sha256_file(path)
+    if got == expected.lower():
+        _remember(path)
+        return True
+    log.warning("%s: cached %s does not match its sha256 (expected %s, got %s): it was "
+                "replaced or damaged; removed it (it is fetched again when needed)",
+                where, path, expected, got)
+    path.unlink(missing_ok=True)
+    (path.parent / VERIFIED).unlink(missing_ok=True)
+    return False
+
+
+def cached_archive(final: Path, expected: str, where: str) -> bool:
+    """True when `final` is in the cache and still the archive it was: its stat
+    matches the one recorded when it was last hashed, or a new hash matches."""
+    if not final.exists():
+        return False
+    try:
+        seen = json.loads((final.parent / VERIFIED).read_text())
+        if seen == {"name": final.name, **_stat_stamp(final)}:
+            return True
+    except (OSError, ValueError):
+        pass
+    return _matches(final, expected, where)
 
 
 def verify(path: Path, expected: str, where: str, origin: str) -> None:
@@ -99,17 +211,28 @@ def download(url: str, sha256: str, cache: Path, where: str) -> Path:
     import urllib.error
     import urllib.request
 
-    name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
+    name = _url_name(url)
     final = _cached_path(cache, sha256, name)
-    if final.exists():  # stored only after verification
+    if cached_archive(final, sha256, where):
         return final
-    fd, tmp = staging_file(final.parent, f".{name}.", ".part")
+    try:
+        fd, tmp = staging_file(final.parent, f".{name}.", ".part")
+    except OSError as err:
+        disk = extract_mod.disk_error(err, f"downloading {name}", where, final.parent)
+        if disk is None:
+            raise
+        raise disk from None
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
             shutil.copyfileobj(resp, out, 1 << 20)
         verify(tmp, sha256, where, url)
         os.replace(tmp, final)
+        _remember(final)
     except (urllib.error.URLError, OSError) as err:
+        if isinstance(err, OSError) and not isinstance(err, urllib.error.URLError):
+            disk = extract_mod.disk_error(err, f"downloading {name}", where, final.parent)
+            if disk is not None:
+                raise disk from None
         raise BuildError(
             f"download failed: {url}: {getattr(err, 'reason', err)}",
             where=where,
@@ -127,7 +250,7 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
     while the orig tarball arrived fine; the file's checksum decides."""
     name, sha256 = source["file"], source["sha256"]
     final = _cached_path(cache, sha256, name)
-    if final.exists():
+    if cached_archive(final, sha256, where):
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".apt-source.", dir=final.parent))
@@ -139,6 +262,7 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
             stage=where, log_path=log, cwd=work, check=False,
         )
         got = work / name
+        _say_no_space(result.output, name, where, work)
         if not got.exists() and spec != package:
             # The suite may not be configured by that name; any deb-src of the
             # package whose orig tarball has the right checksum will do.
@@ -146,6 +270,7 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
                 ["apt-get", "source", "--download-only", package],
                 stage=where, log_path=log, cwd=work, check=False,
             )
+            _say_no_space(result.output, name, where, work)
         if not got.exists():
             tail = "\n".join(result.output.splitlines()[-30:])
             raise BuildError(
@@ -158,16 +283,27 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
             )
         verify(got, sha256, where, f"apt-get source {package}")
         os.replace(got, final)
+        _remember(final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return final
 
 
-def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str) -> SourceTree:
+def _say_no_space(output: str, name: str, where: str, place: Path) -> None:
+    """A tool that hit a full disk (its file may be there, truncated): say so,
+    not "checksum mismatch" or "no such package"."""
+    if "No space left on device" in output or "Disk quota exceeded" in output:
+        err = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise extract_mod.disk_error(err, f"downloading {name}", where, place.parent) or err
+
+
+def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str,
+                 checked: set[Path] | None = None) -> SourceTree:
     url, commit = source["url"], source["commit"]
     ident = hash_key("git", url, commit)
     dest = cache / "git" / ident[:32]
-    if (dest / extract_mod.COMPLETE).exists():
+    checked = set() if checked is None else checked
+    if reuse_tree(dest, checked):
         return SourceTree(dest, ident, immutable=True)
     if dest.exists():
         shutil.rmtree(dest)
@@ -185,8 +321,9 @@ def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str) -> 
                 where=where, hint="pin a full 40-character commit id in the config",
             )
         shutil.rmtree(tmp / ".git")  # the tree is keyed by commit; history is dead weight
-        (tmp / extract_mod.COMPLETE).write_text(f"{url} {commit}\n")
+        treestamp.record(tmp, f"{url} {commit}")
         os.replace(tmp, dest)
+        checked.add(dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -76,6 +76,8 @@ class Engine:
         # Set up on the first step that compiles (a no-op build probes nothing).
         self.farm: distributed.Farm | None = None
         self.cache: compile_cache.CompileCache | None = None
+        # Cached source trees whose content stamp was checked in this run.
+        self.checked_trees: set[Path] = set()
 
     # -- selection ---------------------------------------------------------
 
@@ -217,7 +219,7 @@ class Engine:
     def cmake_steps(self, comp: Component, comp_dir: Path, stamps: Stamps,
                     res: ComponentResult) -> str:
         logs = comp_dir / "logs"
-        tree = fetch.resolve(comp, logs)
+        tree = fetch.resolve(comp, logs, checked=self.checked_trees)
         res.steps["fetch"] = "ok"
         src = tree.path / comp.source_subdir if comp.source_subdir else tree.path
         if not (src / "CMakeLists.txt").exists():

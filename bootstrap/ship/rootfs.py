@@ -38,8 +38,10 @@ def rootfs_tarball(codename: str, date: str | None = None) -> Path:
         except aptsources.AptSourcesError as err:
             raise UsageError(str(err), where=f"container/debootstrap {codename}",
                              hint="debootstrap uses the Debian mirror apt uses") from None
+        # The log lives beside the cache, not in `work`: an error's hint names it.
         proc.run(["debootstrap", "--variant=minbase", codename, root, mirror],
-                 stage=f"container/debootstrap {codename}", log_path=work / "debootstrap.log",
+                 stage=f"container/debootstrap {codename}",
+                 log_path=cache / f"rootfs-{codename}.debootstrap.log",
                  hint=f"apt-get install debootstrap; needs root and {mirror}")
         tmp = work / "rootfs.tar"
         # Sorted names, one mtime, numeric root owner: same tree, same bytes.
