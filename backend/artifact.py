@@ -3,7 +3,6 @@ how to run it with numpy arrays."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -13,9 +12,19 @@ from typing import Any
 
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, UsageError
+from ..bootstrap.jsonfile import load_object
 from .program import Signature
 
 ARTIFACT_JSON = "artifact.json"
+FIX = "compile it again with `mlirboot compile PROG.mlir -o DIR`"
+# The parts of artifact.json that loading and running read, checked on load.
+FIELDS: dict[str, Any] = {
+    "target": str,
+    "signature": dict[str, Any],
+    "files": dict[str, str],
+    "device_backend": str | None,
+    "info": dict[str, Any],
+}
 
 
 class DeviceError(BuildError):
@@ -33,12 +42,17 @@ class Artifact:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Artifact:
         path = Path(path)
+        meta_path = path / ARTIFACT_JSON
+        meta = load_object(meta_path, what="artifact metadata", fix=FIX,
+                           missing_hint="not an mlirboot artifact: compile one with "
+                           "`mlirboot compile PROG.mlir -o DIR`",
+                           fields=FIELDS, required=("target", "signature", "files"))
         try:
-            meta = json.loads((path / ARTIFACT_JSON).read_text())
-        except FileNotFoundError:
-            raise UsageError("not an mlirboot artifact (no artifact.json)",
-                             where=str(path)) from None
-        return cls(path, meta["target"], Signature.from_json(meta["signature"]), meta)
+            signature = Signature.from_json(meta["signature"])
+        except (KeyError, TypeError, ValueError, StopIteration, AttributeError):
+            raise UsageError("artifact metadata: malformed `signature`", where=str(meta_path),
+                             hint=FIX) from None
+        return cls(path, meta["target"], signature, meta)
 
     @property
     def files(self) -> dict[str, Path]:

@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
-
-from .errors import UsageError
 
 
 @functools.cache
@@ -44,8 +40,9 @@ def staging_dir(parent: Path, prefix: str) -> Path:
     return tmp
 
 
-def staging_file(parent: Path, prefix: str, suffix: str, *, executable: bool = False
-                 ) -> tuple[int, Path]:
+def staging_file(
+    parent: Path, prefix: str, suffix: str, *, executable: bool = False
+) -> tuple[int, Path]:
     """An open temp file in `parent` (fd, path) with the normal mode."""
     parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
@@ -80,14 +77,3 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def read_json(path: Path, *, what: str, missing_hint: str, invalid_hint: str) -> Any:
-    """Load a JSON file mlirboot wrote; a missing or corrupt one is bad input."""
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{what} not found", where=str(path), hint=missing_hint) from None
-    except json.JSONDecodeError as err:
-        raise UsageError(f"{what} is not valid JSON: {err.msg}", where=f"{path}:{err.lineno}",
-                         hint=invalid_hint) from None
