@@ -363,12 +363,19 @@ def compile_program(
         shutil.rmtree(workdir, ignore_errors=True)
         if isinstance(err, MlirbootError) and err.hint and str(workdir) in err.hint:
             # The work dir is gone (no partial outputs): point at the kept copy.
-            kept = str(Path(save_temps) if save_temps is not None else "")
-            err.hint = (
-                err.hint.replace(str(workdir / TEMPS), kept)
-                if kept
-                else re.sub(r"log: \S+", "rerun with --save-temps DIR to keep the logs", err.hint)
-            )
+            kept = Path(save_temps) if save_temps is not None else None
+            if kept is not None and kept.is_dir():
+                err.hint = err.hint.replace(str(workdir / TEMPS), str(kept))
+            else:
+                # A path into the deleted work dir would send the user nowhere.
+                err.hint = re.sub(
+                    r"log: \S+", "rerun with --save-temps DIR to keep the logs", err.hint
+                )
+                err.hint = re.sub(
+                    rf"\S*{re.escape(str(workdir))}\S*",
+                    "(rerun with --save-temps DIR to keep it)",
+                    err.hint,
+                )
             err.args = (err.line(),)
         if isinstance(err, MlirbootError | KeyboardInterrupt):
             raise

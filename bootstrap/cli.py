@@ -47,7 +47,6 @@ typical session:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 already; keep one line
-        self.print_usage(sys.stderr)
         print(f"mlirboot: error: {message} (hint: `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 

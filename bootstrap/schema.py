@@ -72,7 +72,7 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
                 errors.append(err)
         if len(errors) == 1:
             raise errors[0]
-        raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where)
+        raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where, _example(tp))
     if origin is Literal:
         allowed = get_args(tp)
         if value in allowed and type(value) is type(allowed[0]):
@@ -97,7 +97,7 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
     if origin is dict:
         _key_tp, item_tp = get_args(tp)
         if not isinstance(value, dict):
-            raise _fail(f"expected a mapping, got {_describe(value)}", path, where)
+            raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(tp))
         return {k: convert(item_tp, v, (*path, k), where) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return _convert_dataclass(tp, value, path, where)
@@ -120,7 +120,25 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
             )
     elif tp is Any:
         return value
-    raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where)
+    raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where, _example(tp))
+
+
+def _example(tp: Any) -> str:
+    """A hint for a value of the wrong type: what one of type `tp` looks like."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        return _example(options[0]) if options else "write null"
+    if origin is list:
+        return "write a YAML list, e.g. [a, b]"
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return "write `key: value` entries indented under it"
+    return {
+        int: "write a whole number, e.g. 4",
+        float: "write a number, e.g. 2.5",
+        bool: "write true or false",
+        str: 'write a string; quote it if in doubt: "..."',
+    }.get(tp, "see configs/mlirboot.schema.json")
 
 
 def _describe(value: Any) -> str:
@@ -141,7 +159,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
     if not isinstance(value, dict):
-        raise _fail(f"expected a mapping, got {_describe(value)}", path, where)
+        raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(cls))
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)
     kwargs = {}
@@ -159,7 +177,9 @@ def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> An
         and f.default_factory is dataclasses.MISSING
     ]
     if missing:
-        raise _fail(f"missing required key `{missing[0]}`", path, where)
+        raise _fail(
+            f"missing required key `{missing[0]}`", path, where, f"add `{missing[0]}:` here"
+        )
     return cls(**kwargs)
 
 
@@ -169,6 +189,7 @@ def _check_bounds(f: dataclasses.Field, value: Any, path: KeyPath, where: Where)
     if not isinstance(value, int | float) or isinstance(value, bool):
         return
     span = f"from {low} to {high}" if low is not None and high is not None else ""
+    span = span or (f"at least {low}" if low is not None else f"at most {high}")
     if low is not None and value < low:
         raise _fail(
             f"must be at least {low}, got {value}",
