@@ -4,6 +4,7 @@ how to run it with numpy arrays."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bootstrap import proc
-from ..bootstrap.errors import BuildError, UsageError
+from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.jsonfile import load_object
 from .program import Signature
 
@@ -116,10 +117,14 @@ class Artifact:
             io = Path(tmp)
             for i, arr in enumerate(inputs):
                 (io / f"arg{i}.bin").write_bytes(arr.tobytes())
-            if self.target == "tpu":
-                self._run_pjrt(io, pjrt_plugin)
-            else:
-                self._run_native(io, info)
+            try:
+                if self.target == "tpu":
+                    self._run_pjrt(io, pjrt_plugin)
+                else:
+                    self._run_native(io, info)
+            except MlirbootError as err:
+                _forget_deleted_log(err, tmp)
+                raise
             buffers = sig.buffers
             outs = []
             for i, buf in enumerate(buffers):
@@ -171,3 +176,15 @@ class Artifact:
                 where="tpu/run",
                 hint="see the launcher output above",
             )
+
+
+def _forget_deleted_log(err: MlirbootError, tmp: str) -> None:
+    """The run's scratch dir is deleted on the way out: a hint naming a log in
+    it would point nowhere (BuildError's details carry the output's tail)."""
+    if err.hint and tmp in err.hint:
+        err.hint = re.sub(rf";? *log: \S*{re.escape(tmp)}\S*", "", err.hint)
+        err.hint = err.hint.replace("see the log for the full output", "").strip() or None
+        if err.hint and tmp in err.hint:
+            err.hint = re.sub(rf"\S*{re.escape(tmp)}\S*", "(deleted scratch file)", err.hint)
+        err.hint = (err.hint or "") + ("; " if err.hint else "") + "the output's tail follows"
+        err.args = (err.line(),)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from ..bootstrap.errors import UsageError
@@ -31,12 +32,17 @@ def check_parent(path: Path, where: str) -> None:
             where=where,
             hint="create the directory first, or pick another path",
         )
-    if not os.access(parent, os.W_OK | os.X_OK):
+    # Try it: os.access says yes to root on a read-only mount.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".mlirboot-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
         raise UsageError(
-            f"directory {parent} is not writable",
+            f"directory {parent} is not writable: {err.strerror}",
             where=where,
             hint="pick a path in a writable directory",
-        )
+        ) from None
 
 
 def _listing(path: Path) -> list[str]:

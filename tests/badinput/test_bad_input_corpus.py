@@ -711,6 +711,31 @@ CASES = [
         "--output a",
         _artifact(None),
     ),
+    # --- a working directory nothing can be written to (/sys, even for root) ---
+    Case(
+        "compile-unwritable-cwd",
+        ["compile", "{tmp}/prog.mlir", "-o", "out"],
+        "not writable",
+        "-o out",
+        {"prog.mlir": PROGRAM.read_text()},
+        cwd="/sys",
+    ),
+    Case(
+        "compile-save-temps-unwritable",
+        ["compile", "{tmp}/prog.mlir", "-o", "{tmp}/o", "--save-temps", "t"],
+        "not writable",
+        "--save-temps t",
+        {"prog.mlir": PROGRAM.read_text()},
+        cwd="/sys",
+    ),
+    Case(
+        "run-output-unwritable",
+        ["run", "{tmp}/art", "-i", "{tmp}/a.npy", "-i", "{tmp}/b.npy", "--output", "c.npy"],
+        "not writable",
+        "--output c.npy",
+        _artifact(None),
+        cwd="/sys",
+    ),
 ]
 
 
@@ -806,3 +831,37 @@ def test_bad_input_is_one_line(case: Case, tmp_path: Path, good: dict[str, objec
     assert _snapshot(work) == before, "the command changed files on disk"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "case"]
     assert not leftovers
+
+
+def test_failed_run_names_no_deleted_file(tmp_path: Path, good: dict[str, object]):
+    """A program that fails at run time: exit 1, and the hint names no file in
+    the run's scratch dir (deleted by then); the output's tail follows."""
+    _materialize(tmp_path, _artifact(None)(good))
+    prog = tmp_path / "art" / "prog"
+    prog.write_text("#!/bin/sh\necho boom >&2\nexit 3\n")
+    prog.chmod(0o755)
+    result = run_cli("run", "art", *AB, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert "boom" in first and "mlirboot-run-" not in first, first
+    assert "Traceback" not in result.stderr
+
+
+def test_save_temps_and_output_dirs_are_reused_only_when_ours(tmp_path: Path):
+    """A second compile may replace its own artifact and temps, never a file
+    the user put beside them."""
+    (tmp_path / "prog.mlir").write_text(PROGRAM.read_text())
+    args = ["compile", "prog.mlir", "-o", "out", "--save-temps", "temps", "-O0"]
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    (tmp_path / "temps" / "notes.txt").write_text("mine\n")
+    first = sorted(p.name for p in (tmp_path / "temps").iterdir())
+    second = run_cli(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert (tmp_path / "temps" / "notes.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in (tmp_path / "temps").iterdir()) == first
+    assert (tmp_path / "out" / "artifact.json").is_file()
+    (tmp_path / "out" / "notes.txt").write_text("mine\n")
+    third = run_cli(*args, cwd=tmp_path)
+    assert third.returncode == 2 and "did not write" in third.stderr
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine\n"
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
