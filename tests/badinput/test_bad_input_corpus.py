@@ -436,6 +436,13 @@ CASES = [
         _plan(lambda d: []),
     ),
     Case(
+        "build-jobs-flag-huge",
+        ["build", "-B", "b", "-j", "99999"],
+        "at most 4096",
+        "build",
+        _plan(lambda d: None),
+    ),
+    Case(
         "build-jobs-flag-zero",
         ["build", "-B", "b", "-j", "0"],
         "-j must be at least 1",
