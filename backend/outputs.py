@@ -13,36 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from ..bootstrap.errors import UsageError
+from ..bootstrap.fsutil import check_writable_parent
 
 ARTIFACT_JSON = "artifact.json"
 TEMPS = "temps"
 TEMPS_MARKER = ".mlirboot-temps"
-
-
-def check_parent(path: Path, where: str) -> None:
-    """`path`'s directory exists and is writable."""
-    parent = path.absolute().parent
-    if not parent.is_dir():
-        raise UsageError(
-            f"directory {parent} does not exist",
-            where=where,
-            hint="create the directory first, or pick another path",
-        )
-    # Try it: os.access says yes to root on a read-only mount.
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".mlirboot-probe-", dir=parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise UsageError(
-            f"directory {parent} is not writable: {err.strerror}",
-            where=where,
-            hint="pick a path in a writable directory",
-        ) from None
 
 
 def _listing(path: Path) -> list[str]:
@@ -83,7 +61,7 @@ def check_artifact_dir(out: Path) -> None:
             where=where,
             hint="pick a new or empty output directory",
         )
-    check_parent(out, where)
+    check_writable_parent(out, where)
 
 
 def publish_artifact(workdir: Path, out: Path) -> None:
@@ -123,7 +101,7 @@ def check_temps_dir(dest: Path) -> None:
             where=where,
             hint="pick a new or empty directory",
         )
-    check_parent(dest, where)
+    check_writable_parent(dest, where)
 
 
 def save_temps(temps: Path, dest: Path) -> None:
@@ -175,4 +153,4 @@ def check_new_files(paths: list[tuple[Path, str]]) -> None:
                 f"{path} is named twice", where=where, hint="give each output its own file"
             )
         seen.add(key)
-        check_parent(path, where)
+        check_writable_parent(path, where)

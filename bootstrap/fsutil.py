@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UsageError
+
 
 @functools.cache
 def umask() -> int:
@@ -77,3 +79,37 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_writable_parent(path: Path, where: str) -> None:
+    """`path`'s directory exists and takes new files. Tried, not asked:
+    os.access says yes to root on a read-only mount."""
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(
+            f"directory {parent} does not exist",
+            where=where,
+            hint="create the directory first, or pick another path",
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".mlirboot-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UsageError(
+            f"directory {parent} is not writable: {err.strerror}",
+            where=where,
+            hint="pick a path in a writable directory",
+        ) from None
+
+
+def check_output_dir(out: Path, where: str) -> None:
+    """An output directory (`package -o`, `container -o`) before any work:
+    a directory or a new name, in a place that takes new files."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"{out} exists and is not a directory",
+            where=where,
+            hint="pass a directory (it is created if missing)",
+        )
+    check_writable_parent(out / "probe" if out.is_dir() else out, where)

@@ -743,6 +743,23 @@ CASES = [
         _artifact(None),
         cwd="/sys",
     ),
+    # --- package / container output dirs ----------------------------------------
+    Case(
+        "package-o-is-file",
+        ["package", "-o", "f"],
+        "exists and is not a directory",
+        "-o f",
+        {"f": "mine\n"},
+    ),
+    Case("package-o-missing-parent", ["package", "-o", "no/dist"], "does not exist", "-o no/dist"),
+    Case("package-o-unwritable", ["package", "-o", "dist"], "not writable", "-o dist", cwd="/sys"),
+    Case(
+        "container-o-is-file",
+        ["container", "-o", "f"],
+        "exists and is not a directory",
+        "-o f",
+        {"f": "mine\n"},
+    ),
 ]
 
 
