@@ -73,7 +73,7 @@ def _parse_set(item: str, index: int) -> Layer:
             where=label,
             hint="use dots between keys: llvm.build_type=Debug",
         )
-    value, _ = parse_yaml(raw, label) if raw.strip() else ("", {})
+    value, _ = parse_yaml(raw, label, lines=False) if raw.strip() else ("", {})
     data: dict[str, Any] = {}
     node = data
     for part in parts[:-1]:

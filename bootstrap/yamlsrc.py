@@ -107,7 +107,16 @@ def decode_utf8(data: bytes, name: str) -> str:
         ) from None
 
 
-def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, Loc]]:
+def parse_yaml(text: str, name: str, *, lines: bool = True) -> tuple[Any, dict[KeyPath, Loc]]:
+    """`lines=False`: `name` is not a file (a --set value): locations without lines."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:  # undecodable bytes in argv arrive as surrogates
+        raise ConfigError(
+            f"not UTF-8: a byte that is not text at character {err.start}",
+            where=name,
+            hint="write the value as UTF-8 text",
+        ) from None
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
@@ -119,7 +128,7 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, Loc]]:
             problem += f" ({err.context} at line {err.context_mark.line + 1})"
         raise ConfigError(
             f"malformed YAML: {problem}",
-            where=str(Loc(name, line)),
+            where=str(Loc(name, line if lines else 0)),
             hint="check indentation and quoting near that line",
         ) from None
     except yaml.YAMLError as err:  # the reader: control characters, bad encodings
@@ -128,27 +137,31 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, Loc]]:
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 0
         raise ConfigError(
             f"malformed YAML: {problem}",
-            where=str(Loc(name, line)),
+            where=str(Loc(name, line if lines else 0)),
             hint="a config is plain UTF-8 text",
         ) from None
     locs: dict[KeyPath, Loc] = {}
     if node is None:
         return {}, locs
-    return _Converter(name, locs).convert(node, ()), locs
+    return _Converter(name, locs, lines).convert(node, ()), locs
 
 
 class _Converter:
     """Nodes to plain data, recording locations. Aliases are followed, but the
     expansion is bounded in size and depth, and a recursive alias is an error."""
 
-    def __init__(self, name: str, locs: dict[KeyPath, Loc]):
+    def __init__(self, name: str, locs: dict[KeyPath, Loc], lines: bool = True):
         self.name = name
+        self.lines = lines
         self.locs = locs
         self.values = 0
         self.active: set[int] = set()  # nodes on the current path (alias cycles)
 
     def at(self, node: yaml.Node) -> str:
-        return str(Loc(self.name, node.start_mark.line + 1))
+        return str(self.loc(node))
+
+    def loc(self, node: yaml.Node) -> Loc:
+        return Loc(self.name, node.start_mark.line + 1 if self.lines else 0)
 
     def convert(self, node: yaml.Node, path: KeyPath) -> Any:
         self.values += 1
@@ -176,7 +189,7 @@ class _Converter:
                 where=self.at(node),
                 hint="configs are plain YAML: remove the tag (no !include or custom tags)",
             )
-        self.locs[path] = Loc(self.name, node.start_mark.line + 1)
+        self.locs[path] = self.loc(node)
         if isinstance(node, yaml.MappingNode):
             self.active.add(id(node))
             out = self._mapping(node, path)
@@ -216,7 +229,7 @@ class _Converter:
             child = (*path, key)
             out[key] = self.convert(value_node, child)
             # Point at the key's line, which is where a reader looks.
-            self.locs[child] = Loc(self.name, key_node.start_mark.line + 1)
+            self.locs[child] = self.loc(key_node)
         return out
 
 

@@ -220,6 +220,18 @@ CASES = [
         "--set prefix=",
     ),
     Case(
+        "set-not-utf8",
+        ["configure", "--target", "host", "--set", "prefix=caf\udce9"],
+        "not UTF-8",
+        "--set prefix=caf",
+    ),
+    Case(
+        "set-malformed",
+        ["configure", "--target", "host", "--set", "build=[1"],
+        "malformed YAML",
+        "--set build=[1: ",
+    ),
+    Case(
         "set-jobs-zero",
         ["configure", "--target", "host", "--set", "build.jobs=0"],
         "build.jobs: must be at least 1, got 0",
