@@ -437,6 +437,10 @@ def _program_file(path: Path) -> Path:
             where=str(path),
             hint="pass an .mlir file (`mlirboot run` also takes an artifact dir)",
         )
+    if path.exists() and not path.is_file():
+        raise UsageError(
+            "the program is not a regular file", where=str(path), hint="pass an .mlir file"
+        )
     if not path.is_file():
         raise UsageError("program not found", where=str(path), hint="pass an .mlir file")
     return path

@@ -590,6 +590,19 @@ CASES = [
         {"d": DIR},
     ),
     Case(
+        "compile-program-is-device",
+        ["compile", "/dev/null", "-o", "o"],
+        "not a regular file",
+        "/dev/null",
+    ),
+    Case(
+        "compile-program-is-binary",
+        ["compile", "bin.mlir", "-o", "o"],
+        "invalid MLIR",
+        "host/parse",
+        {"bin.mlir": b"\x7fELF\x02\x01\x01\x00" + bytes(range(256))},
+    ),
+    Case(
         "compile-malformed-mlir",
         ["compile", "bad.mlir", "-o", "o"],
         "bad.mlir:1",
