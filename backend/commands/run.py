@@ -52,6 +52,7 @@ def handle(args: argparse.Namespace) -> int:
         program = Path(args.program)
         if program.is_dir():
             artifact = Artifact.load(program)
+            _check_artifact_matches(artifact, args)
         else:
             artifact = compile_program(program, out=Path(tmp) / "artifact", **compile_args(args))
         outputs = artifact.run(
@@ -61,12 +62,17 @@ def handle(args: argparse.Namespace) -> int:
         if args.info and artifact.last_log:
             print(artifact.last_log, file=sys.stderr, end="")
         written = {}
+        pending = []
         positional = 0
         for spec in args.output:
             index_text, _, path = spec.partition("=")
             if _indexed(spec):
                 if not index_text.isdigit() or int(index_text) >= len(sig.args):
-                    raise UsageError(f"no argument {index_text}", where=f"--output {spec}")
+                    raise UsageError(
+                        f"no argument {index_text}",
+                        where=f"--output {spec}",
+                        hint=f"@{sig.entry} has arguments 0..{len(sig.args) - 1}",
+                    )
                 value = outputs[int(index_text)] if not sig.results else None
                 if value is None:
                     raise UsageError(
@@ -85,7 +91,9 @@ def handle(args: argparse.Namespace) -> int:
                     )
                 value = outputs[positional]
                 positional += 1
-            target = out_files.npy_path(path)
+            pending.append((out_files.npy_path(path), value))
+        # Every spec checked before the first file is written.
+        for target, value in pending:
             with open(target, "xb") as dst:  # checked new above; never overwrite
                 np.save(dst, value)
             written[str(target)] = list(value.shape)
@@ -117,3 +125,23 @@ def _indexed(spec: str) -> bool:
     """`INDEX=FILE` (an argument the entry writes into) rather than a file name."""
     index, sep, _ = spec.partition("=")
     return bool(sep) and index.strip().isdigit()
+
+
+def _check_artifact_matches(artifact, args: argparse.Namespace) -> None:
+    """Running a compiled artifact: compile options that disagree with it are
+    an error, not silently ignored."""
+    from ...bootstrap.errors import UsageError
+
+    if args.target and args.target != artifact.target:
+        raise UsageError(
+            f"the artifact was compiled for {artifact.target}, not {args.target}",
+            where=f"--target {args.target}",
+            hint=f"drop --target, or compile for {args.target}: mlirboot compile PROG.mlir "
+            f"--target {args.target} -o DIR",
+        )
+    if args.arch and args.arch != artifact.meta.get("arch"):
+        raise UsageError(
+            f"the artifact was compiled for arch {artifact.meta.get('arch')}, not {args.arch}",
+            where=f"--arch {args.arch}",
+            hint="drop --arch, or compile again with it",
+        )

@@ -103,7 +103,11 @@ def _artifact(edit: Callable[[dict], object] | None) -> Callable[[dict[str, obje
 
     def files(good: dict[str, object]) -> Files:
         art = Path(str(good["artifact"]))
-        out: Files = {f"art/{p.name}": p.read_bytes() for p in art.iterdir() if p.is_file()}
+        out: Files = {
+            f"art/{p.name}": (p.read_bytes(), p.stat().st_mode & 0o777)
+            for p in art.iterdir()
+            if p.is_file()
+        }
         if edit is not None:
             data = json.loads((art / "artifact.json").read_text())
             value = edit(data)
@@ -716,6 +720,27 @@ CASES = [
         _artifact(None),
     ),
     Case(
+        "run-artifact-other-target",
+        [*RUN, *AB, "--target", "tpu"],
+        "the artifact was compiled for host, not tpu",
+        "--target tpu",
+        _artifact(None),
+    ),
+    Case(
+        "run-artifact-other-arch",
+        [*RUN, *AB, "--arch", "sm_90"],
+        "compiled for arch",
+        "--arch sm_90",
+        _artifact(None),
+    ),
+    Case(
+        "run-output-index-out-of-range",
+        [*RUN, *AB, "--output", "c.npy", "--output", "7=x.npy"],
+        "no argument 7",
+        "--output 7=x.npy",
+        _artifact(None),
+    ),
+    Case(
         "run-output-missing-dir",
         [*RUN, *AB, "--output", "no/c.npy"],
         "does not exist",
@@ -835,7 +860,10 @@ def _materialize(root: Path, files: Files) -> None:
             path.mkdir(parents=True, exist_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(value, bytes):
+        if isinstance(value, tuple):  # (bytes, mode)
+            path.write_bytes(value[0])
+            path.chmod(value[1])
+        elif isinstance(value, bytes):
             path.write_bytes(value)
         else:
             path.write_text(str(value))
