@@ -59,6 +59,12 @@ def load_yaml(path: Path, label: str | None = None) -> tuple[Any, dict[KeyPath, 
 def read_bounded(path: Path, name: str) -> bytes:
     """The bytes of a regular file of at most MAX_BYTES (a FIFO or a device would hang)."""
     try:
+        if not path.exists() and path.is_symlink():
+            raise ConfigError(
+                "config path is a symlink that leads nowhere (dangling or a loop)",
+                where=name,
+                hint="point --config at the YAML file itself",
+            )
         if not path.exists():
             raise ConfigError(
                 "config file does not exist", where=name, hint="check the path given to --config"

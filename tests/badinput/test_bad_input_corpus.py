@@ -38,6 +38,12 @@ def run_cli(
 
 PROGRAM = REPO / "tests" / "backend" / "programs" / "matmul.mlir"
 DIR = object()  # a file value that means "make a directory here"
+
+
+class Link(str):
+    """A file value that means "make a symlink to this target here"."""
+
+
 Files = dict[str, object]
 
 
@@ -170,6 +176,13 @@ CASES = [
         "/dev/null",
     ),
     Case("config-missing", ["configure", "--config", "none.yaml"], "does not exist", "none.yaml"),
+    Case(
+        "config-symlink-loop",
+        ["configure", "--config", "l1"],
+        "leads nowhere",
+        "l1",
+        {"l1": Link("l2"), "l2": Link("l1")},
+    ),
     Case(
         "config-too-large",
         ["configure", "--config", "c.yaml"],
@@ -860,7 +873,9 @@ def _materialize(root: Path, files: Files) -> None:
             path.mkdir(parents=True, exist_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(value, tuple):  # (bytes, mode)
+        if isinstance(value, Link):
+            path.symlink_to(str(value))
+        elif isinstance(value, tuple):  # (bytes, mode)
             path.write_bytes(value[0])
             path.chmod(value[1])
         elif isinstance(value, bytes):
