@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.planfile import PLAN_FIELDS
+from ..engine.planfile import PLAN_FIELDS, SCHEMA
 from ..errors import UsageError
 from ..jsonfile import load_object
 from ..manifest import Manifest, locate
@@ -46,7 +46,7 @@ LOCK_FIELDS: dict[str, Any] = {
 def _checked_text(path: Path, what: str, fields: dict[str, Any]) -> str:
     """The file's text as shipped, after `jsonfile` checked it (so `.lock` and
     `.plan` cannot fail later)."""
-    load_object(path, what=what, fix=FIX, fields=fields)
+    load_object(path, what=what, fix=FIX, fields=fields, schema=SCHEMA)
     return path.read_text()
 
 

@@ -502,6 +502,17 @@ CASES = [
         },
     ),
     Case(
+        "package-lock-schema",
+        ["package", "--toolchain", "tc", "--build-dir", "b", "-o", "dist"],
+        "lock file has schema 5",
+        "b/lock.json",
+        lambda good: {
+            "tc/toolchain.json": good["manifest"],
+            "b/plan.json": good["plan"],
+            "b/lock.json": str(good["lock"]).replace('"schema": 1', '"schema": 5'),
+        },
+    ),
+    Case(
         "manifest-missing-fields",
         ["compile", "prog.mlir", "-o", "o", "--toolchain", "tc"],
         "toolchain manifest lacks field `mlirboot_version`",
