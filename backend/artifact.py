@@ -3,8 +3,8 @@ how to run it with numpy arrays."""
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -12,10 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from ..bootstrap import proc
-from ..bootstrap.errors import BuildError, UsageError
+from ..bootstrap.errors import BuildError, MlirbootError, UsageError
+from ..bootstrap.jsonfile import load_object
 from .program import Signature
 
 ARTIFACT_JSON = "artifact.json"
+FIX = "compile it again with `mlirboot compile PROG.mlir -o DIR`"
+# The parts of artifact.json that loading and running read, checked on load.
+FIELDS: dict[str, Any] = {
+    "target": str,
+    "signature": dict[str, Any],
+    "files": dict[str, str],
+    "device_backend": str | None,
+    "info": dict[str, Any],
+}
 
 
 class DeviceError(BuildError):
@@ -33,40 +43,67 @@ class Artifact:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Artifact:
         path = Path(path)
+        meta_path = path / ARTIFACT_JSON
+        meta = load_object(
+            meta_path,
+            what="artifact metadata",
+            fix=FIX,
+            missing_hint="not an mlirboot artifact: compile one with "
+            "`mlirboot compile PROG.mlir -o DIR`",
+            fields=FIELDS,
+            required=("target", "signature", "files"),
+        )
         try:
-            meta = json.loads((path / ARTIFACT_JSON).read_text())
-        except FileNotFoundError:
-            raise UsageError("not an mlirboot artifact (no artifact.json)",
-                             where=str(path)) from None
-        return cls(path, meta["target"], Signature.from_json(meta["signature"]), meta)
+            signature = Signature.from_json(meta["signature"])
+        except (KeyError, TypeError, ValueError, StopIteration, AttributeError):
+            raise UsageError(
+                "artifact metadata: malformed `signature`", where=str(meta_path), hint=FIX
+            ) from None
+        return cls(path, meta["target"], signature, meta)
 
     @property
     def files(self) -> dict[str, Path]:
         """Every product of the compile (executable, device images, StableHLO...)."""
-        return {k: self.path / v for k, v in self.meta["files"].items()
-                if (self.path / v).exists()}
+        return {k: self.path / v for k, v in self.meta["files"].items() if (self.path / v).exists()}
 
-    def check_inputs(self, arrays: tuple[Any, ...]) -> list[Any]:
+    def check_inputs(self, arrays: tuple[Any, ...], names: list[str] | None = None) -> list[Any]:
+        """`names`: where each array came from (the --input files), for errors."""
         import numpy as np
 
         sig = self.signature
         if len(arrays) != len(sig.args):
-            raise UsageError(f"@{sig.entry} takes {len(sig.args)} inputs, got {len(arrays)}",
-                             where="inputs", hint=", ".join(str(a) for a in sig.args))
+            raise UsageError(
+                f"@{sig.entry} takes {len(sig.args)} inputs, got {len(arrays)}",
+                where="--input" if names is not None else "inputs",
+                hint="pass one per argument: " + ", ".join(str(a) for a in sig.args),
+            )
         checked = []
         for i, (arr, want) in enumerate(zip(arrays, sig.args, strict=True)):
             arr = np.asarray(arr)
+            where = f"--input {names[i]}" if names is not None else f"input {i}"
             if arr.dtype != np.dtype(want.dtype):
-                raise UsageError(f"input {i} has dtype {arr.dtype}, @{sig.entry} expects "
-                                 f"{want.dtype} ({want})", where=f"input {i}",
-                                 hint=f"convert it, e.g. arr.astype(np.{want.dtype})")
+                raise UsageError(
+                    f"input {i} has dtype {arr.dtype}, @{sig.entry} expects {want.dtype} ({want})",
+                    where=where,
+                    hint=f"convert it, e.g. arr.astype(np.{want.dtype})",
+                )
             if tuple(arr.shape) != want.shape:
-                raise UsageError(f"input {i} has shape {tuple(arr.shape)}, @{sig.entry} expects "
-                                 f"{want.shape} ({want})", where=f"input {i}")
+                raise UsageError(
+                    f"input {i} has shape {tuple(arr.shape)}, @{sig.entry} expects "
+                    f"{want.shape} ({want})",
+                    where=where,
+                    hint=f"pass an array of shape {want.shape}",
+                )
             checked.append(np.ascontiguousarray(arr))
         return checked
 
-    def run(self, *arrays: Any, info: bool = False, pjrt_plugin: str | None = None) -> list[Any]:
+    def run(
+        self,
+        *arrays: Any,
+        info: bool = False,
+        pjrt_plugin: str | None = None,
+        names: list[str] | None = None,
+    ) -> list[Any]:
         """Run the entry on numpy arrays. Returns the entry's results in order;
         for an entry without results, the final contents of every argument
         (memrefs it writes into), in argument order. `info` asks the offload
@@ -74,23 +111,27 @@ class Artifact:
         kept in `last_log`."""
         import numpy as np
 
-        inputs = self.check_inputs(arrays)
+        inputs = self.check_inputs(arrays, names)
         sig = self.signature
         with tempfile.TemporaryDirectory(prefix="mlirboot-run-") as tmp:
             io = Path(tmp)
             for i, arr in enumerate(inputs):
                 (io / f"arg{i}.bin").write_bytes(arr.tobytes())
-            if self.target == "tpu":
-                self._run_pjrt(io, pjrt_plugin)
-            else:
-                self._run_native(io, info)
+            try:
+                if self.target == "tpu":
+                    self._run_pjrt(io, pjrt_plugin)
+                else:
+                    self._run_native(io, info)
+            except MlirbootError as err:
+                _forget_deleted_log(err, tmp)
+                raise
             buffers = sig.buffers
             outs = []
             for i, buf in enumerate(buffers):
                 data = (io / f"out{i}.bin").read_bytes()
                 outs.append(np.frombuffer(data, dtype=buf.dtype).reshape(buf.shape).copy())
         if sig.results:
-            return outs[len(sig.args):]
+            return outs[len(sig.args) :]
         return outs
 
     def _run_native(self, io: Path, info: bool) -> None:
@@ -104,26 +145,46 @@ class Artifact:
             env["OMP_TARGET_OFFLOAD"] = "MANDATORY"
             if info:
                 env["LIBOMPTARGET_INFO"] = "1"
-        result = proc.run([self.path / "prog", io], stage=f"{self.target}/run", env=env,
-                          log_path=io / "run.log")
+        result = proc.run(
+            [self.path / "prog", io], stage=f"{self.target}/run", env=env, log_path=io / "run.log"
+        )
         self.last_log = result.output
 
     def _run_pjrt(self, io: Path, plugin: str | None) -> None:
         plugin = plugin or self.meta.get("info", {}).get("pjrt_plugin", "tpu")
         cmd = [sys.executable, self.path / "launch.py", "--plugin", plugin, self.path, io]
         libtpu = self.meta.get("info", {}).get("libtpu")
-        env = {"TPU_LIBRARY_PATH": libtpu} if libtpu and "TPU_LIBRARY_PATH" not in os.environ \
+        env = (
+            {"TPU_LIBRARY_PATH": libtpu}
+            if libtpu and "TPU_LIBRARY_PATH" not in os.environ
             else None
+        )
         result = proc.run(cmd, stage="tpu/run", check=False, env=env, log_path=io / "run.log")
         self.last_log = result.output
         if result.returncode == 3:  # the launcher's "device absent" exit
             line = result.output.strip().splitlines()[-1] if result.output.strip() else "?"
-            raise DeviceError(line, where="tpu/run",
-                              hint="on a TPU host install libtpu; elsewhere pass "
-                              "--pjrt-plugin cpu or --pjrt-plugin PATH/TO/plugin.so")
+            raise DeviceError(
+                line,
+                where="tpu/run",
+                hint="on a TPU host install libtpu; elsewhere pass "
+                "--pjrt-plugin cpu or --pjrt-plugin PATH/TO/plugin.so",
+            )
         if result.returncode != 0:
             first = proc.first_diagnostic(result.output.splitlines()) or "launcher failed"
-            raise BuildError(f"PJRT launcher failed: {first}", where="tpu/run",
-                             hint="see the launcher output above")
+            raise BuildError(
+                f"PJRT launcher failed: {first}",
+                where="tpu/run",
+                hint="see the launcher output above",
+            )
 
 
+def _forget_deleted_log(err: MlirbootError, tmp: str) -> None:
+    """The run's scratch dir is deleted on the way out: a hint naming a log in
+    it would point nowhere (BuildError's details carry the output's tail)."""
+    if err.hint and tmp in err.hint:
+        err.hint = re.sub(rf";? *log: \S*{re.escape(tmp)}\S*", "", err.hint)
+        err.hint = err.hint.replace("see the log for the full output", "").strip() or None
+        if err.hint and tmp in err.hint:
+            err.hint = re.sub(rf"\S*{re.escape(tmp)}\S*", "(deleted scratch file)", err.hint)
+        err.hint = (err.hint or "") + ("; " if err.hint else "") + "the output's tail follows"
+        err.args = (err.line(),)

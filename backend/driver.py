@@ -4,6 +4,7 @@ the artifact directory only when everything succeeded (no partial outputs)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Any
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.fsutil import staging_dir
+from . import outputs
 from .grad import GradRequest, parse_wrt
 from .pipeline import OPT_LEVELS, Pipeline, Stage
 from .pipeline import load as load_pipeline
@@ -115,8 +117,10 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     # options: {"stage_passes": {stage: [...]}} replaces a stage's passes and
     # {"disable_passes": [...]} drops passes (A/B measurements, benchmarks/).
     override = ctx.options.get("stage_passes", {}).get(stage.name)
-    passes = _without(stage.passes_for(ctx.opt) if override is None else list(override),
-                      ctx.options.get("disable_passes", ()))
+    passes = _without(
+        stage.passes_for(ctx.opt) if override is None else list(override),
+        ctx.options.get("disable_passes", ()),
+    )
     out = ctx.temp(".mlir")
     if not passes and not stage.generic:
         shutil.copyfile(ctx.current, out)  # keep one file per stage for --save-temps
@@ -129,8 +133,11 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         cmd.append("--mlir-print-op-on-diagnostic=false")
     if passes and stage.transform_library:
         # Loaded once per mlir-opt run (a second load is a "doubly defined symbol").
-        passes = [f"transform-preload-library{{transform-library-paths="
-                  f"{_transform_library(ctx, stage.transform_library)}}}", *passes]
+        passes = [
+            f"transform-preload-library{{transform-library-paths="
+            f"{_transform_library(ctx, stage.transform_library)}}}",
+            *passes,
+        ]
     if passes:
         cmd.append(f"--pass-pipeline=builtin.module({','.join(passes)})")
     if stage.generic:
@@ -147,7 +154,8 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
             f"mlir-opt failed: {first}",
             where=ctx.where(),
             hint=f"the op cannot be lowered for target {ctx.target}; log: {result.log_path}"
-            if err_cls is UsageError else f"log: {result.log_path}",
+            if err_cls is UsageError
+            else f"log: {result.log_path}",
         )
     for found in _REMARK.finditer(result.output):
         ctx.remark(_display_location(ctx, found["loc"]), found["what"].strip())
@@ -156,8 +164,11 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     return out
 
 
-_NAMED = re.compile(r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.conv_\w+)\b"
-                    r".* loc\((?P<loc>[^()]*)\)$", re.M)
+_NAMED = re.compile(
+    r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.conv_\w+)\b"
+    r".* loc\((?P<loc>[^()]*)\)$",
+    re.M,
+)
 
 
 def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
@@ -193,8 +204,7 @@ def _transform_library(ctx: Context, name: str) -> Path:
         # f64 matmuls get the f64 register tile (twice the vectors per row).
         text = ctx.current.read_text() if ctx.current else ""
         dtype = "f64" if re.search(r"linalg\.(batch_)?matmul[^\n]*xf64>", text) else "f32"
-        ctx.files[key] = matmul.schedule_file(matmul.Tiling.for_host(dtype),
-                                              ctx.workdir / TEMPS)
+        ctx.files[key] = matmul.schedule_file(matmul.Tiling.for_host(dtype), ctx.workdir / TEMPS)
         ctx.info["schedule"] = {"library": ctx.files[key].name, "dtype": dtype}
     return ctx.files[key]
 
@@ -211,18 +221,42 @@ def _count_ops(path: Path) -> dict[str, int]:
 
 
 def _new_workdir(out: Path | None) -> Path:
-    if out is not None:
-        return staging_dir(out.parent, f".{out.name}.tmp-")
-    return Path(tempfile.mkdtemp(prefix="mlirboot-artifact-"))
+    try:
+        if out is not None:
+            return staging_dir(out.absolute().parent, f".{out.name}.tmp-")
+        return Path(tempfile.mkdtemp(prefix="mlirboot-artifact-"))
+    except OSError as err:
+        where = f"-o {out}" if out is not None else "compile"
+        raise UsageError(
+            f"cannot create a work directory: {err.strerror}",
+            where=where,
+            hint="pick an output in a writable directory",
+        ) from None
 
 
-def _publish(workdir: Path, out: Path) -> None:
-    if out.exists():
-        if not (out.is_dir() and (out / ARTIFACT_JSON).exists()):
-            raise UsageError(f"refusing to replace {out}: not an mlirboot artifact",
-                             where="-o", hint="pick a new output directory")
-        shutil.rmtree(out)
-    os.replace(workdir, out)
+def _check_arch(target: str, arch: str | None) -> None:
+    """--arch against the target's known archs (configs/targets/*.yaml)."""
+    if arch is None:
+        return
+    from ..bootstrap.config import CONFIGS_DIR
+    from ..bootstrap.schema import did_you_mean
+    from ..bootstrap.targets import load_target_specs
+
+    specs = load_target_specs(CONFIGS_DIR / "targets")
+    spec = specs.get("host" if target == "offload-host" else target)
+    if spec is None or spec.archs is None:
+        with_archs = ", ".join(name for name, s in specs.items() if s.archs)
+        raise UsageError(
+            f"target {target} has no device architectures",
+            where=f"--arch {arch}",
+            hint=f"drop --arch (targets with archs: {with_archs})",
+        )
+    if arch not in spec.archs.known:
+        raise UsageError(
+            f"unknown {spec.name} arch `{arch}`",
+            where=f"--arch {arch}",
+            hint=did_you_mean(arch, spec.archs.known) or "known: " + ", ".join(spec.archs.known),
+        )
 
 
 def compile_program(
@@ -250,36 +284,60 @@ def compile_program(
 
     opt = opt.lstrip("-").upper()
     if opt not in OPT_LEVELS:
-        raise UsageError(f"unknown optimization level `{opt}`", where="-O",
-                         hint="one of -O0, -O1, -O2, -O3")
+        raise UsageError(
+            f"unknown optimization level `{opt}`", where="-O", hint="one of -O0, -O1, -O2, -O3"
+        )
     pipeline = load_pipeline(target)
     request = _grad_request(grad, wrt, entry)
     entry = request.entry if request else entry
     conditions = frozenset({"grad"} if request else ()) | frozenset({"blas"} if blas else ())
     stages = pipeline.active(conditions)
     if blas and not any(s.when == "blas" for s in stages):
-        raise UsageError(f"--blas is not available for target {pipeline.target}",
-                         where="--blas", hint="BLAS replacement is for host and offload-host")
+        raise UsageError(
+            f"--blas is not available for target {pipeline.target}",
+            where="--blas",
+            hint="BLAS replacement is for host and offload-host",
+        )
+    _check_arch(pipeline.target, arch)
     out_path = Path(out) if out is not None else None
+    if _is_path(source):
+        _program_file(Path(source))
+    if out_path is not None:
+        outputs.check_artifact_dir(out_path)
+    if save_temps is not None:
+        outputs.check_temps_dir(Path(save_temps))
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
     try:
         src = _input_file(source, workdir)
-        ctx = Context(source=src, pipeline=pipeline, opt=opt, arch=arch, entry=entry,
-                      tools=Toolbox(toolchain), workdir=workdir, options=dict(options or {}),
-                      current=src, grad=request)
+        ctx = Context(
+            source=src,
+            pipeline=pipeline,
+            opt=opt,
+            arch=arch,
+            entry=entry,
+            tools=Toolbox(toolchain),
+            workdir=workdir,
+            options=dict(options or {}),
+            current=src,
+            grad=request,
+        )
         for index, stage in enumerate(stages, 1):
             ctx.stage, ctx.index, ctx.remarks = stage, index, []
             start = time.monotonic()
             result = steps.run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
             if result is not None:
                 ctx.current = result
-            ctx.records.append(StageRecord(
-                index, stage.name, time.monotonic() - start,
-                str(ctx.current.relative_to(workdir)) if ctx.current else "",
-                _count_ops(ctx.current) if ctx.current else {},
-                ctx.remarks,
-            ))
+            ctx.records.append(
+                StageRecord(
+                    index,
+                    stage.name,
+                    time.monotonic() - start,
+                    str(ctx.current.relative_to(workdir)) if ctx.current else "",
+                    _count_ops(ctx.current) if ctx.current else {},
+                    ctx.remarks,
+                )
+            )
         assert ctx.signature is not None
         meta = {
             "target": pipeline.target,
@@ -299,41 +357,62 @@ def compile_program(
         (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
     except BaseException as err:
         if save_temps is not None:
-            _save_temps(workdir, Path(save_temps))
+            # Checked before the compile; the compile's own error is what matters.
+            with contextlib.suppress(MlirbootError, OSError):
+                _save_temps(workdir, Path(save_temps))
         shutil.rmtree(workdir, ignore_errors=True)
         if isinstance(err, MlirbootError) and err.hint and str(workdir) in err.hint:
             # The work dir is gone (no partial outputs): point at the kept copy.
-            kept = str(Path(save_temps) if save_temps is not None else "")
-            err.hint = (err.hint.replace(str(workdir / TEMPS), kept) if kept else
-                        re.sub(r"log: \S+", "rerun with --save-temps DIR to keep the logs",
-                               err.hint))
+            kept = Path(save_temps) if save_temps is not None else None
+            if kept is not None and kept.is_dir():
+                err.hint = err.hint.replace(str(workdir / TEMPS), str(kept))
+            else:
+                # A path into the deleted work dir would send the user nowhere.
+                err.hint = re.sub(
+                    r"log: \S+", "rerun with --save-temps DIR to keep the logs", err.hint
+                )
+                err.hint = re.sub(
+                    rf"\S*{re.escape(str(workdir))}\S*",
+                    "(rerun with --save-temps DIR to keep it)",
+                    err.hint,
+                )
             err.args = (err.line(),)
         if isinstance(err, MlirbootError | KeyboardInterrupt):
             raise
         stage_name = ctx.stage.name if "ctx" in locals() and ctx.stage else "setup"
-        raise BuildError(f"internal error: {type(err).__name__}: {err}",
-                         where=f"{target}/{stage_name}",
-                         hint="please report this with --save-temps output") from err
-    if save_temps is not None:
-        _save_temps(workdir, Path(save_temps))
-    if not ctx.options.get("keep_temps"):
-        shutil.rmtree(workdir / TEMPS, ignore_errors=True)
+        raise BuildError(
+            f"internal error: {type(err).__name__}: {err}",
+            where=f"{target}/{stage_name}",
+            hint="please report this with --save-temps output",
+        ) from err
     final = workdir
-    if out_path is not None:
-        _publish(workdir, out_path)
-        final = out_path
+    try:
+        if save_temps is not None:
+            _save_temps(workdir, Path(save_temps))
+        if not ctx.options.get("keep_temps"):
+            shutil.rmtree(workdir / TEMPS, ignore_errors=True)
+        if out_path is not None:
+            outputs.publish_artifact(workdir, out_path)
+            final = out_path
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     return Artifact.load(final)
 
 
-def _grad_request(grad: str | None, wrt: str | Sequence[int] | None,
-                  entry: str | None) -> GradRequest | None:
+def _grad_request(
+    grad: str | None, wrt: str | Sequence[int] | None, entry: str | None
+) -> GradRequest | None:
     if grad is None:
         if wrt is not None:
             raise UsageError("--wrt without --grad", where="--wrt", hint="add --grad ENTRY")
         return None
     if entry is not None and entry != grad:
-        raise UsageError(f"--entry {entry} and --grad {grad} name different functions",
-                         where="--grad", hint="--grad ENTRY already selects the entry")
+        raise UsageError(
+            f"--entry {entry} and --grad {grad} name different functions",
+            where="--grad",
+            hint="--grad ENTRY already selects the entry",
+        )
     return GradRequest(grad.lstrip("@"), parse_wrt(wrt))
 
 
@@ -345,20 +424,30 @@ def _is_path(source: str | os.PathLike[str]) -> bool:
 
 def _input_file(source: str | os.PathLike[str], workdir: Path) -> Path:
     if _is_path(source):
-        path = Path(source)
-        if not path.is_file():
-            raise UsageError("program not found", where=str(path), hint="pass an .mlir file")
-        return path.resolve()
+        return _program_file(Path(source)).resolve()
     path = workdir / TEMPS / "00-input.mlir"
     path.write_text(str(source))
     return path
 
 
+def _program_file(path: Path) -> Path:
+    if path.is_dir():
+        raise UsageError(
+            "the program is a directory",
+            where=str(path),
+            hint="pass an .mlir file (`mlirboot run` also takes an artifact dir)",
+        )
+    if path.exists() and not path.is_file():
+        raise UsageError(
+            "the program is not a regular file", where=str(path), hint="pass an .mlir file"
+        )
+    if not path.is_file():
+        raise UsageError("program not found", where=str(path), hint="pass an .mlir file")
+    return path
+
+
 def _save_temps(workdir: Path, dest: Path) -> None:
-    temps = workdir / TEMPS
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(temps, dest, symlinks=True)
+    outputs.save_temps(workdir / TEMPS, dest)
 
 
 def opt_report(artifact_meta: dict[str, Any]) -> str:
@@ -371,6 +460,8 @@ def opt_report(artifact_meta: dict[str, Any]) -> str:
     rows += ["", f"{'#':>2}  {'stage':<18} {'seconds':>8}  output / top ops"]
     for rec in artifact_meta["stages"]:
         ops = ", ".join(f"{k}={v}" for k, v in rec["ops"].items())
-        rows.append(f"{rec['index']:>2}  {rec['name']:<18} {rec['seconds']:>8.3f}  "
-                    f"{rec['output']}" + (f"\n{'':32}{ops}" if ops else ""))
+        rows.append(
+            f"{rec['index']:>2}  {rec['name']:<18} {rec['seconds']:>8.3f}  "
+            f"{rec['output']}" + (f"\n{'':32}{ops}" if ops else "")
+        )
     return "\n".join(rows)

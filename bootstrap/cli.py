@@ -10,7 +10,7 @@ import logging
 import sys
 
 from . import __version__, interrupts
-from .errors import EXIT_USAGE, BuildError, MlirbootError
+from .errors import EXIT_FAILURE, EXIT_USAGE, BuildError, MlirbootError
 
 # Subcommand modules, in the order `--help` lists them.
 COMMAND_MODULES = [
@@ -47,7 +47,6 @@ typical session:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 already; keep one line
-        self.print_usage(sys.stderr)
         print(f"mlirboot: error: {message} (hint: `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
@@ -88,6 +87,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as err:
         print("mlirboot: interrupted", file=sys.stderr)
         return interrupts.exit_code(err)
+    except OSError as err:  # the environment refused something no check foresaw
+        where = f"{err.filename}: " if err.filename else ""
+        print(
+            f"mlirboot: error: {where}{err.strerror or err} (hint: check the path, its "
+            "permissions and free space)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    except Exception as err:  # a bug: still one line; -v shows the traceback
+        if args.verbose:
+            raise
+        print(
+            f"mlirboot: error: internal error: {type(err).__name__}: {err} (hint: please "
+            "report this; rerun with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

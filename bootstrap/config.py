@@ -68,9 +68,12 @@ def _parse_set(item: str, index: int) -> Layer:
         )
     parts = tuple(key.strip().split("."))
     if any(not p for p in parts):
-        raise ConfigError(f"malformed key path `{key}`", where=label,
-                          hint="use dots between keys: llvm.build_type=Debug")
-    value, _ = parse_yaml(raw, label) if raw.strip() else ("", {})
+        raise ConfigError(
+            f"malformed key path `{key}`",
+            where=label,
+            hint="use dots between keys: llvm.build_type=Debug",
+        )
+    value, _ = parse_yaml(raw, label, lines=False) if raw.strip() else ("", {})
     data: dict[str, Any] = {}
     node = data
     for part in parts[:-1]:
@@ -159,8 +162,9 @@ def resolve(
     if targets is not None:
         cli_data["targets"] = targets
         cli_locs[("targets",)] = Loc("--target " + ",".join(targets))
-        cli_locs.update({("targets", i): Loc("--target " + ",".join(targets))
-                         for i in range(len(targets))})
+        cli_locs.update(
+            {("targets", i): Loc("--target " + ",".join(targets)) for i in range(len(targets))}
+        )
     if profile is not None:
         cli_data["profile"] = profile
         cli_locs[("profile",)] = Loc(f"--profile {profile}")
@@ -229,8 +233,10 @@ def _check_consistency(resolved: Resolved, cwd: Path) -> None:
             hint="device code and runtime must come from one LLVM: drop offload.provider "
             "or use provider: system",
         )
-    if config.offload.mode == "in-tree" and config.provider == "system" and (
-        ("offload", "mode") in resolved.origin
+    if (
+        config.offload.mode == "in-tree"
+        and config.provider == "system"
+        and (("offload", "mode") in resolved.origin)
     ):
         key = ("offload", "mode")
         raise ConfigError(
@@ -248,16 +254,16 @@ def _check_consistency(resolved: Resolved, cwd: Path) -> None:
         )
     if config.pjrt.enabled and not config.pjrt.version:
         key = ("pjrt", "version")
-        raise ConfigError(f"{dotted(key)}: PJRT enabled without a pinned version",
-                          where=where(("pjrt",)), hint="set pjrt.version")
+        raise ConfigError(
+            f"{dotted(key)}: PJRT enabled without a pinned version",
+            where=where(("pjrt",)),
+            hint="set pjrt.version",
+        )
     if not config.llvm.tools:
         key = ("llvm", "tools")
-        raise ConfigError(f"{dotted(key)}: nothing to install", where=where(key),
-                          hint="list at least one distribution component, e.g. [clang]")
+        raise ConfigError(
+            f"{dotted(key)}: nothing to install",
+            where=where(key),
+            hint="list at least one distribution component, e.g. [clang]",
+        )
     buildfarm.check(config, where)
-    for job_key in ("jobs", "link_jobs"):
-        value = getattr(config.build, job_key)
-        if value is not None and value < 1:
-            key = ("build", job_key)
-            raise ConfigError(f"{dotted(key)}: must be at least 1, got {value}",
-                              where=where(key))

@@ -17,6 +17,9 @@ OffloadMode = Literal["in-tree", "standalone"]
 Plugin = Literal["host", "cuda", "amdgpu", "level_zero"]
 DistEngine = Literal["distcc", "icecream", "sccache-dist"]
 CacheTool = Literal["ccache", "sccache"]
+# Bounds on numbers (a typo like 10**38 jobs must not reach ninja).
+MAX_JOBS = 4096
+MAX_SECONDS = 86400
 # CMake cache values: strings, numbers, booleans (ON/OFF) or lists (;-joined).
 CMakeValue = str | int | bool | list[str]
 
@@ -27,7 +30,9 @@ class TarballSource:
 
     url: str = field(metadata=doc("download URL"))
     sha256: str = field(metadata=doc("expected sha256 of the file"))
-    strip: int = field(default=1, metadata=doc("leading path components to drop"))
+    strip: int = field(
+        default=1, metadata=doc("leading path components to drop", minimum=0, maximum=16)
+    )
 
 
 @dataclass
@@ -47,7 +52,9 @@ class DebianSource:
     suite: str = field(metadata=doc("suite with a deb-src entry, e.g. trixie"))
     file: str = field(metadata=doc("the orig tarball to use"))
     sha256: str = field(metadata=doc("expected sha256 of that tarball"))
-    strip: int = field(default=1, metadata=doc("leading path components to drop"))
+    strip: int = field(
+        default=1, metadata=doc("leading path components to drop", minimum=0, maximum=16)
+    )
 
 
 @dataclass
@@ -71,9 +78,7 @@ class Sources:
 @dataclass
 class SystemPackage:
     name: str = field(metadata=doc("distribution package name"))
-    component: Literal["llvm", "offload"] = field(
-        metadata=doc("toolchain component it provides")
-    )
+    component: Literal["llvm", "offload"] = field(metadata=doc("toolchain component it provides"))
 
 
 @dataclass
@@ -173,30 +178,47 @@ class Distributed:
     """Compile on other machines through an existing engine. Links stay local."""
 
     engine: DistEngine = field(
-        metadata=doc("distcc (distccd servers), icecream (an icecc scheduler) or "
-                     "sccache-dist (an sccache-dist scheduler)")
+        metadata=doc(
+            "distcc (distccd servers), icecream (an icecc scheduler) or "
+            "sccache-dist (an sccache-dist scheduler)"
+        )
     )
     hosts: list[str] = field(
         default_factory=list,
-        metadata=doc("servers as HOST[:PORT][/SLOTS]: distcc: each distccd (port 3632, "
-                     "slots 4); icecream: the scheduler (port 8765); sccache-dist: the "
-                     "scheduler (port 10600). SLOTS: parallel compiles the host takes"),
+        metadata=doc(
+            "servers as HOST[:PORT][/SLOTS]: distcc: each distccd (port 3632, "
+            "slots 4); icecream: the scheduler (port 8765); sccache-dist: the "
+            "scheduler (port 10600). SLOTS: parallel compiles the host takes"
+        ),
     )
     local_slots: int = field(
         default=0,
-        metadata=doc("compile jobs also run on this machine (distcc: `localhost/N`); "
-                     "ninja -j is the sum of the live hosts' slots plus this"),
+        metadata=doc(
+            "compile jobs also run on this machine (distcc: `localhost/N`); "
+            "ninja -j is the sum of the live hosts' slots plus this",
+            minimum=0,
+            maximum=MAX_JOBS,
+        ),
     )
     connect_timeout: float = field(
-        default=2.0, metadata=doc("seconds for the pre-build TCP check of each host")
+        default=2.0,
+        metadata=doc("seconds for the pre-build TCP check of each host", maximum=MAX_SECONDS),
     )
     io_timeout: int = field(
         default=120,
-        metadata=doc("distcc: DISTCC_IO_TIMEOUT, seconds before a silent server counts as dead"),
+        metadata=doc(
+            "distcc: DISTCC_IO_TIMEOUT, seconds before a silent server counts as dead",
+            minimum=0,
+            maximum=MAX_SECONDS,
+        ),
     )
     backoff: int = field(
         default=60,
-        metadata=doc("distcc: DISTCC_BACKOFF_PERIOD, seconds a failed host is left alone"),
+        metadata=doc(
+            "distcc: DISTCC_BACKOFF_PERIOD, seconds a failed host is left alone",
+            minimum=0,
+            maximum=MAX_SECONDS,
+        ),
     )
     fallback: bool = field(
         default=True,
@@ -211,24 +233,32 @@ class Cache:
     tool: CacheTool = field(metadata=doc("ccache (>= 4.4 for remote) or sccache"))
     remote: str | None = field(
         default=None,
-        metadata=doc("shared backend, e.g. redis://127.0.0.1:6379 (ccache remote_storage, "
-                     "sccache SCCACHE_REDIS_ENDPOINT)"),
+        metadata=doc(
+            "shared backend, e.g. redis://127.0.0.1:6379 (ccache remote_storage, "
+            "sccache SCCACHE_REDIS_ENDPOINT)"
+        ),
     )
     dir: str | None = field(
         default=None, metadata=doc("local cache dir; default: the tool's own (~/.cache/...)")
     )
-    max_size: str | None = field(
-        default=None, metadata=doc("local cache size limit, e.g. 10G")
-    )
+    max_size: str | None = field(default=None, metadata=doc("local cache size limit, e.g. 10G"))
 
 
 @dataclass
 class Build:
     """How builds run."""
 
-    jobs: int | None = field(default=None, metadata=doc("parallel jobs; default from cores/RAM"))
+    jobs: int | None = field(
+        default=None,
+        metadata=doc("parallel jobs; default from cores/RAM", minimum=1, maximum=MAX_JOBS),
+    )
     link_jobs: int | None = field(
-        default=None, metadata=doc("parallel link jobs; default from RAM (LLVM_PARALLEL_LINK_JOBS)")
+        default=None,
+        metadata=doc(
+            "parallel link jobs; default from RAM (LLVM_PARALLEL_LINK_JOBS)",
+            minimum=1,
+            maximum=MAX_JOBS,
+        ),
     )
     compiler_launcher: Launcher | None = field(
         default=None, metadata=doc("CMAKE_<LANG>_COMPILER_LAUNCHER")
@@ -254,8 +284,10 @@ class Config:
     profile: str = field(default="release", metadata=doc("a profile from configs/profiles"))
     provider: Provider = field(
         default="system",
-        metadata=doc("system: the distribution's LLVM 22 plus source builds of what it lacks; "
-                     "source: build everything"),
+        metadata=doc(
+            "system: the distribution's LLVM 22 plus source builds of what it lacks; "
+            "source: build everything"
+        ),
     )
     prefix: str | None = field(
         default=None, metadata=doc("install prefix; default <build-dir>/toolchain")

@@ -29,12 +29,19 @@ class Configured:
     files: dict[str, str]  # name in build dir -> content
 
 
-def configure(resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: Path,
-              codename: str | None) -> Configured:
+def configure(
+    resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: Path, codename: str | None
+) -> Configured:
     """Pure: the files `configure` writes, by name."""
     targets = list(resolved.config.targets)
-    plan = make_plan(resolved, build_dir=build_dir, prefix=prefix, cwd=cwd, codename=codename,
-                     render_cache=lambda comp: render.cache_file(comp, targets))
+    plan = make_plan(
+        resolved,
+        build_dir=build_dir,
+        prefix=prefix,
+        cwd=cwd,
+        codename=codename,
+        render_cache=lambda comp: render.cache_file(comp, targets),
+    )
     resolved_text = render.to_yaml(to_data(resolved.config))
     plan.config_hash = sha256_text(resolved_text)
     lock_text = render.to_json(lock_data(plan))
@@ -51,8 +58,22 @@ def configure(resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: 
 def write(configured: Configured) -> list[Path]:
     build_dir = Path(configured.plan.build_dir)
     if build_dir.exists() and not build_dir.is_dir():
-        raise UsageError("build dir exists and is not a directory", where=str(build_dir),
-                         hint="pass another --build-dir")
+        raise UsageError(
+            "build dir exists and is not a directory",
+            where=str(build_dir),
+            hint="pass another --build-dir",
+        )
+    try:
+        return _write(configured, build_dir)
+    except OSError as err:
+        raise UsageError(
+            f"cannot write the build dir: {err.strerror}",
+            where=str(err.filename or build_dir),
+            hint="pass --build-dir DIR in a writable place",
+        ) from None
+
+
+def _write(configured: Configured, build_dir: Path) -> list[Path]:
     stale = _previous_cache_files(build_dir) - set(configured.files)
     written = []
     for name, text in configured.files.items():
@@ -69,6 +90,8 @@ def write(configured: Configured) -> list[Path]:
 def _previous_cache_files(build_dir: Path) -> set[str]:
     try:
         old = json.loads((build_dir / PLAN_FILE).read_text())
-    except (OSError, ValueError):
-        return set()
-    return {c["cache_file"] for c in old.get("components", []) if c.get("cache_file")}
+        return {c["cache_file"] for c in old["components"] if c.get("cache_file")} & {
+            f"{c['name']}.cmake" for c in old["components"]
+        }
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return set()  # not a plan this configure can trust: remove nothing

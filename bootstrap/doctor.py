@@ -50,8 +50,7 @@ def _version(text: str) -> tuple[int, ...]:
 
 def _tool_version(path: str) -> str:
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                             timeout=20).stdout
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return out.strip().splitlines()[0] if out.strip() else ""
@@ -64,8 +63,13 @@ def _versioned_tool(name: str, minimum: tuple[int, int], fix: str) -> Check:
         return Check(name, False, "not found", f">= {'.'.join(map(str, minimum))}", fix)
     line = _tool_version(path)
     ver = _version(line)
-    return Check(name, bool(ver) and ver >= minimum, f"{'.'.join(map(str, ver))} ({path})",
-                 f">= {'.'.join(map(str, minimum))}", fix)
+    return Check(
+        name,
+        bool(ver) and ver >= minimum,
+        f"{'.'.join(map(str, ver))} ({path})",
+        f">= {'.'.join(map(str, minimum))}",
+        fix,
+    )
 
 
 def find_executable(name: str) -> str | None:
@@ -119,8 +123,7 @@ def requirement(req: dict[str, str]) -> Check:
         found = find_header(name)
         declares = req.get("declares")
         if found and declares and declares not in Path(found).read_text(errors="replace"):
-            return Check(name, False, f"{found} is too old (no {declares})", kind, fix,
-                         kind=kind)
+            return Check(name, False, f"{found} is too old (no {declares})", kind, fix, kind=kind)
     elif kind == "library":
         found = find_library(name)
     else:
@@ -135,14 +138,35 @@ def host_checks(build_dir: Path, provider: str) -> list[Check]:
         _versioned_tool("ninja", NINJA_MIN, "pip install ninja (or apt-get install ninja-build)"),
     ]
     cxx = shutil.which("clang++-22") or shutil.which("c++") or shutil.which("g++")
-    checks.append(Check("C++ compiler", cxx is not None,
-                        f"{_tool_version(cxx)} ({cxx})" if cxx else "missing", "clang-22 or g++",
-                        "apt-get install clang-22 (or g++)"))
-    checks.append(Check("python", sys.version_info >= (3, 11),
-                        sys.version.split()[0], ">= 3.11", "install Python 3.11+"))
+    checks.append(
+        Check(
+            "C++ compiler",
+            cxx is not None,
+            f"{_tool_version(cxx)} ({cxx})" if cxx else "missing",
+            "clang-22 or g++",
+            "apt-get install clang-22 (or g++)",
+        )
+    )
+    checks.append(
+        Check(
+            "python",
+            sys.version_info >= (3, 11),
+            sys.version.split()[0],
+            ">= 3.11",
+            "install Python 3.11+",
+        )
+    )
     git = shutil.which("git")
-    checks.append(Check("git", git is not None, git or "missing", "for git sources",
-                        "apt-get install git", required=False))
+    checks.append(
+        Check(
+            "git",
+            git is not None,
+            git or "missing",
+            "for git sources",
+            "apt-get install git",
+            required=False,
+        )
+    )
     from .toolset import find_system_llvm, llvm_version
 
     try:
@@ -151,39 +175,56 @@ def host_checks(build_dir: Path, provider: str) -> list[Check]:
         has_llvm = True
     except Exception:
         llvm, has_llvm = "missing", False
-    checks.append(Check("LLVM 22", has_llvm, llvm, "system provider / runtimes builds",
-                        "mlirboot provision --target <T> (as root)",
-                        required=provider != "source"))
+    checks.append(
+        Check(
+            "LLVM 22",
+            has_llvm,
+            llvm,
+            "system provider / runtimes builds",
+            "mlirboot provision --target <T> (as root)",
+            required=provider != "source",
+        )
+    )
     probe = build_dir
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     free = shutil.disk_usage(probe).free / GIB
     need_disk = DISK_SOURCE_GIB if provider == "source" else DISK_SYSTEM_GIB
-    checks.append(Check("disk", free >= need_disk, f"{free:.0f} GiB free at {probe}",
-                        f">= {need_disk} GiB ({provider} provider)",
-                        "free space or pick another --build-dir", kind="resource"))
+    checks.append(
+        Check(
+            "disk",
+            free >= need_disk,
+            f"{free:.0f} GiB free at {probe}",
+            f">= {need_disk} GiB ({provider} provider)",
+            "free space or pick another --build-dir",
+            kind="resource",
+        )
+    )
     mem = hostinfo.memory_gib()
-    checks.append(Check("RAM", mem >= RAM_SOURCE_GIB or provider != "source",
-                        f"{mem:.1f} GiB available, {hostinfo.cpu_count()} cores "
-                        f"(-j{hostinfo.default_jobs()}, link jobs {hostinfo.default_link_jobs()})",
-                        f">= {RAM_SOURCE_GIB} GiB for source builds",
-                        "fewer jobs (-j) or more memory", kind="resource",
-                        required=provider == "source"))
+    checks.append(
+        Check(
+            "RAM",
+            mem >= RAM_SOURCE_GIB or provider != "source",
+            f"{mem:.1f} GiB available, {hostinfo.cpu_count()} cores "
+            f"(-j{hostinfo.default_jobs()}, link jobs {hostinfo.default_link_jobs()})",
+            f">= {RAM_SOURCE_GIB} GiB for source builds",
+            "fewer jobs (-j) or more memory",
+            kind="resource",
+            required=provider == "source",
+        )
+    )
     return checks
 
 
 def target_requirements(targets: list[str], build_dir: Path) -> tuple[list[dict], str]:
     """`requires:` entries for the targets: the plan's if it covers them, else
     configs/targets/<T>.yaml."""
-    import json
+    from .engine import planfile
 
-    plan_path = build_dir / "plan.json"
-    try:
-        plan = json.loads(plan_path.read_text())
-        if set(targets) <= set(plan.get("targets", [])) and "requires" in plan:
-            return list(plan["requires"]), str(plan_path)
-    except (OSError, ValueError):
-        pass
+    plan_path = build_dir / planfile.PLAN_NAME
+    plan = planfile.load_data_if_present(build_dir)
+    if set(targets) <= set(plan.get("targets", [])) and isinstance(plan.get("requires"), list):
+        return list(plan["requires"]), str(plan_path)
     from .config import CONFIGS_DIR
     from .targets import load_target_specs
 
@@ -194,8 +235,11 @@ def target_requirements(targets: list[str], build_dir: Path) -> tuple[list[dict]
         if spec is None:
             from .errors import UsageError
 
-            raise UsageError(f"unknown target `{target}`", where="doctor",
-                             hint="known: " + ", ".join(sorted(specs)))
+            raise UsageError(
+                f"unknown target `{target}`",
+                where="doctor",
+                hint="known: " + ", ".join(sorted(specs)),
+            )
         out += [asdict(r) for r in spec.requires if asdict(r) not in out]
     return out, "configs/targets"
 

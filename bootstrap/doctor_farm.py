@@ -7,19 +7,15 @@ server version, so none is shown."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from . import proc
 from .doctor import Check
-from .engine import compile_cache, distributed
+from .engine import compile_cache, distributed, planfile
 
 
 def checks(build_dir: Path) -> list[Check]:
-    try:
-        plan = json.loads((build_dir / "plan.json").read_text())
-    except (OSError, ValueError):
-        return []
+    plan = planfile.load_data_if_present(build_dir)
     out: list[Check] = []
     if plan.get("distributed"):
         out += cluster_checks(distributed.Cluster.from_data(plan["distributed"]))
@@ -30,30 +26,60 @@ def checks(build_dir: Path) -> list[Check]:
 
 def cluster_checks(cluster: distributed.Cluster) -> list[Check]:
     tool = proc.which(cluster.launcher)
-    out = [Check(cluster.launcher, tool is not None, tool or "missing",
-                 f"build.distributed.engine: {cluster.engine}",
-                 f"apt-get install {distributed.package(cluster.engine)}", kind="cluster")]
+    out = [
+        Check(
+            cluster.launcher,
+            tool is not None,
+            tool or "missing",
+            f"build.distributed.engine: {cluster.engine}",
+            f"apt-get install {distributed.package(cluster.engine)}",
+            kind="cluster",
+        )
+    ]
     probes = distributed.probe_all(cluster)
     none_alive = all(p.error is not None for p in probes)
     for p in probes:
-        found = (f"reachable, {p.host.slots} slots" if p.error is None
-                 else f"unreachable ({p.error})")
+        found = (
+            f"reachable, {p.host.slots} slots" if p.error is None else f"unreachable ({p.error})"
+        )
         # One dead server is a warning (the build goes on without it); all dead fails.
-        out.append(Check(f"{cluster.engine} {p.host.name}", p.error is None, found,
-                         f"TCP connect within {cluster.connect_timeout:g}s",
-                         f"start the {cluster.engine} server on {p.host.host} or drop it "
-                         "from build.distributed.hosts", kind="cluster", required=none_alive))
+        out.append(
+            Check(
+                f"{cluster.engine} {p.host.name}",
+                p.error is None,
+                found,
+                f"TCP connect within {cluster.connect_timeout:g}s",
+                f"start the {cluster.engine} server on {p.host.host} or drop it "
+                "from build.distributed.hosts",
+                kind="cluster",
+                required=none_alive,
+            )
+        )
     if tool and cluster.engine == "distcc":
         seen = distributed.show_hosts(cluster)
-        out.append(Check("distcc hosts", bool(seen), "; ".join(seen) or "none parsed",
-                         "distcc --show-hosts", "check build.distributed.hosts",
-                         kind="cluster", required=False))
+        out.append(
+            Check(
+                "distcc hosts",
+                bool(seen),
+                "; ".join(seen) or "none parsed",
+                "distcc --show-hosts",
+                "check build.distributed.hosts",
+                kind="cluster",
+                required=False,
+            )
+        )
     alive = sum(p.host.slots for p in probes if p.error is None)
-    out.append(Check("cluster slots", alive > 0,
-                     f"{alive} remote + {cluster.local_slots} local "
-                     f"-> -j{alive + cluster.local_slots}",
-                     "at least one live server", "start the servers", kind="cluster",
-                     required=False))
+    out.append(
+        Check(
+            "cluster slots",
+            alive > 0,
+            f"{alive} remote + {cluster.local_slots} local -> -j{alive + cluster.local_slots}",
+            "at least one live server",
+            "start the servers",
+            kind="cluster",
+            required=False,
+        )
+    )
     return out
 
 
@@ -63,13 +89,28 @@ def cache_checks(spec: compile_cache.CacheSpec) -> list[Check]:
     if tool:
         first = proc.run([spec.tool, "--version"], stage="doctor/cache", check=False).output
         version = first.splitlines()[0].strip() if first.strip() else ""
-    out = [Check(spec.tool, tool is not None, f"{version} ({tool})" if tool else "missing",
-                 "build.cache.tool", f"apt-get install {spec.tool}", kind="cache")]
+    out = [
+        Check(
+            spec.tool,
+            tool is not None,
+            f"{version} ({tool})" if tool else "missing",
+            "build.cache.tool",
+            f"apt-get install {spec.tool}",
+            kind="cache",
+        )
+    ]
     if spec.remote:
         addr = compile_cache.remote_address(spec.remote)
         ok = addr is not None and compile_cache.reachable(addr)
-        out.append(Check("cache remote", ok, f"{spec.remote} "
-                         + ("reachable" if ok else "unreachable"), "TCP connect",
-                         "start the redis server or fix build.cache.remote", kind="cache",
-                         required=False))
+        out.append(
+            Check(
+                "cache remote",
+                ok,
+                f"{spec.remote} " + ("reachable" if ok else "unreachable"),
+                "TCP connect",
+                "start the redis server or fix build.cache.remote",
+                kind="cache",
+                required=False,
+            )
+        )
     return out

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from .errors import UsageError
 
@@ -44,8 +42,9 @@ def staging_dir(parent: Path, prefix: str) -> Path:
     return tmp
 
 
-def staging_file(parent: Path, prefix: str, suffix: str, *, executable: bool = False
-                 ) -> tuple[int, Path]:
+def staging_file(
+    parent: Path, prefix: str, suffix: str, *, executable: bool = False
+) -> tuple[int, Path]:
     """An open temp file in `parent` (fd, path) with the normal mode."""
     parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
@@ -82,12 +81,35 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_json(path: Path, *, what: str, missing_hint: str, invalid_hint: str) -> Any:
-    """Load a JSON file mlirboot wrote; a missing or corrupt one is bad input."""
+def check_writable_parent(path: Path, where: str) -> None:
+    """`path`'s directory exists and takes new files. Tried, not asked:
+    os.access says yes to root on a read-only mount."""
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(
+            f"directory {parent} does not exist",
+            where=where,
+            hint="create the directory first, or pick another path",
+        )
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{what} not found", where=str(path), hint=missing_hint) from None
-    except json.JSONDecodeError as err:
-        raise UsageError(f"{what} is not valid JSON: {err.msg}", where=f"{path}:{err.lineno}",
-                         hint=invalid_hint) from None
+        fd, probe = tempfile.mkstemp(prefix=".mlirboot-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UsageError(
+            f"directory {parent} is not writable: {err.strerror}",
+            where=where,
+            hint="pick a path in a writable directory",
+        ) from None
+
+
+def check_output_dir(out: Path, where: str) -> None:
+    """An output directory (`package -o`, `container -o`) before any work:
+    a directory or a new name, in a place that takes new files."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"{out} exists and is not a directory",
+            where=where,
+            hint="pass a directory (it is created if missing)",
+        )
+    check_writable_parent(out / "probe" if out.is_dir() else out, where)

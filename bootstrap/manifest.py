@@ -9,13 +9,29 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
-from .fsutil import atomic_write_text, read_json
+from .fsutil import atomic_write_text
+from .jsonfile import load_object
 
 MANIFEST_NAME = "toolchain.json"
 SCHEMA_VERSION = 1
 ENV_TOOLCHAIN = "MLIRBOOT_TOOLCHAIN"
+FIX = "write it again with `mlirboot build` (or `mlirboot provision`)"
+# The shape of toolchain.json, checked on load.
+FIELDS: dict[str, Any] = {
+    "mlirboot_version": str,
+    "provider": str,
+    "llvm_version": str,
+    "prefix": str,
+    "targets": list[str],
+    "lock_hash": str | None,
+    "tools": dict[str, str],
+    "libraries": dict[str, str],
+    "components": dict[str, dict[str, Any]],
+    "files": list[dict[str, str]],
+}
 
 
 @dataclass
@@ -68,15 +84,15 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        data = read_json(path, what="toolchain manifest",
-                         missing_hint="run `mlirboot build` (or `mlirboot provision`) first",
-                         invalid_hint="rebuild it with `mlirboot build`")
-        if data.get("schema") != SCHEMA_VERSION:
-            raise UsageError(
-                f"toolchain manifest schema {data.get('schema')!r} is not {SCHEMA_VERSION}",
-                where=str(path),
-                hint="rebuild it with this mlirboot version",
-            )
+        data = load_object(
+            path,
+            what="toolchain manifest",
+            fix=FIX,
+            missing_hint="run `mlirboot build` (or `mlirboot provision`) first",
+            schema=SCHEMA_VERSION,
+            fields=FIELDS,
+            required=("mlirboot_version", "provider", "llvm_version", "prefix"),
+        )
         known = {f for f in cls.__dataclass_fields__ if f != "path"}
         manifest = cls(**{k: v for k, v in data.items() if k in known})
         manifest.path = path
@@ -96,8 +112,7 @@ def locate(explicit: str | os.PathLike[str] | None = None) -> Path | None:
                 raise UsageError(
                     "toolchain manifest not found",
                     where=str(path),
-                    hint="pass a prefix that `mlirboot build` wrote, or unset "
-                    f"{ENV_TOOLCHAIN}",
+                    hint=f"pass a prefix that `mlirboot build` wrote, or unset {ENV_TOOLCHAIN}",
                 )
             return path
     default = Path("build") / "toolchain" / MANIFEST_NAME

@@ -72,7 +72,7 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
                 errors.append(err)
         if len(errors) == 1:
             raise errors[0]
-        raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where)
+        raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where, _example(tp))
     if origin is Literal:
         allowed = get_args(tp)
         if value in allowed and type(value) is type(allowed[0]):
@@ -87,13 +87,17 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
     if origin is list:
         (item_tp,) = get_args(tp)
         if not isinstance(value, list):
-            raise _fail(f"expected a list, got {_describe(value)}", path, where,
-                        "write a YAML list, e.g. [a, b]")
+            raise _fail(
+                f"expected a list, got {_describe(value)}",
+                path,
+                where,
+                "write a YAML list, e.g. [a, b]",
+            )
         return [convert(item_tp, item, (*path, i), where) for i, item in enumerate(value)]
     if origin is dict:
         _key_tp, item_tp = get_args(tp)
         if not isinstance(value, dict):
-            raise _fail(f"expected a mapping, got {_describe(value)}", path, where)
+            raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(tp))
         return {k: convert(item_tp, v, (*path, k), where) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return _convert_dataclass(tp, value, path, where)
@@ -112,11 +116,29 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             # `version: 22.1` reads as a float in YAML; a string was meant.
             raise _fail(
-                f"expected a string, got {_describe(value)}", path, where, "quote it: \"...\""
+                f"expected a string, got {_describe(value)}", path, where, 'quote it: "..."'
             )
     elif tp is Any:
         return value
-    raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where)
+    raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where, _example(tp))
+
+
+def _example(tp: Any) -> str:
+    """A hint for a value of the wrong type: what one of type `tp` looks like."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        return _example(options[0]) if options else "write null"
+    if origin is list:
+        return "write a YAML list, e.g. [a, b]"
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return "write `key: value` entries indented under it"
+    return {
+        int: "write a whole number, e.g. 4",
+        float: "write a number, e.g. 2.5",
+        bool: "write true or false",
+        str: 'write a string; quote it if in doubt: "..."',
+    }.get(tp, "see configs/mlirboot.schema.json")
 
 
 def _describe(value: Any) -> str:
@@ -137,7 +159,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
     if not isinstance(value, dict):
-        raise _fail(f"expected a mapping, got {_describe(value)}", path, where)
+        raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(cls))
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)
     kwargs = {}
@@ -146,15 +168,45 @@ def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> An
             hint = did_you_mean(key, fields) or "known keys: " + ", ".join(fields)
             raise _fail(f"unknown key `{key}`", (*path, key), where, hint)
         kwargs[key] = convert(hints[key], item, (*path, key), where)
+        _check_bounds(fields[key], kwargs[key], (*path, key), where)
     missing = [
-        name for name, f in fields.items()
+        name
+        for name, f in fields.items()
         if name not in kwargs
         and f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING
     ]
     if missing:
-        raise _fail(f"missing required key `{missing[0]}`", path, where)
+        raise _fail(
+            f"missing required key `{missing[0]}`", path, where, f"add `{missing[0]}:` here"
+        )
     return cls(**kwargs)
+
+
+def _check_bounds(f: dataclasses.Field, value: Any, path: KeyPath, where: Where) -> None:
+    """A number field's `minimum`/`maximum` metadata (see `doc`)."""
+    low, high = f.metadata.get("minimum"), f.metadata.get("maximum")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    span = f"from {low} to {high}" if low is not None and high is not None else ""
+    span = span or (f"at least {low}" if low is not None else f"at most {high}")
+    if low is not None and value < low:
+        raise _fail(
+            f"must be at least {low}, got {value}",
+            path,
+            where,
+            f"a number {span}" if span else None,
+        )
+    if high is not None and value > high:
+        shown = (
+            value if len(str(value)) <= 20 else f"{str(value)[:8]}... ({len(str(value))} digits)"
+        )
+        raise _fail(
+            f"must be at most {high}, got {shown}",
+            path,
+            where,
+            f"a number {span}" if span else None,
+        )
 
 
 def to_data(obj: Any) -> Any:
@@ -190,9 +242,11 @@ def json_schema(tp: Any, *, partial: bool = True) -> dict[str, Any]:
             sub = json_schema(hints[f.name], partial=partial)
             if f.metadata.get("doc"):
                 sub["description"] = f.metadata["doc"]
+            for bound in ("minimum", "maximum"):
+                if bound in f.metadata:
+                    sub[bound] = f.metadata[bound]
             props[f.name] = sub
-        out: dict[str, Any] = {"type": "object", "properties": props,
-                               "additionalProperties": False}
+        out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
         if tp.__doc__:
             out["description"] = " ".join(tp.__doc__.split())
         return out

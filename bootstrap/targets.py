@@ -41,8 +41,11 @@ class Requirement:
     kind: Literal["executable", "python", "header", "library"]
     fix: str
     declares: str | None = field(
-        default=None, metadata=doc("header kind: an identifier the header must declare "
-                                   "(a version check that survives distro patching)")
+        default=None,
+        metadata=doc(
+            "header kind: an identifier the header must declare "
+            "(a version check that survives distro patching)"
+        ),
     )
 
 
@@ -132,8 +135,9 @@ def expand(config: Config, specs: dict[str, TargetSpec]) -> Expansion:
                 merged.runtimes = _union(merged.runtimes, rt.runtimes)
                 merged.cmake = {**merged.cmake, **rt.cmake}
             else:
-                device_runtimes[rt.triple] = DeviceRuntime(rt.triple, list(rt.runtimes),
-                                                           dict(rt.cmake))
+                device_runtimes[rt.triple] = DeviceRuntime(
+                    rt.triple, list(rt.runtimes), dict(rt.cmake)
+                )
     archs = {
         spec.name: list(config.archs.get(spec.name, spec.archs.default))
         for spec in chosen
@@ -187,7 +191,11 @@ def check_selection(config: Config, specs: dict[str, TargetSpec], where) -> None
             )
     if len(set(config.targets)) != len(config.targets):
         dup = next(t for t in config.targets if config.targets.count(t) > 1)
-        raise ConfigError(f"target `{dup}` is selected twice", where=where(("targets",)))
+        raise ConfigError(
+            f"target `{dup}` is selected twice",
+            where=where(("targets",)),
+            hint=f"list `{dup}` once",
+        )
     for name, archs in config.archs.items():
         key = ("archs", name)
         if name not in specs:
@@ -210,8 +218,11 @@ def check_selection(config: Config, specs: dict[str, TargetSpec], where) -> None
                 hint=f"remove archs.{name}",
             )
         if not archs:
-            raise ConfigError(f"{dotted(key)}: empty arch list", where=where(key),
-                              hint=f"known: {', '.join(spec.archs.known)}")
+            raise ConfigError(
+                f"{dotted(key)}: empty arch list",
+                where=where(key),
+                hint=f"known: {', '.join(spec.archs.known)}",
+            )
         for i, arch in enumerate(archs):
             if arch not in spec.archs.known:
                 raise ConfigError(

@@ -10,7 +10,7 @@ TARGETS = ["host", "offload-host", "nvidia", "amd", "intel", "tpu"]
 
 def add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("program", help="MLIR file (for `run`: or a compiled artifact dir)")
-    parser.add_argument("--target", "-t", default="host", choices=TARGETS)
+    parser.add_argument("--target", "-t", choices=TARGETS, help="default: host")
     parser.add_argument("--arch", help="device architecture (sm_90, gfx942, ...)")
     parser.add_argument("--entry", help="entry function (default: the only public func)")
     for level in range(4):
@@ -18,16 +18,28 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(opt="O2")
     parser.add_argument("--save-temps", metavar="DIR", help="keep every stage's IR and logs")
     parser.add_argument("--toolchain", metavar="PATH", help="toolchain.json or its prefix")
-    parser.add_argument("--pjrt-plugin", metavar="tpu|cpu|PATH",
-                        help="tpu target: the PJRT plugin to run with (default: libtpu)")
-    parser.add_argument("--grad", metavar="ENTRY",
-                        help="compile ENTRY's gradient through Enzyme: d(sum of ENTRY's "
-                        "results)/d(each argument), one array per argument")
-    parser.add_argument("--wrt", metavar="I,J,...",
-                        help="with --grad: differentiate only these argument indices (0-based)")
-    parser.add_argument("--blas", action="store_true",
-                        help="host/offload-host: matmuls call OpenBLAS (libopenblas-dev) "
-                        "instead of the generated kernel")
+    parser.add_argument(
+        "--pjrt-plugin",
+        metavar="tpu|cpu|PATH",
+        help="tpu target: the PJRT plugin to run with (default: libtpu)",
+    )
+    parser.add_argument(
+        "--grad",
+        metavar="ENTRY",
+        help="compile ENTRY's gradient through Enzyme: d(sum of ENTRY's "
+        "results)/d(each argument), one array per argument",
+    )
+    parser.add_argument(
+        "--wrt",
+        metavar="I,J,...",
+        help="with --grad: differentiate only these argument indices (0-based)",
+    )
+    parser.add_argument(
+        "--blas",
+        action="store_true",
+        help="host/offload-host: matmuls call OpenBLAS (libopenblas-dev) "
+        "instead of the generated kernel",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -36,7 +48,7 @@ def compile_args(args: argparse.Namespace) -> dict:
     if getattr(args, "pjrt_plugin", None):
         options["pjrt_plugin"] = args.pjrt_plugin
     return {
-        "target": args.target,
+        "target": args.target or "host",
         "arch": args.arch,
         "entry": args.entry,
         "opt": args.opt,

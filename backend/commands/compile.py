@@ -9,16 +9,25 @@ from .common import add_compile_options, compile_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("compile", help="compile an MLIR program for a target",
-                            description="Compile an MLIR program (split host/device) for a "
-                            "target into an artifact directory.")
+    parser = sub.add_parser(
+        "compile",
+        help="compile an MLIR program for a target",
+        description="Compile an MLIR program (split host/device) for a "
+        "target into an artifact directory.",
+    )
     add_compile_options(parser)
     parser.add_argument("-o", "--output", dest="out", help="artifact directory to write")
-    parser.add_argument("--print-pipeline", action="store_true",
-                        help="print the target's pipeline and exit (or compile with -o)")
-    parser.add_argument("--opt-report", action="store_true",
-                        help="print what was recognized and rewritten (file:line:col: what), "
-                        "then per-stage times and op counts")
+    parser.add_argument(
+        "--print-pipeline",
+        action="store_true",
+        help="print the target's pipeline and exit (or compile with -o)",
+    )
+    parser.add_argument(
+        "--opt-report",
+        action="store_true",
+        help="print what was recognized and rewritten (file:line:col: what), "
+        "then per-stage times and op counts",
+    )
     parser.set_defaults(func=handle)
 
 
@@ -28,7 +37,7 @@ def handle(args: argparse.Namespace) -> int:
     from ..pipeline import load
 
     if args.print_pipeline:
-        pipeline = load(args.target)
+        pipeline = load(args.target or "host")
         conditions = frozenset({"grad"} if args.grad else ())
         if args.json:
             print(json.dumps(pipeline.to_json(args.opt, conditions), indent=2))
@@ -40,19 +49,32 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError("no output directory", where="compile", hint="pass -o OUT")
     artifact = compile_program(args.program, out=args.out, **compile_args(args))
     if args.json:
-        print(json.dumps({"artifact": str(artifact.path), "files":
-                          {k: str(v) for k, v in artifact.files.items()},
-                          **{k: artifact.meta.get(k) for k in ("target", "arch", "opt", "info",
-                                                               "grad")},
-                          **({"remarks": artifact.meta.get("remarks", []),
-                              "stages": artifact.meta["stages"]} if args.opt_report else {})},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "artifact": str(artifact.path),
+                    "files": {k: str(v) for k, v in artifact.files.items()},
+                    **{k: artifact.meta.get(k) for k in ("target", "arch", "opt", "info", "grad")},
+                    **(
+                        {
+                            "remarks": artifact.meta.get("remarks", []),
+                            "stages": artifact.meta["stages"],
+                        }
+                        if args.opt_report
+                        else {}
+                    ),
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"wrote {artifact.path} ({artifact.target}, -{artifact.meta['opt']})")
         grad = artifact.meta.get("grad")
         if grad:
-            print(f"  gradient of @{grad['entry']} ({grad['loss']}) w.r.t. arguments "
-                  f"{grad['wrt']} by {grad['engine']}")
+            print(
+                f"  gradient of @{grad['entry']} ({grad['loss']}) w.r.t. arguments "
+                f"{grad['wrt']} by {grad['engine']}"
+            )
         for name, path in sorted(artifact.files.items()):
             print(f"  {name:<18} {path}")
     if args.opt_report and not args.json:

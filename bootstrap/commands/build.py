@@ -16,44 +16,78 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plan in <build-dir>/plan.json, then write <prefix>/toolchain.json. Finished steps "
         "are not redone; a killed build resumes.",
     )
-    p.add_argument("components", nargs="*", metavar="COMPONENT",
-                   help="build only these (and what they depend on)")
-    p.add_argument("--build-dir", "-B", default="build", type=Path,
-                   help="the dir `mlirboot configure` wrote (default: build)")
-    p.add_argument("-j", "--jobs", type=int, default=None,
-                   help="parallel jobs (default: from the plan, else cores limited by memory)")
-    p.add_argument("-k", "--keep-going", action="store_true",
-                   help="after a failure, build the components that do not depend on it")
-    p.add_argument("--wait", action="store_true",
-                   help="if another build holds the build dir, wait for it instead of failing")
+    p.add_argument(
+        "components",
+        nargs="*",
+        metavar="COMPONENT",
+        help="build only these (and what they depend on)",
+    )
+    p.add_argument(
+        "--build-dir",
+        "-B",
+        default="build",
+        type=Path,
+        help="the dir `mlirboot configure` wrote (default: build)",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="parallel jobs (default: from the plan, else cores limited by memory)",
+    )
+    p.add_argument(
+        "-k",
+        "--keep-going",
+        action="store_true",
+        help="after a failure, build the components that do not depend on it",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another build holds the build dir, wait for it instead of failing",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config_model import MAX_JOBS
     from ..engine import planfile, progress
     from ..engine.lock import BuildLock
     from ..engine.runner import Engine, Options
     from ..errors import UsageError
     from ..interrupts import raise_on_sigterm
 
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("-j must be at least 1", where="build", hint="e.g. -j 4")
+    if args.jobs is not None and not 1 <= args.jobs <= MAX_JOBS:
+        raise UsageError(
+            f"-j must be at least 1 and at most {MAX_JOBS}", where="build", hint="e.g. -j 4"
+        )
     build_dir = args.build_dir.resolve()
     plan = planfile.load(build_dir)
     reporter = progress.Reporter()
     # Unwind like Ctrl-C: the subprocess layer stops the running tool's tree.
     raise_on_sigterm()
     with BuildLock(build_dir) as lock:
-        lock.acquire(wait=args.wait, on_wait=lambda pid: reporter.info(
-            f"waiting for the build running as pid {pid} to finish"))
-        engine = Engine(plan, Options(jobs=args.jobs, keep_going=args.keep_going,
-                                      only=list(args.components)), reporter)
+        lock.acquire(
+            wait=args.wait,
+            on_wait=lambda pid: reporter.info(
+                f"waiting for the build running as pid {pid} to finish"
+            ),
+        )
+        engine = Engine(
+            plan,
+            Options(jobs=args.jobs, keep_going=args.keep_going, only=list(args.components)),
+            reporter,
+        )
         summary = engine.run()
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
     else:
         ran = sum(1 for c in summary.components if "ran" in c.steps.values())
-        print(f"mlirboot: built {len(summary.components)} component(s) ({ran} with work done) "
-              f"in {summary.seconds:.1f}s; manifest: {summary.manifest}", file=sys.stderr)
+        print(
+            f"mlirboot: built {len(summary.components)} component(s) ({ran} with work done) "
+            f"in {summary.seconds:.1f}s; manifest: {summary.manifest}",
+            file=sys.stderr,
+        )
     return 0

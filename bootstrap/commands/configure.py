@@ -31,12 +31,25 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("configure", help=HELP, description=HELP.capitalize() + ".",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build-dir", "-B", type=Path, default=DEFAULT_BUILD_DIR,
-                        help="where the plan and caches go (default: ./build)")
-    parser.add_argument("--prefix", type=Path,
-                        help="install prefix (default: prefix key, else <build-dir>/toolchain)")
+    parser = sub.add_parser(
+        "configure",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--build-dir",
+        "-B",
+        type=Path,
+        default=DEFAULT_BUILD_DIR,
+        help="where the plan and caches go (default: ./build)",
+    )
+    parser.add_argument(
+        "--prefix",
+        type=Path,
+        help="install prefix (default: prefix key, else <build-dir>/toolchain)",
+    )
     add_config_args(parser)
     add_json_arg(parser)
     parser.set_defaults(func=run)
@@ -44,32 +57,58 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..configure import configure, write
+    from ..locations import check_build_dir, check_prefix
 
     resolved = resolve_from_args(args)
-    configured = configure(resolved, build_dir=args.build_dir, prefix=args.prefix,
-                           cwd=Path.cwd(), codename=os_codename())
+    check_build_dir(args.build_dir)
+    configured = configure(
+        resolved,
+        build_dir=args.build_dir,
+        prefix=args.prefix,
+        cwd=Path.cwd(),
+        codename=os_codename(),
+    )
+    if args.prefix is not None:
+        prefix_where = f"--prefix {args.prefix}"
+    elif resolved.config.prefix is not None:
+        prefix_where = resolved.where(("prefix",))
+    else:
+        prefix_where = "the default prefix <build-dir>/toolchain"
+    check_prefix(Path(configured.plan.prefix), Path(configured.plan.build_dir), prefix_where)
     written = write(configured)
     plan = configured.plan
     if args.json:
-        print(json.dumps({
-            "targets": plan.targets,
-            "profile": resolved.config.profile,
-            "provider": plan.provider,
-            "build_dir": plan.build_dir,
-            "prefix": plan.prefix,
-            "archs": plan.archs,
-            "components": [
-                {"name": c.name, "action": c.action, "version": c.version,
-                 "depends_on": c.depends_on, "cache_file": c.cache_file}
-                for c in plan.components
-            ],
-            "files": [str(p) for p in written],
-            "lock_hash": plan.lock_hash,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "targets": plan.targets,
+                    "profile": resolved.config.profile,
+                    "provider": plan.provider,
+                    "build_dir": plan.build_dir,
+                    "prefix": plan.prefix,
+                    "archs": plan.archs,
+                    "components": [
+                        {
+                            "name": c.name,
+                            "action": c.action,
+                            "version": c.version,
+                            "depends_on": c.depends_on,
+                            "cache_file": c.cache_file,
+                        }
+                        for c in plan.components
+                    ],
+                    "files": [str(p) for p in written],
+                    "lock_hash": plan.lock_hash,
+                },
+                indent=2,
+            )
+        )
         return 0
     verb = {"cmake": "build", "system": "system", "pip": "pip"}
-    print(f"configured {', '.join(plan.targets)} "
-          f"(profile {resolved.config.profile}, provider {plan.provider})")
+    print(
+        f"configured {', '.join(plan.targets)} "
+        f"(profile {resolved.config.profile}, provider {plan.provider})"
+    )
     width = max(len(c.name) for c in plan.components)
     for comp in plan.components:
         print(f"  {comp.name:<{width}}  {verb[comp.action]:<6}  {comp.description}")

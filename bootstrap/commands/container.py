@@ -24,21 +24,46 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("container", help=HELP, description=HELP.capitalize() + ".",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", "-t", metavar="T[,T...]", default="host",
-                        help="accelerator targets (default: host)")
-    parser.add_argument("-o", "--output-dir", type=Path, default=Path("container"),
-                        help="build context dir (default: ./container; replaced as a whole)")
-    parser.add_argument("--codename", help="Debian release of the image "
-                        "(default: this machine's if bookworm/trixie, else bookworm)")
+    parser = sub.add_parser(
+        "container",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--target",
+        "-t",
+        metavar="T[,T...]",
+        default="host",
+        help="accelerator targets (default: host)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        default=Path("container"),
+        help="build context dir (default: ./container; replaced as a whole)",
+    )
+    parser.add_argument(
+        "--codename",
+        help="Debian release of the image "
+        "(default: this machine's if bookworm/trixie, else bookworm)",
+    )
     base = parser.add_mutually_exclusive_group()
-    base.add_argument("--base-image", metavar="NAME@sha256:DIGEST",
-                      help="base image, pinned by digest")
-    base.add_argument("--debootstrap-base", action="store_true",
-                      help="make the base here: debootstrap minbase + buildah import")
-    parser.add_argument("--build", action="store_true",
-                        help="build the image with buildah and run `mlir-opt --version` in it")
+    base.add_argument(
+        "--base-image", metavar="NAME@sha256:DIGEST", help="base image, pinned by digest"
+    )
+    base.add_argument(
+        "--debootstrap-base",
+        action="store_true",
+        help="make the base here: debootstrap minbase + buildah import",
+    )
+    parser.add_argument(
+        "--build",
+        action="store_true",
+        help="build the image with buildah and run `mlir-opt --version` in it",
+    )
     parser.add_argument("--tag", help="image tag (default: localhost/mlirboot-<targets>:<llvm>)")
     add_json_arg(parser)
     parser.set_defaults(func=run)
@@ -46,11 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
+    from ..fsutil import check_output_dir
     from ..ship import container
     from ..ship.inputs import source_date_epoch
 
-    codename = args.codename or (os_codename() if os_codename() in container.PYTHON_OF
-                                 else "bookworm")
+    check_output_dir(args.output_dir, f"-o {args.output_dir}")
+
+    codename = args.codename or (
+        os_codename() if os_codename() in container.PYTHON_OF else "bookworm"
+    )
     if args.debootstrap_base:
         from ..ship.rootfs import base_image
 
@@ -58,14 +87,19 @@ def run(args: argparse.Namespace) -> int:
     elif args.base_image:
         base = args.base_image
     else:
-        raise UsageError("no base image given", where="--base-image",
-                         hint="pass --base-image NAME@sha256:<digest>, or --debootstrap-base "
-                         "to make one from Debian's mirror")
+        raise UsageError(
+            "no base image given",
+            where="--base-image",
+            hint="pass --base-image NAME@sha256:<digest>, or --debootstrap-base "
+            "to make one from Debian's mirror",
+        )
     targets = parse_targets(args.target) or ["host"]
     epoch = source_date_epoch()
     spec = container.make_spec(targets, codename, base, epoch, Path.cwd())
     result: dict[str, object] = {
-        "targets": spec.targets, "codename": codename, "base_image": spec.base_image,
+        "targets": spec.targets,
+        "codename": codename,
+        "base_image": spec.base_image,
         "source_date_epoch": epoch,
         "apt_packages": [p.spec for p in spec.runtime_packages],
         "build_stage_packages": [p.spec for p in spec.build_packages],
@@ -77,11 +111,19 @@ def run(args: argparse.Namespace) -> int:
 
         tag = args.tag or f"localhost/mlirboot-{'-'.join(spec.targets)}:{spec.llvm_version}"
         context = Path(str(result["context"]))
-        image_id = buildah.bud(context, tag, epoch=epoch,
-                               log_path=context.parent / f"{context.name}.build.log")
+        image_id = buildah.bud(
+            context, tag, epoch=epoch, log_path=context.parent / f"{context.name}.build.log"
+        )
         smoke = buildah.run_in(tag, ["mlir-opt", "--version"]).strip()
-        result.update({"image": tag, "image_id": image_id, "digest": buildah.digest(tag),
-                       "layers": buildah.layer_digests(tag), "mlir_opt_version": smoke})
+        result.update(
+            {
+                "image": tag,
+                "image_id": image_id,
+                "digest": buildah.digest(tag),
+                "layers": buildah.layer_digests(tag),
+                "mlir_opt_version": smoke,
+            }
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -14,30 +13,47 @@ def register(sub: argparse._SubParsersAction) -> None:
         "doctor",
         help="check this machine for what the targets need, and say how to fix what is missing",
     )
-    p.add_argument("--target", "-t", metavar="T[,T...]", default=None,
-                   help="targets to check for (default: the build dir's plan, else host)")
+    p.add_argument(
+        "--target",
+        "-t",
+        metavar="T[,T...]",
+        default=None,
+        help="targets to check for (default: the build dir's plan, else host)",
+    )
     p.add_argument("--build-dir", "-B", type=Path, default=Path("build"))
-    p.add_argument("--provider", choices=["system", "source"], default=None,
-                   help="whose needs to check (default: the plan's, else system)")
+    p.add_argument(
+        "--provider",
+        choices=["system", "source"],
+        default=None,
+        help="whose needs to check (default: the plan's, else system)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..doctor import doctor
+    from ..engine import planfile
     from .common import parse_targets
 
     build_dir = args.build_dir.resolve()
-    plan: dict = {}
-    with contextlib.suppress(OSError, ValueError):
-        plan = json.loads((build_dir / "plan.json").read_text())
+    plan = planfile.load_data_if_present(build_dir)
     targets = parse_targets(args.target) or plan.get("targets") or ["host"]
     provider = args.provider or plan.get("provider") or "system"
     checks = doctor(targets, build_dir, provider)
     failed = [c for c in checks if not c.ok and c.required]
     if args.json:
-        print(json.dumps({"targets": targets, "provider": provider, "ok": not failed,
-                          "checks": [asdict(c) for c in checks]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "targets": targets,
+                    "provider": provider,
+                    "ok": not failed,
+                    "checks": [asdict(c) for c in checks],
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"mlirboot doctor: targets {', '.join(targets)}, {provider} provider")
         for c in checks:

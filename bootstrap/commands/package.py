@@ -23,24 +23,49 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("package", help=HELP, description=HELP.capitalize() + ".",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--format", "-f", choices=["tar", "wheel"], default="tar",
-                        help="tar (tar.gz, reproducible) or wheel (scikit-build-core)")
-    parser.add_argument("-o", "--output-dir", type=Path, default=Path("dist"),
-                        help="where the package goes (default: ./dist)")
-    parser.add_argument("--toolchain", metavar="PREFIX",
-                        help="toolchain prefix or its toolchain.json "
-                        "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain)")
-    parser.add_argument("--build-dir", "-B", type=Path,
-                        help="build dir holding lock.json/plan.json (default: the prefix's parent)")
+    parser = sub.add_parser(
+        "package",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--format",
+        "-f",
+        choices=["tar", "wheel"],
+        default="tar",
+        help="tar (tar.gz, reproducible) or wheel (scikit-build-core)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        default=Path("dist"),
+        help="where the package goes (default: ./dist)",
+    )
+    parser.add_argument(
+        "--toolchain",
+        metavar="PREFIX",
+        help="toolchain prefix or its toolchain.json "
+        "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain)",
+    )
+    parser.add_argument(
+        "--build-dir",
+        "-B",
+        type=Path,
+        help="build dir holding lock.json/plan.json (default: the prefix's parent)",
+    )
     add_json_arg(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..fsutil import check_output_dir
     from ..ship.inputs import load
     from ..ship.package import package
+
+    check_output_dir(args.output_dir, f"-o {args.output_dir}")
 
     ship = load(args.toolchain, args.build_dir)
     result = package(ship, args.format, args.output_dir)
@@ -48,12 +73,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     mb = result["bytes"] / 1e6
-    print(f"wrote {result['path']} ({mb:.1f} MB, {result['files']} files, "
-          f"{result['unpacked_bytes'] / 1e6:.0f} MB unpacked)")
+    print(
+        f"wrote {result['path']} ({mb:.1f} MB, {result['files']} files, "
+        f"{result['unpacked_bytes'] / 1e6:.0f} MB unpacked)"
+    )
     print(f"sha256 {result['sha256']}")
     if result["not_packaged"]:
-        print("not packaged (outside the prefix): "
-              + ", ".join(f"{k} ({v})" for k, v in sorted(result["not_packaged"].items())))
+        print(
+            "not packaged (outside the prefix): "
+            + ", ".join(f"{k} ({v})" for k, v in sorted(result["not_packaged"].items()))
+        )
     if result["system_libraries"]:
         print("needs from the system: " + ", ".join(result["system_libraries"]))
     if result["components_without_hash"]:

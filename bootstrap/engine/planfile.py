@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config_model import MAX_JOBS
 from ..errors import UsageError
-from ..fsutil import read_json
+from ..jsonfile import check_fields, load_object
 from .compile_cache import CacheSpec
 from .distributed import Cluster
 
@@ -17,6 +18,41 @@ PLAN_NAME = "plan.json"
 SCHEMA = 1
 ACTIONS = ("cmake", "system", "pip")
 SOURCE_KINDS = ("git", "tarball", "debian", "local")
+FIX = "run `mlirboot configure` again"
+# The shape of plan.json (what `parse` reads), checked on load.
+PLAN_FIELDS: dict[str, Any] = {
+    "mlirboot_version": str,
+    "config_hash": str,
+    "lock_hash": str | None,
+    "targets": list[str],
+    "provider": str,
+    "build_dir": str | None,
+    "prefix": str,
+    "components": list[dict[str, Any]],
+    "jobs": int | None,
+    "link_jobs": int | None,
+    "compiler_launcher": str | None,
+    "distributed": dict[str, Any] | None,
+    "cache": dict[str, Any] | None,
+}
+COMPONENT_FIELDS: dict[str, Any] = {
+    "name": str,
+    "recipe": str,
+    "action": str,
+    "version": str,
+    "source": dict[str, Any] | None,
+    "source_env": str | None,
+    "source_subdir": str | None,
+    "cache_file": str | None,
+    "depends_on": list[str] | None,
+    "build_targets": list[str] | None,
+    "install_targets": list[str] | None,
+    "provides": dict[str, list[str] | None] | None,
+    "settings_hash": str,
+    "packages": list[dict[str, str | None]] | None,
+    "pip": dict[str, str] | None,
+    "llvm_prefix": str | None,
+}
 
 
 @dataclass(frozen=True)
@@ -82,11 +118,24 @@ class Plan:
 
 def load(build_dir: Path) -> Plan:
     path = build_dir / PLAN_NAME
-    data = read_json(path, what="build plan",
-                     missing_hint="run `mlirboot configure --target ...` first "
-                     "(or pass --build-dir)",
-                     invalid_hint="re-run `mlirboot configure`")
+    data = load_object(
+        path,
+        what="build plan",
+        fix=FIX,
+        missing_hint="run `mlirboot configure --target ...` first (or pass --build-dir)",
+    )
     return parse(data, path, build_dir)
+
+
+def load_data_if_present(build_dir: Path) -> dict[str, Any]:
+    """plan.json as checked plain data, or {} when the build dir has none
+    (doctor works before configure; a corrupt plan is still an error)."""
+    path = build_dir / PLAN_NAME
+    if not path.exists() and not path.is_symlink():
+        return {}
+    data = load_object(path, what="build plan", fix=FIX)
+    check_fields(data, PLAN_FIELDS, (), path=path, what="build plan", fix=FIX)
+    return data
 
 
 def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
@@ -97,9 +146,27 @@ def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
             where=where,
             hint="re-run `mlirboot configure` with this mlirboot version",
         )
+    check_fields(data, PLAN_FIELDS, ("prefix", "components"), path=path, what="build plan", fix=FIX)
+    for i, comp in enumerate(data["components"]):
+        check_fields(
+            comp,
+            COMPONENT_FIELDS,
+            ("name",),
+            path=path,
+            what="build plan",
+            fix=FIX,
+            at=("components", i),
+        )
+    for key in ("jobs", "link_jobs"):
+        value = data.get(key)
+        if value is not None and not 1 <= value <= MAX_JOBS:
+            raise UsageError(
+                f"build plan: {key} {value} is not from 1 to {MAX_JOBS}", where=where, hint=FIX
+            )
     try:
-        components = [_component(c, f"{where}: components[{i}]")
-                      for i, c in enumerate(data["components"])]
+        components = [
+            _component(c, f"{where}: components[{i}]") for i, c in enumerate(data["components"])
+        ]
         base = Path(data.get("build_dir") or build_dir)
         plan = Plan(
             mlirboot_version=str(data.get("mlirboot_version", "")),
@@ -113,14 +180,14 @@ def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
             jobs=data.get("jobs"),
             link_jobs=data.get("link_jobs"),
             compiler_launcher=data.get("compiler_launcher"),
-            distributed=Cluster.from_data(data["distributed"]) if data.get("distributed")
-            else None,
+            distributed=Cluster.from_data(data["distributed"]) if data.get("distributed") else None,
             cache=CacheSpec.from_data(data["cache"]) if data.get("cache") else None,
             path=path,
         )
-    except KeyError as err:
-        raise UsageError(f"plan lacks key {err}", where=where,
-                         hint="re-run `mlirboot configure`") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise UsageError(
+            f"build plan is malformed: {type(err).__name__}: {err}", where=where, hint=FIX
+        ) from None
     names = [c.name for c in plan.components]
     for comp in plan.components:
         for dep in comp.depends_on:
@@ -136,12 +203,16 @@ def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
 def _component(data: dict[str, Any], where: str) -> Component:
     action = data.get("action", "cmake")
     if action not in ACTIONS:
-        raise UsageError(f"unknown action {action!r}", where=where,
-                         hint="one of: " + ", ".join(ACTIONS))
+        raise UsageError(
+            f"unknown action {action!r}", where=where, hint="one of: " + ", ".join(ACTIONS)
+        )
     source = data.get("source")
     if source is not None and source.get("kind") not in SOURCE_KINDS:
-        raise UsageError(f"unknown source kind {source.get('kind')!r}", where=where,
-                         hint="one of: " + ", ".join(SOURCE_KINDS))
+        raise UsageError(
+            f"unknown source kind {source.get('kind')!r}",
+            where=where,
+            hint="one of: " + ", ".join(SOURCE_KINDS),
+        )
     provides = data.get("provides") or {}
     pip = data.get("pip")
     return Component(

@@ -40,9 +40,10 @@ def record_path(prefix: Path, name: str) -> Path:
 
 def read_record(prefix: Path, name: str) -> dict[str, Any] | None:
     try:
-        return json.loads(record_path(prefix, name).read_text())
-    except (OSError, ValueError):
+        data = json.loads(record_path(prefix, name).read_text())
+    except (OSError, ValueError, RecursionError):
         return None
+    return data if isinstance(data, dict) else None  # damaged: publish again
 
 
 def done_records(prefix: Path) -> dict[str, dict[str, Any]]:
@@ -50,9 +51,9 @@ def done_records(prefix: Path) -> dict[str, dict[str, Any]]:
     for path in sorted((prefix / STATE_DIR / "records").glob("*.json")):
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
-        if data.get("state") == "done":
+        if isinstance(data, dict) and data.get("state") == "done":
             out[path.stem] = data
     return out
 
@@ -188,11 +189,20 @@ def publish(
             hint="check free space and permissions in the prefix",
         ) from None
     previous = read_record(prefix, name)
-    rec = {"component": name, "state": "publishing", "generation": generation,
-           "files": files, "previous": previous}
+    rec = {
+        "component": name,
+        "state": "publishing",
+        "generation": generation,
+        "files": files,
+        "previous": previous,
+    }
     _write_record(prefix, name, rec)
-    others = {rel for other, data in done_records(prefix).items() if other != name
-              for rel in data.get("files", {})}
+    others = {
+        rel
+        for other, data in done_records(prefix).items()
+        if other != name
+        for rel in data.get("files", {})
+    }
     stale = sorted(set((previous or {}).get("files", {})) - set(files) - others)
     try:
         for rel in sorted(files):

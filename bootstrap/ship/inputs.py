@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..engine.planfile import PLAN_FIELDS, SCHEMA
 from ..errors import UsageError
+from ..jsonfile import load_object
 from ..manifest import Manifest, locate
 
 
@@ -30,8 +32,27 @@ class Shippable:
         return json.loads(self.plan_text) if self.plan_text else {}
 
 
-def load(toolchain: str | os.PathLike[str] | None,
-         build_dir: str | os.PathLike[str] | None = None) -> Shippable:
+FIX = "run `mlirboot configure` again (and `mlirboot build`)"
+# The parts of lock.json and plan.json the shipping commands read.
+LOCK_FIELDS: dict[str, Any] = {
+    "schema": int,
+    "config_hash": str,
+    "sources": list[dict[str, Any]],
+    "system_packages": list[dict[str, str]],
+    "pip": list[dict[str, Any]],
+}
+
+
+def _checked_text(path: Path, what: str, fields: dict[str, Any]) -> str:
+    """The file's text as shipped, after `jsonfile` checked it (so `.lock` and
+    `.plan` cannot fail later)."""
+    load_object(path, what=what, fix=FIX, fields=fields, schema=SCHEMA)
+    return path.read_text()
+
+
+def load(
+    toolchain: str | os.PathLike[str] | None, build_dir: str | os.PathLike[str] | None = None
+) -> Shippable:
     """The manifest (explicit prefix, $MLIRBOOT_TOOLCHAIN, ./build/toolchain) and
     the lock/plan of the build dir that made it: --build-dir, else the prefix's
     parent (the default prefix is <build-dir>/toolchain)."""
@@ -47,16 +68,21 @@ def load(toolchain: str | os.PathLike[str] | None,
     lock = bdir / "lock.json"
     plan = bdir / "plan.json"
     if build_dir and not lock.exists():
-        raise UsageError("lock.json not found", where=str(bdir),
-                         hint="pass the --build-dir `mlirboot configure` wrote")
+        raise UsageError(
+            "lock.json not found",
+            where=str(bdir),
+            hint="pass the --build-dir `mlirboot configure` wrote",
+        )
     if not lock.exists():
         bdir = None
     return Shippable(
         manifest=manifest,
         manifest_path=path,
         build_dir=bdir,
-        lock_text=lock.read_text() if bdir else None,
-        plan_text=plan.read_text() if bdir and plan.exists() else None,
+        lock_text=_checked_text(lock, "lock file", LOCK_FIELDS) if bdir else None,
+        plan_text=_checked_text(plan, "build plan", PLAN_FIELDS)
+        if bdir and plan.exists()
+        else None,
     )
 
 
@@ -67,5 +93,8 @@ def source_date_epoch() -> int:
     try:
         return int(value)
     except ValueError:
-        raise UsageError(f"SOURCE_DATE_EPOCH is not an integer: {value!r}",
-                         where="environment", hint="unset it or set seconds since 1970") from None
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH is not an integer: {value!r}",
+            where="environment",
+            hint="unset it or set seconds since 1970",
+        ) from None

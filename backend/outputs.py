@@ -1,0 +1,156 @@
+"""Where `compile` and `run` may write, checked before any work starts:
+nothing of the user's is deleted or overwritten.
+
+- an artifact dir (`-o`) is new, empty, or an artifact mlirboot wrote (its
+  artifact.json lists every other entry);
+- a temps dir (`--save-temps`) is new, empty, or carries the marker file that
+  lists what an earlier --save-temps wrote there (only those are replaced);
+- an output file (`run --output`) is new, in an existing writable directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from ..bootstrap.errors import UsageError
+from ..bootstrap.fsutil import check_writable_parent
+
+ARTIFACT_JSON = "artifact.json"
+TEMPS = "temps"
+TEMPS_MARKER = ".mlirboot-temps"
+
+
+def _listing(path: Path) -> list[str]:
+    try:
+        return sorted(p.name for p in path.iterdir())
+    except OSError as err:
+        raise UsageError(
+            f"cannot list {path}: {err.strerror}", where=str(path), hint="pick another directory"
+        ) from None
+
+
+def artifact_owned(out: Path) -> bool:
+    """An artifact dir mlirboot wrote: artifact.json lists every other entry."""
+    try:
+        meta = json.loads((out / ARTIFACT_JSON).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        return False
+    ours = {ARTIFACT_JSON, TEMPS} | {
+        Path(v).parts[0] for v in meta["files"].values() if isinstance(v, str) and v
+    }
+    return all(name in ours for name in _listing(out))
+
+
+def check_artifact_dir(out: Path) -> None:
+    """`-o OUT` before compiling: refuse anything that is not ours to replace."""
+    where = f"-o {out}"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UsageError(
+            f"{out} exists and is not a directory",
+            where=where,
+            hint="-o names a new artifact directory; pick a new name",
+        )
+    if out.is_dir() and _listing(out) and not artifact_owned(out):
+        raise UsageError(
+            f"refusing to replace {out}: it holds files mlirboot did not write",
+            where=where,
+            hint="pick a new or empty output directory",
+        )
+    check_writable_parent(out, where)
+
+
+def publish_artifact(workdir: Path, out: Path) -> None:
+    """Move the finished work dir to `out` (checked by check_artifact_dir)."""
+    check_artifact_dir(out)  # again: something may have appeared while compiling
+    if out.is_dir():
+        if _listing(out):
+            shutil.rmtree(out)
+        else:
+            out.rmdir()
+    os.replace(workdir, out)
+
+
+def _temps_owned(dest: Path) -> list[str] | None:
+    """Names an earlier --save-temps wrote into `dest`, or None if not marked."""
+    try:
+        names = json.loads((dest / TEMPS_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return [n for n in names if n and "/" not in n and n not in (".", "..")]
+
+
+def check_temps_dir(dest: Path) -> None:
+    """`--save-temps DIR` before compiling."""
+    where = f"--save-temps {dest}"
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise UsageError(
+            f"{dest} exists and is not a directory",
+            where=where,
+            hint="--save-temps names a new or empty directory",
+        )
+    if dest.is_dir() and _listing(dest) and _temps_owned(dest) is None:
+        raise UsageError(
+            f"refusing to write into {dest}: it holds files mlirboot did not write",
+            where=where,
+            hint="pick a new or empty directory",
+        )
+    check_writable_parent(dest, where)
+
+
+def save_temps(temps: Path, dest: Path) -> None:
+    """Copy the stage files into `dest`, replacing only what an earlier
+    --save-temps wrote there (the marker lists it)."""
+    check_temps_dir(dest)
+    dest.mkdir(exist_ok=True)
+    for name in _temps_owned(dest) or []:
+        old = dest / name
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink(missing_ok=True)
+    names = sorted(p.name for p in temps.iterdir()) if temps.is_dir() else []
+    clash = [n for n in names if (dest / n).exists() or (dest / n).is_symlink()]
+    if clash:
+        raise UsageError(
+            f"refusing to overwrite {dest / clash[0]}: mlirboot did not write it",
+            where=f"--save-temps {dest}",
+            hint="pick a new or empty directory",
+        )
+    (dest / TEMPS_MARKER).write_text(json.dumps(names) + "\n")
+    for name in names:
+        src = temps / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, symlinks=True)
+        else:
+            shutil.copy2(src, dest / name, follow_symlinks=False)
+
+
+def npy_path(spec: str) -> Path:
+    """The file numpy.save writes for `spec` (it appends .npy when missing)."""
+    return Path(spec if spec.endswith(".npy") else spec + ".npy")
+
+
+def check_new_files(paths: list[tuple[Path, str]]) -> None:
+    """Output files (path, where): new, distinct, in writable directories."""
+    seen: set[Path] = set()
+    for path, where in paths:
+        if path.exists() or path.is_symlink():
+            raise UsageError(
+                f"{path} exists; mlirboot does not overwrite files",
+                where=where,
+                hint="remove it first, or pick a new name",
+            )
+        key = path.absolute()
+        if key in seen:
+            raise UsageError(
+                f"{path} is named twice", where=where, hint="give each output its own file"
+            )
+        seen.add(key)
+        check_writable_parent(path, where)
