@@ -26,14 +26,17 @@ class Stamps:
         return self.dir / f"{step}.json"
 
     def read(self, step: str) -> dict[str, Any] | None:
+        """The stamp, or None when missing or damaged (not JSON, not an
+        object, not UTF-8, a directory): the step then simply runs again."""
         try:
-            return json.loads(self.path(step).read_text())
+            data = json.loads(self.path(step).read_text())
         except (OSError, ValueError):
             return None
+        return data if isinstance(data, dict) else None
 
     def valid(self, step: str, want: str) -> bool:
         data = self.read(step)
-        return bool(data) and data.get("key") == want and data.get("state") == "done"
+        return data is not None and data.get("key") == want and data.get("state") == "done"
 
     def write(self, step: str, want: str, state: str = "done", **extra: Any) -> None:
         atomic_write_text(

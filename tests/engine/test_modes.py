@@ -104,3 +104,4 @@ def test_extraction_drops_special_bits_and_foreign_owners(tmp_path: Path) -> Non
     assert _mode(out / "dir") == 0o755
     assert _mode(out) == 0o777 & ~fsutil.umask()
     assert (out / "setuid-tool").stat().st_uid == os.getuid()
+
