@@ -40,8 +40,16 @@ class Toolbox:
             return Path(known)
         from .passes.plugin import cached_plugin
 
-        mlir_dir = Path(self.manifest.prefix) / "lib" / "cmake" / "mlir"
-        return cached_plugin(mlir_dir)
+        return cached_plugin(self.mlir_cmake_dir)
+
+    @property
+    def mlir_cmake_dir(self) -> Path:
+        """MLIRConfig.cmake's dir: beside the LLVM install mlir-opt comes from
+        (for a system-provider toolchain that is not the manifest's prefix)."""
+        candidates = [Path(self.manifest.prefix) / "lib" / "cmake" / "mlir"]
+        if "mlir-opt" in self.manifest.tools:
+            candidates.insert(0, self.tool("mlir-opt").parent.parent / "lib" / "cmake" / "mlir")
+        return next((c for c in candidates if (c / "MLIRConfig.cmake").exists()), candidates[-1])
 
     def plugin(self, name: str) -> Path:
         """A pass plugin named by a pipeline stage's `load:`."""

@@ -22,7 +22,7 @@ from .harness import (
     tensor_main,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "examples"
+SHARED = Path(__file__).resolve().parents[2] / "examples"
 RAISE = "builtin.module(func.func(mlirboot-raise-loops-to-linalg))"
 CHAIN = "builtin.module(func.func(mlirboot-reassociate-matmul-chains))"
 FUSE = "builtin.module(func.func(mlirboot-fuse-elementwise-into-matmul{tile-sizes=8,32}))"
