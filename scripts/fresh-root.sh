@@ -89,6 +89,7 @@ tar -C "$root" -xzf "$base"
 
 # What the host trusts and how it reaches the mirrors.
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+cp /etc/hosts "$root/etc/hosts"  # sudo looks the host name up
 if [ -d /usr/local/share/ca-certificates ]; then
   mkdir -p "$root/usr/local/share/ca-certificates"
   cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
