@@ -11,8 +11,9 @@ use_venv
 
 # Tools the tests drive besides LLVM: a host C/C++ compiler (the tests' small
 # CMake projects use CMake's default one), source unpacking, the offload
-# runtime's build dependencies (LLVMSupport's zlib and zstd), SPIR-V validation, distributed and cached
-# builds, BLAS, and containers (buildah on a debootstrap base).
+# runtime's build dependencies (LLVMSupport links zlib and zstd), SPIR-V
+# validation, distributed and cached builds, BLAS, and containers (buildah on
+# a debootstrap base).
 step apt apt_install gcc g++ ca-certificates git xz-utils zlib1g-dev libzstd-dev libffi-dev libze-dev \
   spirv-tools distcc redis-server ccache sccache libopenblas-dev buildah debootstrap
 
