@@ -153,7 +153,30 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         ctx.remark(_display_location(ctx, found["loc"]), found["what"].strip())
     if stage.load:
         _specialization_remarks(ctx, ctx.current, out)
+    if stage.transform_library and passes:
+        _check_memref_ops_kept(ctx, ctx.current, out)
     return out
+
+
+# A matmul that writes a memref (buffer semantics: no results, outs(... : memref<...>)).
+_MEMREF_LINALG = re.compile(
+    r"^\s*linalg\.(?:batch_)?matmul\b[^\n]*\bouts\([^)]*:\s*memref<", re.M
+)
+
+
+def _check_memref_ops_kept(ctx: Context, before: Path, after: Path) -> None:
+    """The matmul schedule rewrites value-semantic matmuls only: every matmul
+    on memrefs must survive its stages (one that vanished was dropped, not
+    rewritten, and what it wrote would be silently lost). Other memref ops are
+    not counted: canonicalization may legitimately drop dead copies the
+    schedule's own bufferization made."""
+    had = len(_MEMREF_LINALG.findall(before.read_text()))
+    has = len(_MEMREF_LINALG.findall(after.read_text()))
+    if has < had:
+        raise BuildError(
+            f"internal error: the schedule dropped {had - has} matmul(s) on memrefs",
+            where=ctx.where(),
+            hint="please report this with --save-temps output; -O1 or --blas avoid the schedule")
 
 
 _NAMED = re.compile(r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.conv_\w+)\b"
