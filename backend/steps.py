@@ -21,6 +21,7 @@ from .offload import (
     with_module_attributes,
     wrap_entry_in_target,
 )
+from .outputs import require_outputs
 from .program import parse_signature
 
 HOST_TRIPLE = "x86_64-pc-linux-gnu"
@@ -58,6 +59,7 @@ def parse(ctx: Context) -> Path:
                          hint="fix the program; mlir-opt's full output: " + str(result.log_path))
     text = out.read_text()
     ctx.signature = parse_signature(text, ctx.entry, str(ctx.source))
+    require_outputs(text, ctx.signature, str(ctx.source))
     return out
 
 
