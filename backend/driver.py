@@ -184,7 +184,7 @@ _NAMED = re.compile(r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.c
 
 
 def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
-    """Upstream linalg-specialize-generic-ops names matmul/conv-shaped
+    """mlirboot-specialize-generic-ops (upstream's naming, checked) names matmul/conv-shaped
     linalg.generic ops silently; report each named op that appeared at a
     location where no named op was and no plugin pass already spoke."""
     from .tensorize import _location
@@ -198,7 +198,7 @@ def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
     for op, loc in named(after):
         shown = _display_location(ctx, loc)
         if loc and loc not in had and shown not in said:
-            ctx.remark(shown, f"recognized linalg.generic as {op} (linalg-specialize-generic-ops)")
+            ctx.remark(shown, f"recognized linalg.generic as {op} (mlirboot-specialize-generic-ops)")
             said.add(shown)
 
 

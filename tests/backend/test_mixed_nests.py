@@ -75,3 +75,18 @@ def test_dropped_memref_op_is_an_error(tmp_path):
     with pytest.raises(BuildError, match="dropped 1 matmul"):
         _check_memref_ops_kept(ctx, before, after)
     _check_memref_ops_kept(ctx, before, before)  # kept: no error
+
+
+@pytest.mark.parametrize("target", ["host", "offload-host"])
+@pytest.mark.parametrize(("opt", "blas"), CONFIGS)
+def test_transposed_generic_matmul_keeps_its_transpose(tmp_path, opt, blas, target):
+    art = compile_program(
+        PROGRAMS / "generic_matmul_transposed_b.mlir",
+        target=target,
+        opt=opt,
+        blas=blas,
+        out=tmp_path / "art",
+    )
+    rng = np.random.default_rng(4)
+    a, b = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
+    np.testing.assert_allclose(art.run(a, b)[0], a @ b.T, rtol=1e-5, atol=1e-5)

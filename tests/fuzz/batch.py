@@ -43,6 +43,10 @@ def run_batch(
         bad = [o for o in outcomes if o.status in ("mismatch", "error")]
         if bad:
             small, config, outcome = reduce(program, bad[0].config, plugin)
+            if outcome.status not in ("mismatch", "error"):
+                # It did not fail again: report the first run as it was.
+                small, config, outcome = program, bad[0].config, bad[0]
+                outcome.detail = f"(did not reproduce on a rerun) {outcome.detail}"
             summary.failures.append(reproducer(small, config, outcome))
             log(summary.failures[-1])
             log(f"  (all failing configs of seed {s}: {', '.join(str(o.config) for o in bad)})")

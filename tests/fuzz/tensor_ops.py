@@ -39,6 +39,37 @@ def contraction(kind: str, out: Buffer, a: Buffer, b: Buffer) -> Component:
     return Component(f"t-{kind}", emit, model)
 
 
+def generic_matmul(out: Buffer, a: Buffer, b: Buffer, layout: str) -> Component:
+    """out = A x B as a linalg.generic; `layout` "nn", "tn" (A stored [k, m])
+    or "nt" (B stored [n, k]): transposed operands must not be named a plain
+    linalg.matmul."""
+    amap = "(k, i)" if layout == "tn" else "(i, k)"
+    bmap = "(j, k)" if layout == "nt" else "(k, j)"
+
+    def emit(em: Emitter) -> list[str]:
+        init, lines = _init(em, out)
+        t = em.dtype
+        maps = ", ".join(f"affine_map<(i, j, k) -> {m}>" for m in (amap, bmap, "(i, j)"))
+        return [
+            *lines,
+            f"  %{out.name} = linalg.generic {{indexing_maps = [{maps}], "
+            f'iterator_types = ["parallel", "parallel", "reduction"]}} '
+            f"ins(%{a.name}, %{b.name} : {a.tensor}, {b.tensor}) outs({init} : {out.tensor}) {{",
+            f"  ^bb0(%x: {t}, %y: {t}, %acc: {t}):",
+            f"    %m = {em.arith('mul')} %x, %y : {t}",
+            f"    %s = {em.arith('add')} %acc, %m : {t}",
+            f"    linalg.yield %s : {t}",
+            f"  }} -> {out.tensor}",
+        ]
+
+    def model(s: State) -> None:
+        A = s[a.name].T if layout == "tn" else s[a.name]
+        B = s[b.name].T if layout == "nt" else s[b.name]
+        s[out.name] = A @ B
+
+    return Component(f"t-generic-matmul-{layout}", emit, model)
+
+
 def binary(op: str, out: Buffer, x: Buffer, y: Buffer) -> Component:
     """linalg.add / sub / mul / max (named elementwise ops)."""
 
@@ -175,9 +206,18 @@ def tensor_program(gen: Generator, dtype: str) -> Program:
         final = [cur]
         return Program(f"seed{gen.seed}", dtype, "tensor", gen.args, comps, final, gen.seed)
     m, k, n = gen.size(), gen.size(), gen.size()
-    a, b = gen.buffer((m, k), dtype), gen.buffer((k, n), dtype)
-    cur = value((m, n))
-    comps.append(contraction("matmul", cur, a, b))
+    if r.random() < 0.3:
+        if r.random() < 0.5:
+            m = n = k  # square: a wrongly named transpose still verifies
+        layout = r.choice(("nn", "tn", "nt"))
+        a = gen.buffer((k, m) if layout == "tn" else (m, k), dtype)
+        b = gen.buffer((n, k) if layout == "nt" else (k, n), dtype)
+        cur = value((m, n))
+        comps.append(generic_matmul(cur, a, b, layout))
+    else:
+        a, b = gen.buffer((m, k), dtype), gen.buffer((k, n), dtype)
+        cur = value((m, n))
+        comps.append(contraction("matmul", cur, a, b))
     results = []
     for _ in range(r.choice((0, 1, 2, 3))):
         choice = r.choice(("chain", "binary", "unary", "bias", "reduce", "transpose", "keep"))
