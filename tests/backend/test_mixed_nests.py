@@ -90,3 +90,23 @@ def test_transposed_generic_matmul_keeps_its_transpose(tmp_path, opt, blas, targ
     rng = np.random.default_rng(4)
     a, b = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
     np.testing.assert_allclose(art.run(a, b)[0], a @ b.T, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("target", ["host", "offload-host"])
+@pytest.mark.parametrize("opt", ["O0", "O2"])
+def test_entry_returning_one_value_twice(tmp_path, opt, target):
+    """Found by the fuzzer: LLVM 22's buffer-results-to-out-params crashed
+    hoisting the buffer of a value returned twice; both results now arrive."""
+    prog = tmp_path / "twice.mlir"
+    prog.write_text("""func.func @twice(%a: tensor<3x4xf32>) -> (tensor<4x3xf32>, tensor<4x3xf32>) {
+  %e = tensor.empty() : tensor<4x3xf32>
+  %t = linalg.transpose ins(%a : tensor<3x4xf32>) outs(%e : tensor<4x3xf32>) permutation = [1, 0]
+  return %t, %t : tensor<4x3xf32>, tensor<4x3xf32>
+}
+""")
+    art = compile_program(prog, target=target, opt=opt, out=tmp_path / "art")
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    got = art.run(a)
+    assert len(got) == 2
+    for g in got:
+        np.testing.assert_array_equal(g, a.T)

@@ -289,8 +289,10 @@ def matmul_nest(
             body_ind = ind + "  "
             p, lines = product(em, body_ind, v)
             r, lr = combine(em, acc, p, body_ind)
+            if variant == "overwrite":  # the carried value is replaced, not accumulated
+                r, lr = p, ""
             yield_op = "affine.yield" if dialect == "affine" else "scf.yield"
-            body = [*lines, lr, f"{body_ind}{yield_op} {r} : {em.dtype}"]
+            body = [*lines, *([lr] if lr else []), f"{body_ind}{yield_op} {r} : {em.dtype}"]
             total = em.fresh("t")
             loop = _loop(em, dialect, v["k"], k_lo, k, body, ind, iter_init=init, result=total)
             return [li, *loop, _store(dialect, total, c, idx(v, "c"), ind)]
