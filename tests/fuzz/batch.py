@@ -50,7 +50,7 @@ def run_batch(
             summary.failures.append(reproducer(small, config, outcome))
             log(summary.failures[-1])
             log(f"  (all failing configs of seed {s}: {', '.join(str(o.config) for o in bad)})")
-        if (s - seed + 1) % 25 == 0:
+        if (s - seed + 1) % 10 == 0:
             log(f"[{s - seed + 1}/{count}] {summary.line()}")
         summary.seconds = time.monotonic() - start
     return summary
