@@ -140,6 +140,12 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     if stage.generic:
         cmd.append("--mlir-print-op-generic")
     result = ctx.run(cmd, check=False)
+    if result.returncode != 0 and _schedule_gave_up(passes, result.output):
+        # The schedule is an optimization: the matmul keeps its plain lowering.
+        ctx.remark(str(ctx.source), "matmul schedule not applied: the transform interpreter "
+                   "lost track of a folded loop (reduction of size 1); plain loops instead")
+        shutil.copyfile(ctx.current, out)
+        return out
     if result.returncode != 0:
         first = proc.first_diagnostic(result.output.splitlines()) or "mlir-opt failed"
         if "Stack dump:" in result.output:
@@ -162,6 +168,16 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     if stage.transform_library and passes:
         _check_memref_ops_kept(ctx, ctx.current, out)
     return out
+
+
+def _schedule_gave_up(passes: list[str], output: str) -> bool:
+    """The tensor matmul schedule failed in the known LLVM 22 way: a one-trip
+    loop it still holds a handle to (a matmul with K = 1) is folded by the
+    canonicalization inside the schedule ("tracking listener failed to find
+    replacement op"). Nothing was rewritten: the stage's input stands."""
+    return any("entry-point=matmul_tile_and_vectorize" in p for p in passes) and (
+        "tracking listener failed to find replacement op" in output
+    )
 
 
 _RETURN = re.compile(r"^\s*(?:func\.)?return\s+(?P<operands>[^:\n]+):", re.M)

@@ -110,3 +110,27 @@ def test_entry_returning_one_value_twice(tmp_path, opt, target):
     assert len(got) == 2
     for g in got:
         np.testing.assert_array_equal(g, a.T)
+
+
+@pytest.mark.parametrize("target", ["host", "offload-host"])
+def test_matmul_with_reduction_of_one(tmp_path, target):
+    """Found by the fuzzer (seed 335): the host schedule failed on K = 1
+    ("tracking listener failed"); the matmul now keeps its plain lowering,
+    says so in the report, and the answer is right."""
+    prog = tmp_path / "k1.mlir"
+    prog.write_text("""func.func @k1(%a: tensor<8x1xf32>, %b: tensor<1x33xf32>)
+    -> tensor<8x33xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x33xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x33xf32>) -> tensor<8x33xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<8x1xf32>, tensor<1x33xf32>)
+      outs(%f : tensor<8x33xf32>) -> tensor<8x33xf32>
+  return %r : tensor<8x33xf32>
+}
+""")
+    art = compile_program(prog, target=target, opt="O2", out=tmp_path / "art")
+    assert any("schedule not applied" in r["what"] for r in art.meta["remarks"])
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((8, 1)).astype(np.float32), rng.standard_normal((1, 33))
+    got = art.run(a, b.astype(np.float32))
+    np.testing.assert_allclose(got[0], a @ b.astype(np.float32), rtol=1e-5, atol=1e-5)
