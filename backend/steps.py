@@ -12,6 +12,7 @@ from pathlib import Path
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, UsageError
 from .driver import TEMPS, Context
+from .entry_effects import require_outputs
 from .grad import GradRequest
 from .grad import resolve as resolve_wrt
 from .launcher import launcher_source
@@ -58,6 +59,7 @@ def parse(ctx: Context) -> Path:
                          hint="fix the program; mlir-opt's full output: " + str(result.log_path))
     text = out.read_text()
     ctx.signature = parse_signature(text, ctx.entry, str(ctx.source))
+    require_outputs(text, ctx.signature, str(ctx.source))
     return out
 
 

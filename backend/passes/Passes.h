@@ -15,11 +15,13 @@ void registerRaiseLoopsToLinalgPass();
 void registerReassociateMatmulChainsPass();
 /// mlirboot-fuse-elementwise-into-matmul
 void registerFuseElementwiseIntoMatmulPass();
+void registerSpecializeGenericOpsPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
   registerReassociateMatmulChainsPass();
   registerFuseElementwiseIntoMatmulPass();
+  registerSpecializeGenericOpsPass();
 }
 
 } // namespace mlirboot

@@ -25,18 +25,22 @@ PLUGIN_NAME = "MlirbootPasses.so"
 RAISE_LOOPS = "mlirboot-raise-loops-to-linalg"
 REASSOCIATE_CHAINS = "mlirboot-reassociate-matmul-chains"
 FUSE_ELEMENTWISE = "mlirboot-fuse-elementwise-into-matmul"
+#: Upstream's linalg-specialize-generic-ops, keeping only exact namings (LLVM 22
+#: names a transposed-operand matmul generic a plain linalg.matmul).
+SPECIALIZE_GENERICS = "mlirboot-specialize-generic-ops"
 #: The plugin's own passes (all run on any op, typically func.func).
-PLUGIN_PASSES: tuple[str, ...] = (RAISE_LOOPS, REASSOCIATE_CHAINS, FUSE_ELEMENTWISE)
+PLUGIN_PASSES: tuple[str, ...] = (RAISE_LOOPS, SPECIALIZE_GENERICS, REASSOCIATE_CHAINS,
+                                  FUSE_ELEMENTWISE)
 
 #: The -O2 sequence, as passes nested under func.func, in order:
-#: raise loop nests (memref) to linalg; let upstream name any remaining
-#: matmul/conv-shaped linalg.generic; reorder matmul chains (tensors); clean up;
+#: raise loop nests (memref) to linalg; name any remaining matmul/conv-shaped
+#: linalg.generic (upstream's specialization, checked); reorder matmul chains (tensors); clean up;
 #: then tile elementwise epilogues and fuse their matmul into the tile loop.
 #: Fusion goes last: it turns whole-tensor matmuls into tiled loops, which the
 #: chain pass would no longer see.
 FUNC_PASSES: tuple[str, ...] = (
     RAISE_LOOPS,
-    "linalg-specialize-generic-ops",
+    SPECIALIZE_GENERICS,
     REASSOCIATE_CHAINS,
     "canonicalize",
     "cse",

@@ -50,7 +50,7 @@ def test_build_rejects_a_folder_without_mlir(tmp_path: Path) -> None:
 
 def test_pipeline_strings() -> None:
     assert passes_plugin.PASS_PIPELINE.startswith("builtin.module(func.func(")
-    order = [passes_plugin.RAISE_LOOPS, "linalg-specialize-generic-ops",
+    order = [passes_plugin.RAISE_LOOPS, passes_plugin.SPECIALIZE_GENERICS,
              passes_plugin.REASSOCIATE_CHAINS, passes_plugin.FUSE_ELEMENTWISE]
     positions = [passes_plugin.PASS_PIPELINE.index(p) for p in order]
     assert positions == sorted(positions)
