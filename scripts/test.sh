@@ -16,6 +16,11 @@ use_venv
 # a debootstrap base).
 step apt apt_install gcc g++ ca-certificates git xz-utils zlib1g-dev libzstd-dev libffi-dev libze-dev \
   spirv-tools distcc redis-server ccache sccache libopenblas-dev buildah debootstrap
+# Debian 13's buildah needs netavark to create a build container, but only
+# recommends it (Debian 12's neither needs nor names it).
+if apt-cache show buildah 2>/dev/null | grep -q '^Recommends:.*netavark'; then
+  step apt apt_install netavark
+fi
 
 # The real LLVM 22.1.8 source comes from Debian's llvm-toolchain-22 source
 # package: a deb-src entry on the machine's own Debian mirror, for the suite
