@@ -13,14 +13,10 @@ use_venv
 # CMake projects use CMake's default one), source unpacking, the offload
 # runtime's build dependencies (LLVMSupport links zlib and zstd), SPIR-V
 # validation, distributed and cached builds, BLAS, and containers (buildah on
-# a debootstrap base).
+# a debootstrap base; netavark, its recommended network stack, which Debian
+# 13's buildah cannot create a build container without).
 step apt apt_install gcc g++ ca-certificates git xz-utils zlib1g-dev libzstd-dev libffi-dev libze-dev \
-  spirv-tools distcc redis-server ccache sccache libopenblas-dev buildah debootstrap
-# Debian 13's buildah needs netavark to create a build container, but only
-# recommends it (Debian 12's neither needs nor names it).
-if apt-cache show buildah 2>/dev/null | grep -q '^Recommends:.*netavark'; then
-  step apt apt_install netavark
-fi
+  spirv-tools distcc redis-server ccache sccache libopenblas-dev buildah netavark debootstrap
 
 # The real LLVM 22.1.8 source comes from Debian's llvm-toolchain-22 source
 # package: a deb-src entry on the machine's own Debian mirror, for the suite
