@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from pathlib import Path
 
 from .. import proc
@@ -17,13 +18,25 @@ def _base() -> list[str]:
     return ["buildah", "--storage-driver", driver]
 
 
+def _ulimits() -> list[str]:
+    """RUN steps get this process's open-file limits: newer buildah (Debian
+    13) otherwise raises them to 1048576 and fails where the hard limit is
+    lower (operation not permitted). Limits change no byte of a layer."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        return []
+    soft = hard if soft == resource.RLIM_INFINITY else soft
+    return ["--ulimit", f"nofile={soft}:{hard}"]
+
+
 def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | None = None,
         volumes: list[str] | None = None, log_path: Path | None = None) -> str:
     """Build context/Containerfile; returns the image id. `--timestamp` fixes
     the created time and every file's mtime in the layers: the reproducibility
     knob (with SOURCE_DATE_EPOCH inside the build)."""
     cmd = [*_base(), "bud", "--isolation", "chroot", "--timestamp", str(epoch),
-           "--layers=false", "--pull=never", "-f", context / "Containerfile", "-t", tag]
+           "--layers=false", "--pull=never", *_ulimits(), "-f", context / "Containerfile",
+           "-t", tag]
     for key, value in sorted((build_args or {}).items()):
         cmd += ["--build-arg", f"{key}={value}"]
     for vol in volumes or []:
