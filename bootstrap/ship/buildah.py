@@ -19,17 +19,14 @@ def _base() -> list[str]:
 
 
 def _ulimits() -> list[str]:
-    """RUN steps keep this process's open-file and process limits: newer
-    buildah (Debian 13) otherwise raises both to 1048576 and fails where the
-    hard limit is lower (operation not permitted). Limits change no byte of
-    a layer."""
-    args = []
-    for name, which in (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC)):
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            soft = hard if soft == resource.RLIM_INFINITY else soft
-            args += ["--ulimit", f"{name}={soft}:{hard}"]
-    return args
+    """RUN steps get this process's open-file limits: newer buildah (Debian
+    13) otherwise raises them to 1048576 and fails where the hard limit is
+    lower (operation not permitted). Limits change no byte of a layer."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        return []
+    soft = hard if soft == resource.RLIM_INFINITY else soft
+    return ["--ulimit", f"nofile={soft}:{hard}"]
 
 
 def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | None = None,
