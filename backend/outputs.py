@@ -46,22 +46,31 @@ def artifact_owned(out: Path) -> bool:
     return all(name in ours for name in _listing(out))
 
 
+def _check_output_dir(
+    path: Path, where: str, *, owned: bool, verb: str, not_dir_hint: str, hint: str
+) -> None:
+    """A directory mlirboot may write: new, empty, or `owned` (ours already)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise UsageError(f"{path} exists and is not a directory", where=where, hint=not_dir_hint)
+    if path.is_dir() and _listing(path) and not owned:
+        raise UsageError(
+            f"refusing to {verb} {path}: it holds files mlirboot did not write",
+            where=where,
+            hint=hint,
+        )
+    check_writable_parent(path, where)
+
+
 def check_artifact_dir(out: Path) -> None:
     """`-o OUT` before compiling: refuse anything that is not ours to replace."""
-    where = f"-o {out}"
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise UsageError(
-            f"{out} exists and is not a directory",
-            where=where,
-            hint="-o names a new artifact directory; pick a new name",
-        )
-    if out.is_dir() and _listing(out) and not artifact_owned(out):
-        raise UsageError(
-            f"refusing to replace {out}: it holds files mlirboot did not write",
-            where=where,
-            hint="pick a new or empty output directory",
-        )
-    check_writable_parent(out, where)
+    _check_output_dir(
+        out,
+        f"-o {out}",
+        owned=out.is_dir() and artifact_owned(out),
+        verb="replace",
+        not_dir_hint="-o names a new artifact directory; pick a new name",
+        hint="pick a new or empty output directory",
+    )
 
 
 def publish_artifact(workdir: Path, out: Path) -> None:
@@ -88,20 +97,14 @@ def _temps_owned(dest: Path) -> list[str] | None:
 
 def check_temps_dir(dest: Path) -> None:
     """`--save-temps DIR` before compiling."""
-    where = f"--save-temps {dest}"
-    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
-        raise UsageError(
-            f"{dest} exists and is not a directory",
-            where=where,
-            hint="--save-temps names a new or empty directory",
-        )
-    if dest.is_dir() and _listing(dest) and _temps_owned(dest) is None:
-        raise UsageError(
-            f"refusing to write into {dest}: it holds files mlirboot did not write",
-            where=where,
-            hint="pick a new or empty directory",
-        )
-    check_writable_parent(dest, where)
+    _check_output_dir(
+        dest,
+        f"--save-temps {dest}",
+        owned=dest.is_dir() and _temps_owned(dest) is not None,
+        verb="write into",
+        not_dir_hint="--save-temps names a new or empty directory",
+        hint="pick a new or empty directory",
+    )
 
 
 def save_temps(temps: Path, dest: Path) -> None:
