@@ -59,6 +59,13 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
+def _program(pid: int) -> str:
+    """The program name of `pid`, "" once it has gone (it may exit at any
+    moment: read /proc once)."""
+    argv = _cmdline(pid)
+    return Path(argv[0]).name if argv else ""
+
+
 def _ninja_session(build: Path, proc: subprocess.Popen[str], deadline: float) -> int:
     """The pid (= session id) of the ninja building in `build`, once both
     slow jobs run under it."""
@@ -72,11 +79,7 @@ def _ninja_session(build: Path, proc: subprocess.Popen[str], deadline: float) ->
             argv = _cmdline(int(entry))
             if argv and Path(argv[0]).name == "ninja" and bdir in argv:
                 sid = int(entry)
-                sleeps = [
-                    p
-                    for p in proctree.session_members(sid)
-                    if Path(_cmdline(p)[0] if _cmdline(p) else "").name == "sleep"
-                ]
+                sleeps = [p for p in proctree.session_members(sid) if _program(p) == "sleep"]
                 if len(sleeps) == 2:
                     return sid
         time.sleep(0.1)
