@@ -18,15 +18,31 @@ def _base() -> list[str]:
     return ["buildah", "--storage-driver", driver]
 
 
+# Debian 12's buildah (1.28) runs RUN steps under a hard process limit of
+# 32768 and refuses to raise it; Debian 13's (1.39) raises it to 1048576
+# unless told. A cap both accept; a build needs far fewer processes.
+NPROC_CAP = 32768
+
+
 def _ulimits() -> list[str]:
-    """RUN steps get this process's open-file limits: newer buildah (Debian
-    13) otherwise raises them to 1048576 and fails where the hard limit is
-    lower (operation not permitted). Limits change no byte of a layer."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        return []
-    soft = hard if soft == resource.RLIM_INFINITY else soft
-    return ["--ulimit", f"nofile={soft}:{hard}"]
+    """RUN steps keep this process's open-file limits and a process limit no
+    higher than NPROC_CAP: newer buildah otherwise raises both to 1048576 and
+    fails where the hard limit is lower (operation not permitted). Limits
+    change no byte of a layer."""
+    args = []
+    for name, which, cap in (
+        ("nofile", resource.RLIMIT_NOFILE, None),
+        ("nproc", resource.RLIMIT_NPROC, NPROC_CAP),
+    ):
+        soft, hard = resource.getrlimit(which)
+        if hard == resource.RLIM_INFINITY:
+            if cap is None:
+                continue
+            hard = cap
+        hard = hard if cap is None else min(hard, cap)
+        soft = hard if soft == resource.RLIM_INFINITY else min(soft, hard)
+        args += ["--ulimit", f"{name}={soft}:{hard}"]
+    return args
 
 
 def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | None = None,
