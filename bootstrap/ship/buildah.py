@@ -18,9 +18,9 @@ def _base() -> list[str]:
     return ["buildah", "--storage-driver", driver]
 
 
-# Debian 12's buildah (1.28) runs RUN steps under a hard process limit of
-# 32768 and refuses to raise it; Debian 13's (1.39) raises it to 1048576
-# unless told. A cap both accept; a build needs far fewer processes.
+# Debian 12's buildah (1.28) gives containers nproc=32768:32768 by default
+# (`buildah from --help`) and cannot raise it; Debian 13's (1.39) raises it to
+# 1048576 unless told. A cap both accept; a build needs far fewer processes.
 NPROC_CAP = 32768
 
 
@@ -79,8 +79,8 @@ def digest(image: str) -> str:
 
 def run_in(image: str, argv: list[str], *, log_path: Path | None = None) -> str:
     """Output of argv run in a fresh container of `image` (removed after)."""
-    cid = proc.run([*_base(), "from", "--pull=never", image], stage=f"container/from {image}",
-                   hint=HINT).output.strip().splitlines()[-1]
+    cid = proc.run([*_base(), "from", "--pull=never", *_ulimits(), image],
+                   stage=f"container/from {image}", hint=HINT).output.strip().splitlines()[-1]
     try:
         return proc.run([*_base(), "run", "--isolation", "chroot", cid, "--", *argv],
                         stage=f"container/run {image}", log_path=log_path, hint=HINT).output
