@@ -17,11 +17,12 @@ if TYPE_CHECKING:
 
 def compile(
     source: str | os.PathLike[str],
-    target: str = "host",
+    target: str | None = None,
     arch: str | None = None,
     **kwargs: Any,
 ) -> Artifact:
-    """Compile MLIR (a path or the text) for `target`; see driver.compile_program."""
+    """Compile MLIR (a path or the text) for `target` (default: the default
+    target of backend/pipelines/_common.yaml); see driver.compile_program."""
     from .driver import compile_program
 
     return compile_program(source, target=target, arch=arch, **kwargs)

@@ -13,95 +13,28 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.fsutil import staging_dir
+from ..bootstrap.schema import did_you_mean
 from . import outputs
+from .artifact import ARTIFACT_JSON, Artifact
+from .context import TEMPS, Context, StageRecord
 from .grad import GradRequest, parse_wrt
-from .pipeline import OPT_LEVELS, Pipeline, Stage
+from .pipeline import OPT_LEVELS, Pipeline, Stage, default_target, targets
 from .pipeline import load as load_pipeline
-from .program import Signature
+from .schedules import matmul
+from .steps import run_step
+from .tensorize import source_location
 from .toolbox import Toolbox
 
-ARTIFACT_JSON = "artifact.json"
-TEMPS = "temps"
 _OP = re.compile(r"^\s*(?:%[\w#:, %]+=\s*)?\"?([a-z_]+\.[a-z_.]+)\"?[ (<{]", re.M)
 # An optimization remark as mlir-opt prints it (the source excerpt lines that
 # follow it are not matched). Passes of the MlirbootPasses plugin say "mlirboot: ".
 _REMARK = re.compile(r"^(?P<loc>\S+?:\d+:\d+): remark: (?:mlirboot: )?(?P<what>.*)$", re.M)
-
-
-@dataclass
-class StageRecord:
-    index: int
-    name: str
-    seconds: float
-    output: str
-    ops: dict[str, int] = field(default_factory=dict)
-    # What the stage recognized/rewrote: {"location": "file:line:col", "what": ...}
-    remarks: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class Context:
-    """What stages share: the program, the target's device settings, the tools
-    and the files produced so far."""
-
-    source: Path
-    pipeline: Pipeline
-    opt: str
-    arch: str | None
-    entry: str | None
-    tools: Toolbox
-    workdir: Path
-    options: dict[str, Any] = field(default_factory=dict)
-    current: Path | None = None
-    signature: Signature | None = None
-    files: dict[str, Path] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-    records: list[StageRecord] = field(default_factory=list)
-    stage: Stage | None = None
-    index: int = 0
-    grad: GradRequest | None = None  # set by --grad: the `when: grad` stages run
-    remarks: list[dict[str, str]] = field(default_factory=list)  # of the current stage
-
-    @property
-    def target(self) -> str:
-        return self.pipeline.target
-
-    def device(self, key: str, default: Any = None) -> Any:
-        if key == "arch" and self.arch:
-            return self.arch
-        return self.pipeline.device.get(key, default)
-
-    @property
-    def opt_flag(self) -> str:
-        return f"-{self.opt}"
-
-    def temp(self, suffix: str, tag: str = "") -> Path:
-        """A file of the current stage under temps/ (kept with --save-temps)."""
-        assert self.stage is not None
-        name = f"{self.index:02d}-{self.stage.name}{'-' + tag if tag else ''}{suffix}"
-        return self.workdir / TEMPS / name
-
-    def product(self, name: str) -> Path:
-        """A file that is part of the artifact (top level of the artifact dir)."""
-        return self.workdir / name
-
-    def remark(self, location: str, what: str) -> None:
-        """Record what the current stage recognized or rewrote (--opt-report)."""
-        self.remarks.append({"location": location, "what": what})
-
-    def where(self) -> str:
-        return f"{self.target}/{self.stage.name if self.stage else '?'}"
-
-    def run(self, cmd: list[Any], *, tag: str = "", **kw: Any) -> proc.Result:
-        log = self.temp(".log", tag or Path(str(cmd[0])).name)
-        return proc.run(cmd, stage=self.where(), log_path=log, **kw)
 
 
 def _without(passes: list[str], disabled: Sequence[str]) -> list[str]:
@@ -227,11 +160,9 @@ def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
     """mlirboot-specialize-generic-ops (upstream's naming, checked) names matmul/conv-shaped
     linalg.generic ops silently; report each named op that appeared at a
     location where no named op was and no plugin pass already spoke."""
-    from .tensorize import _location
-
     def named(path: Path) -> list[tuple[str, str]]:
         text = path.read_text()
-        return [(m["op"], _location(text, m["loc"])) for m in _NAMED.finditer(text)]
+        return [(m["op"], source_location(text, m["loc"])) for m in _NAMED.finditer(text)]
 
     had = {loc for _, loc in named(before)}
     said = {r["location"] for r in ctx.remarks}
@@ -250,16 +181,14 @@ def _display_location(ctx: Context, location: str) -> str:
 
 def _transform_library(ctx: Context, name: str) -> Path:
     """The rendered transform library `name` (one per compile, under temps/)."""
-    key = f"transform-library:{name}"
-    if key not in ctx.files:
-        from .schedules import matmul
-
+    libraries = ctx.files.transform_libraries
+    if name not in libraries:
         # f64 matmuls get the f64 register tile (twice the vectors per row).
         text = ctx.current.read_text() if ctx.current else ""
         dtype = "f64" if re.search(r"linalg\.(batch_)?matmul[^\n]*xf64>", text) else "f32"
-        ctx.files[key] = matmul.schedule_file(matmul.Tiling.for_host(dtype), ctx.workdir / TEMPS)
-        ctx.info["schedule"] = {"library": ctx.files[key].name, "dtype": dtype}
-    return ctx.files[key]
+        libraries[name] = matmul.schedule_file(matmul.Tiling.for_host(dtype), ctx.workdir / TEMPS)
+        ctx.info.schedule = {"library": libraries[name].name, "dtype": dtype}
+    return libraries[name]
 
 
 def _count_ops(path: Path) -> dict[str, int]:
@@ -287,35 +216,30 @@ def _new_workdir(out: Path | None) -> Path:
         ) from None
 
 
-def _check_arch(target: str, arch: str | None) -> None:
-    """--arch against the target's known archs (configs/targets/*.yaml)."""
+def _check_arch(pipeline: Pipeline, arch: str | None) -> None:
+    """--arch against the device target's known archs (configs/targets/*.yaml)."""
     if arch is None:
         return
-    from ..bootstrap.config import CONFIGS_DIR
-    from ..bootstrap.schema import did_you_mean
-    from ..bootstrap.targets import load_target_specs
-
-    specs = load_target_specs(CONFIGS_DIR / "targets")
-    spec = specs.get("host" if target == "offload-host" else target)
-    if spec is None or spec.archs is None:
-        with_archs = ", ".join(name for name, s in specs.items() if s.archs)
+    if not pipeline.archs:
         raise UsageError(
-            f"target {target} has no device architectures",
+            f"target {pipeline.target} has no device architectures",
             where=f"--arch {arch}",
-            hint=f"drop --arch (targets with archs: {with_archs})",
+            hint="drop --arch (targets with archs: "
+            + ", ".join(t for t in targets() if load_pipeline(t).archs)
+            + ")",
         )
-    if arch not in spec.archs.known:
+    if arch not in pipeline.archs:
         raise UsageError(
-            f"unknown {spec.name} arch `{arch}`",
+            f"unknown {pipeline.device_target} arch `{arch}`",
             where=f"--arch {arch}",
-            hint=did_you_mean(arch, spec.archs.known) or "known: " + ", ".join(spec.archs.known),
+            hint=did_you_mean(arch, pipeline.archs) or "known: " + ", ".join(pipeline.archs),
         )
 
 
 def compile_program(
     source: str | os.PathLike[str],
     *,
-    target: str = "host",
+    target: str | None = None,
     arch: str | None = None,
     out: str | os.PathLike[str] | None = None,
     entry: str | None = None,
@@ -331,15 +255,13 @@ def compile_program(
     With `grad=ENTRY` the artifact is ENTRY's gradient function, made by Enzyme
     (see backend/grad.py; `wrt` picks the arguments, default all). `blas=True`
     turns matmuls into OpenBLAS calls (host CPU targets: the pipelines with a
-    `when: blas` stage)."""
-    from . import steps
-    from .artifact import Artifact
-
+    `when: blas` stage). `target` None: the default target (_common.yaml)."""
     opt = opt.lstrip("-").upper()
     if opt not in OPT_LEVELS:
         raise UsageError(
             f"unknown optimization level `{opt}`", where="-O", hint="one of -O0, -O1, -O2, -O3"
         )
+    target = target or default_target()
     pipeline = load_pipeline(target)
     request = _grad_request(grad, wrt, entry)
     entry = request.entry if request else entry
@@ -349,9 +271,10 @@ def compile_program(
         raise UsageError(
             f"--blas is not available for target {pipeline.target}",
             where="--blas",
-            hint="BLAS replacement is for host and offload-host",
+            hint="BLAS replacement is for the CPU targets: "
+            + ", ".join(t for t in targets() if _has_blas(t)),
         )
-    _check_arch(pipeline.target, arch)
+    _check_arch(pipeline, arch)
     out_path = Path(out) if out is not None else None
     if _is_path(source):
         _program_file(Path(source))
@@ -378,7 +301,7 @@ def compile_program(
         for index, stage in enumerate(stages, 1):
             ctx.stage, ctx.index, ctx.remarks = stage, index, []
             start = time.monotonic()
-            result = steps.run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
+            result = run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
             if result is not None:
                 ctx.current = result
             ctx.records.append(
@@ -394,16 +317,16 @@ def compile_program(
         assert ctx.signature is not None
         meta = {
             "target": pipeline.target,
-            "arch": ctx.device("arch"),
+            "arch": ctx.device.arch if pipeline.device else None,
             "opt": opt,
             "blas": blas,
-            "device_backend": pipeline.device.get("runtime-backend"),
+            "device_backend": ctx.device.runtime_backend if ctx.offload else None,
             "toolchain": str(toolchain) if toolchain else None,
             "source": str(Path(source)) if _is_path(source) else "<text>",
             "signature": ctx.signature.to_json(),
-            "grad": ctx.info.pop("grad", None),
-            "files": {k: str(v.relative_to(workdir)) for k, v in ctx.files.items()},
-            "info": ctx.info,
+            "grad": ctx.grad_info,
+            "files": ctx.files.to_json(workdir),
+            "info": ctx.info.to_json(),
             "stages": [r.__dict__ for r in ctx.records],
             "remarks": [{"stage": r.name, **m} for r in ctx.records for m in r.remarks],
         }
@@ -451,6 +374,10 @@ def compile_program(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return Artifact.load(final)
+
+
+def _has_blas(target: str) -> bool:
+    return any(s.when == "blas" for s in load_pipeline(target).stages)
 
 
 def _grad_request(

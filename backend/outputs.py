@@ -17,9 +17,9 @@ from pathlib import Path
 
 from ..bootstrap.errors import UsageError
 from ..bootstrap.fsutil import check_writable_parent
+from .artifact import ARTIFACT_JSON
+from .context import TEMPS
 
-ARTIFACT_JSON = "artifact.json"
-TEMPS = "temps"
 TEMPS_MARKER = ".mlirboot-temps"
 
 

@@ -89,7 +89,7 @@ def _split_types(text: str) -> list[str]:
     return parts
 
 
-def _location(text: str, loc: str | None) -> str:
+def source_location(text: str, loc: str | None) -> str:
     """`loc(...)` text (or a `#locN` alias) -> "file:line:col" when known."""
     if not loc:
         return ""
@@ -175,7 +175,7 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
     arg_index = {a: i for i, (a, _) in enumerate(args)}
     out.writes[name] = [arg_index[a] for a in written]
     out.remarks.append((
-        _location(text, func_loc),
+        source_location(text, func_loc),
         f"converted @{name} to tensors: reads its memref arguments once, writes "
         + (", ".join(f"argument {arg_index[a]}" for a in written) or "none")))
     return [lines[block_at], *reads, *body]

@@ -50,9 +50,44 @@ class Requirement:
 
 
 @dataclass
+class Codegen:
+    """What the backend generates code for on this target (backend/pipelines
+    name the target whose facts a pipeline's device or host code uses)."""
+
+    triple: str | None = field(default=None, metadata=doc("LLVM triple of the generated code"))
+    arch: str | None = field(
+        default=None, metadata=doc("the default --arch of `mlirboot compile` (in archs.known)")
+    )
+    features: str = field(default="", metadata=doc("llc -mattr for the device code"))
+    runtime_backend: str | None = field(
+        default=None,
+        metadata=doc("the offload runtime's name for the device (llvm-offload-device-info)"),
+    )
+    entry_stub: str | None = field(
+        default=None, metadata=doc("backend/data/stubs/<name>.ll: the kernel-entry stub")
+    )
+    alloca_address_space: int | None = field(
+        default=None, metadata=doc("address space of stack allocations in device code")
+    )
+    data_layout: str | None = field(
+        default=None, metadata=doc('the device data layout; "clang": the one clang uses')
+    )
+    flags: dict[str, list[str]] = field(
+        default_factory=dict, metadata=doc("extra clang codegen flags per -O level (O0..O3)")
+    )
+    pjrt_plugin: str | None = field(
+        default=None, metadata=doc("the default PJRT plugin (`--pjrt-plugin`) of a PJRT target")
+    )
+    stablehlo_version: str | None = field(
+        default=None, metadata=doc("the StableHLO version of the portable artifact")
+    )
+
+
+@dataclass
 class TargetSpec:
     name: str
     description: str
+    codegen: Codegen = field(default_factory=Codegen)
     llvm_targets: list[str] = field(default_factory=list)
     projects: list[str] = field(default_factory=list)
     runtimes: list[str] = field(default_factory=list)
@@ -77,6 +112,13 @@ def load_target_specs(directory: Path) -> dict[str, TargetSpec]:
                 f"target file declares name `{spec.name}`",
                 where=f"configs/targets/{path.name}",
                 hint=f"the name must match the file name (`{path.stem}`)",
+            )
+        arch = spec.codegen.arch
+        if arch is not None and spec.archs is not None and arch not in spec.archs.known:
+            raise ConfigError(
+                f"codegen.arch `{arch}` is not in archs.known",
+                where=_where(locs, ("codegen", "arch"), path),
+                hint=did_you_mean(arch, spec.archs.known) or "add it to archs.known",
             )
         if spec.archs:
             for arch in spec.archs.default:

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import argparse
 
-TARGETS = ["host", "offload-host", "nvidia", "amd", "intel", "tpu"]
+from .. import pipelines
 
 
 def add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("program", help="MLIR file (for `run`: or a compiled artifact dir)")
-    parser.add_argument("--target", "-t", choices=TARGETS, help="default: host")
-    parser.add_argument("--arch", help="device architecture (sm_90, gfx942, ...)")
+    parser.add_argument(
+        "--target",
+        "-t",
+        metavar="TARGET",
+        help=f"one of {', '.join(pipelines.names())} (default: the host CPU)",
+    )
+    parser.add_argument(
+        "--arch",
+        help="device architecture, one of the target's archs.known in "
+        "configs/targets/*.yaml (`mlirboot targets` lists them)",
+    )
     parser.add_argument("--entry", help="entry function (default: the only public func)")
     for level in range(4):
         parser.add_argument(f"-O{level}", dest="opt", action="store_const", const=f"O{level}")
@@ -48,7 +57,7 @@ def compile_args(args: argparse.Namespace) -> dict:
     if getattr(args, "pjrt_plugin", None):
         options["pjrt_plugin"] = args.pjrt_plugin
     return {
-        "target": args.target or "host",
+        "target": args.target,
         "arch": args.arch,
         "entry": args.entry,
         "opt": args.opt,

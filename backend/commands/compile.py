@@ -34,10 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from ...bootstrap.errors import UsageError
     from ..driver import compile_program, opt_report
-    from ..pipeline import load
+    from ..pipeline import default_target, load
 
     if args.print_pipeline:
-        pipeline = load(args.target or "host")
+        pipeline = load(args.target or default_target())
         conditions = frozenset({"grad"} if args.grad else ())
         if args.json:
             print(json.dumps(pipeline.to_json(args.opt, conditions), indent=2))

@@ -30,7 +30,8 @@ _MATMUL = re.compile(
 )
 
 
-def _dyn(dtype: str) -> str:
+def dynamic_memref(dtype: str) -> str:
+    """The memref type the shim takes: any 2-d strided layout."""
     return f"memref<?x?x{dtype}, strided<[?, ?], offset: ?>>"
 
 
@@ -45,7 +46,7 @@ def replace_matmuls(text: str) -> str:
         if dtype not in FUNCS or any(dtype not in m[t] for t in ("ta", "tb")):
             return m[0]
         used.add(dtype)
-        dyn, ind = _dyn(dtype), m["indent"]
+        dyn, ind = dynamic_memref(dtype), m["indent"]
         names = []
         lines = []
         for operand, ty in ((m["a"], m["ta"]), (m["b"], m["tb"]), (m["c"], m["tc"])):
@@ -61,7 +62,7 @@ def replace_matmuls(text: str) -> str:
     if not used:
         return out
     decls = "".join(
-        f"  func.func private @{FUNCS[d]}({_dyn(d)}, {_dyn(d)}, {_dyn(d)}) "
+        f"  func.func private @{FUNCS[d]}({', '.join([dynamic_memref(d)] * 3)}) "
         "attributes {llvm.emit_c_interface}\n"
         for d in sorted(used)
     )

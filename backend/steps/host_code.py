@@ -1,0 +1,76 @@
+"""Plain host code: LLVM IR -> object, the launcher (main), the executable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...bootstrap.targets import Codegen
+from ..context import SIGNATURE, Context
+from ..launcher import launcher_source
+from . import blas
+from .registry import step
+
+
+def codegen_flags(ctx: Context, facts: Codegen) -> list[str]:
+    """The target's extra clang flags at this -O level."""
+    return list(facts.flags.get(ctx.opt, []))
+
+
+@step("translate-llvmir")
+def translate_llvmir(ctx: Context) -> Path:
+    out = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", ctx.current, "-o", out])
+    return out
+
+
+@step("host-object", makes=("host_object",))
+def host_object(ctx: Context) -> Path:
+    out = ctx.temp(".o")
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-c",
+            ctx.opt_flag,
+            *codegen_flags(ctx, ctx.host),
+            "-fPIC",
+            "-Wno-override-module",
+            "-x",
+            "ir",
+            ctx.current,
+            "-o",
+            out,
+        ]
+    )
+    return ctx.make("host_object", out)
+
+
+@step("launcher", needs=(SIGNATURE,), makes=("launcher_object",))
+def launcher(ctx: Context) -> Path:
+    assert ctx.signature is not None
+    src = ctx.temp(".c")
+    src.write_text(launcher_source(ctx.signature))
+    obj = ctx.temp(".o")
+    ctx.run([ctx.tools.tool("clang"), "-c", "-O2", "-fPIC", src, "-o", obj])
+    return ctx.make("launcher_object", obj)
+
+
+@step(
+    "link-host",
+    needs=("launcher_object", "host_object"),
+    reads=("blas_objects",),
+    makes=("executable",),
+)
+def link_host(ctx: Context) -> Path:
+    exe = ctx.product("prog")
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            ctx.file("launcher_object"),
+            ctx.file("host_object"),
+            *blas.link_args(ctx),
+            "-lm",
+            "-o",
+            exe,
+        ]
+    )
+    return ctx.make("executable", exe)

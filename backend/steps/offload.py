@@ -1,0 +1,247 @@
+"""Split host/device code through the LLVM offload runtime: the entry is
+outlined into an omp.target region, translated twice (host and device
+module), the device image is packaged, embedded into the host object and
+linked by clang's linker wrapper. The device modules (x86, nvptx, amdgpu,
+spirv) turn the device IR into the image and validate what got embedded."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ...bootstrap.errors import BuildError
+from ..context import SIGNATURE, TEMPS, Context
+from ..offload import (
+    allocas_in_address_space,
+    kernel_names,
+    with_module_attributes,
+    wrap_entry_in_target,
+)
+from . import blas
+from .registry import step
+
+STUBS = Path(__file__).parents[1] / "data" / "stubs"
+
+
+@step("omp-target", needs=(SIGNATURE,), makes=("offload_mlir",))
+def omp_target(ctx: Context) -> Path:
+    assert ctx.signature is not None and ctx.current is not None
+    out = ctx.temp(".mlir")
+    out.write_text(wrap_entry_in_target(ctx.current.read_text(), ctx.signature, out, ctx.where()))
+    return ctx.make("offload_mlir", out)
+
+
+@step("translate-host", needs=("offload_mlir",), makes=("host_bc",))
+def translate_host(ctx: Context) -> Path:
+    mlir = ctx.temp(".mlir")
+    mlir.write_text(
+        with_module_attributes(
+            ctx.file("offload_mlir").read_text(),
+            {
+                "omp.is_target_device": "false",
+                "omp.target_triples": f'["{ctx.device.triple}"]',
+                "llvm.target_triple": f'"{ctx.host.triple}"',
+            },
+        )
+    )
+    ll = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", mlir, "-o", ll])
+    bc = ctx.temp(".bc")
+    ctx.run([ctx.tools.tool("llvm-as"), ll, "-o", bc])
+    return ctx.make("host_bc", bc)
+
+
+def device_is_gpu(ctx: Context) -> bool:
+    return ctx.device.triple != ctx.host.triple
+
+
+def _data_layout(ctx: Context) -> str | None:
+    layout = ctx.device.data_layout
+    if layout != "clang":
+        return layout
+    # The target's own layout as clang knows it (e.g. AMDGPU: allocas in addrspace 5).
+    cmd: list[Any] = [
+        ctx.tools.tool("clang"),
+        f"--target={ctx.device.triple}",
+        "-nogpulib",
+        "-S",
+        "-emit-llvm",
+        "-x",
+        "c",
+        "/dev/null",
+        "-o",
+        "-",
+    ]
+    if ctx.device.arch != "generic":
+        cmd.insert(2, f"-mcpu={ctx.device.arch}")
+    found = re.search(r'^target datalayout = "(.*)"', ctx.run(cmd, tag="datalayout").output, re.M)
+    return found.group(1) if found else None
+
+
+@step("translate-device", needs=("offload_mlir", "host_bc"), makes=("device_ll",))
+def translate_device(ctx: Context) -> Path:
+    attrs = {
+        "omp.is_target_device": "true",
+        "omp.is_gpu": "true" if device_is_gpu(ctx) else "false",
+        "llvm.target_triple": f'"{ctx.device.triple}"',
+        "omp.host_ir_filepath": f'"{ctx.file("host_bc")}"',
+    }
+    layout = _data_layout(ctx)
+    if layout:
+        attrs["llvm.data_layout"] = f'"{layout}"'
+    text = ctx.file("offload_mlir").read_text()
+    space = ctx.device.alloca_address_space
+    if space is not None:
+        attrs["dlti.dl_spec"] = f'#dlti.dl_spec<"dlti.alloca_memory_space" = {space} : ui64>'
+        text = allocas_in_address_space(text, space)
+    mlir = ctx.temp(".mlir")
+    mlir.write_text(with_module_attributes(text, attrs))
+    ll = ctx.temp(".ll")
+    ctx.run([ctx.tools.tool("mlir-translate"), "--mlir-to-llvmir", mlir, "-o", ll])
+    kernels = kernel_names(ll.read_text())
+    if not kernels:
+        raise BuildError("the device module has no offload kernel", where=ctx.where())
+    ctx.info.kernels = kernels
+    return ctx.make("device_ll", ll)
+
+
+def linked_device_ir(ctx: Context) -> Path:
+    """Device IR + the target's kernel-entry stub, optimized at the -O level.
+    (Steps calling this declare `needs=("device_ll",), reads=("blas_device_ir",)`.)"""
+    device = ctx.file("device_ll")
+    header = [
+        line
+        for line in device.read_text().splitlines()
+        if line.startswith(("target datalayout", "target triple"))
+    ]
+    stub = ctx.temp(".ll", "stub")
+    stub_src = STUBS / f"{ctx.device.entry_stub}.ll"
+    stub.write_text("\n".join(header) + "\n" + stub_src.read_text())
+    linked = ctx.temp(".bc", "linked")
+    ctx.run([ctx.tools.tool("llvm-link"), device, stub, *ctx.each("blas_device_ir"), "-o", linked])
+    optimized = ctx.temp(".bc", "opt")
+    # The middle end folds the memref descriptors away; the SPIR-V backend
+    # cannot type them otherwise.
+    level = ctx.opt if ctx.opt != "O0" else "O1"
+    ctx.run([ctx.tools.tool("opt"), f"-passes=default<{level}>", linked, "-o", optimized])
+    return optimized
+
+
+DEVICE_IR = {"needs": ("device_ll",), "reads": ("blas_device_ir",)}
+
+
+@step("offload-binary", needs=("device_embed",), makes=("offload_binary",))
+def offload_binary(ctx: Context) -> Path:
+    out = ctx.temp(".offload")
+    image = (
+        f"file={ctx.file('device_embed')},triple={ctx.device.triple},"
+        f"arch={ctx.device.arch},kind=openmp"
+    )
+    ctx.run([ctx.tools.tool("llvm-offload-binary"), "-o", out, f"--image={image}"])
+    return ctx.make("offload_binary", out)
+
+
+@step("embed-host", needs=("offload_binary", "host_bc"), makes=("host_object",))
+def embed_host(ctx: Context) -> Path:
+    """The host object with the device image in its .llvm.offloading section."""
+    obj = ctx.temp(".o")
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-cc1",
+            "-triple",
+            ctx.host.triple,
+            "-emit-obj",
+            ctx.opt_flag,
+            "-mrelocation-model",
+            "pic",
+            "-pic-level",
+            "2",
+            "-fopenmp",
+            f"-fembed-offload-object={ctx.file('offload_binary')}",
+            f"--offload-targets={ctx.device.triple}",
+            "-x",
+            "ir",
+            ctx.file("host_bc"),
+            "-o",
+            obj,
+        ]
+    )
+    return ctx.make("host_object", obj)
+
+
+def link(ctx: Context, extra: list[str] | None = None) -> Path:
+    """clang drives clang-linker-wrapper: it device-links the embedded image,
+    wraps it with the registration code and links against libomptarget."""
+    exe = ctx.product("prog")
+    lib = ctx.tools.lib_dir
+    device_flags = list(extra or [])
+    if device_is_gpu(ctx):
+        # No OpenMP device runtime is linked: the image is self-contained
+        # (see data/stubs), so the device link must not look for one.
+        device_flags += [f"--offload-arch={ctx.device.arch}", "-nogpulib"]
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-fopenmp",
+            "--offload-new-driver",
+            f"-fopenmp-targets={ctx.device.triple}",
+            *device_flags,
+            ctx.file("launcher_object"),
+            ctx.file("host_object"),
+            f"-L{lib}",
+            f"-Wl,-rpath,{lib}",
+            *blas.link_args(ctx),
+            "-lm",
+            "-o",
+            exe,
+        ]
+    )
+    return ctx.make("executable", exe)
+
+
+LINK = {
+    "needs": ("launcher_object", "host_object"),
+    "reads": ("blas_objects",),
+    "makes": ("executable",),
+}
+
+
+@step("link-offload", **LINK)
+def link_offload(ctx: Context) -> Path:
+    return link(ctx)
+
+
+# --- validation of the image that ended up in the executable -----------------
+
+
+def extract_image(ctx: Context) -> Path:
+    """The device image embedded in the linked executable, as the runtime sees
+    it. (Steps calling this declare `needs=("executable",)`.)"""
+    outdir = ctx.workdir / TEMPS / f"{ctx.index:02d}-extract"
+    outdir.mkdir(exist_ok=True)
+    image = outdir / "image.bin"
+    exe = ctx.file("executable")
+    triple = ctx.device.triple
+    ctx.run(
+        [ctx.tools.tool("llvm-offload-binary"), exe, f"--image=file={image},triple={triple}"],
+        cwd=outdir,
+    )
+    listing = ctx.run(
+        [ctx.tools.tool("llvm-objdump"), "--offloading", exe], tag="objdump-offloading"
+    ).output
+    if not triple or triple not in listing or not image.exists():
+        raise BuildError(f"no {triple} image embedded in the executable", where=ctx.where())
+    ctx.info.offloading = [
+        line.strip()
+        for line in listing.splitlines()
+        if line.strip() and not line.startswith(str(ctx.workdir))
+    ]
+    return image
+
+
+def require_kernels(ctx: Context, symbols: str, what: str) -> None:
+    missing = [k for k in ctx.info.kernels or [] if k not in symbols]
+    if missing:
+        raise BuildError(f"{what} lacks kernel {missing[0]}", where=ctx.where())

@@ -1,0 +1,40 @@
+"""x86-64 as the offload device (the offload runtime's host plugin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...bootstrap.errors import BuildError
+from ..context import Context
+from .host_code import codegen_flags
+from .offload import DEVICE_IR, extract_image, linked_device_ir, require_kernels
+from .registry import step
+
+
+@step("device-object-x86", **DEVICE_IR, makes=("device_embed",))
+def device_object_x86(ctx: Context) -> Path:
+    obj = ctx.temp(".o")
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-c",
+            ctx.opt_flag,
+            *codegen_flags(ctx, ctx.device),
+            "-fPIC",
+            "-Wno-override-module",
+            linked_device_ir(ctx),
+            "-o",
+            obj,
+        ]
+    )
+    return ctx.make("device_embed", obj)
+
+
+@step("validate-x86", needs=("executable",))
+def validate_x86(ctx: Context) -> None:
+    image = extract_image(ctx)
+    out = ctx.run([ctx.tools.tool("llvm-readelf"), "-h", "--dyn-syms", image], tag="readelf").output
+    if "X86-64" not in out:
+        raise BuildError("embedded image is not an x86-64 ELF", where=ctx.where())
+    require_kernels(ctx, out, "embedded image")
+    ctx.info.validation["llvm-readelf"] = "image: x86-64 ELF with the kernels"
