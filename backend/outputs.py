@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..bootstrap.errors import UsageError
 from ..bootstrap.fsutil import check_writable_parent
+from .artifact import ARTIFACT_JSON
 
-ARTIFACT_JSON = "artifact.json"
 TEMPS = "temps"
 TEMPS_MARKER = ".mlirboot-temps"
 
