@@ -14,6 +14,7 @@ from typing import Any
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.jsonfile import load_object
+from .devices import DeviceError, require_device  # DeviceError: importable from here too
 from .program import Signature
 
 ARTIFACT_JSON = "artifact.json"
@@ -26,10 +27,6 @@ FIELDS: dict[str, Any] = {
     "device_backend": str | None,
     "info": dict[str, Any],
 }
-
-
-class DeviceError(BuildError):
-    """The target's device is absent: never fall back to the host."""
 
 
 @dataclass
@@ -135,12 +132,10 @@ class Artifact:
         return outs
 
     def _run_native(self, io: Path, info: bool) -> None:
-        from .devices import require_device
-
         device = self.meta.get("device_backend")
         env = {}
         if device:
-            require_device(self, device)
+            require_device(device, self.target, self.meta.get("toolchain"))
             # Never a silent host fallback: the runtime must use the device.
             env["OMP_TARGET_OFFLOAD"] = "MANDATORY"
             if info:

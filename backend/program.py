@@ -9,9 +9,10 @@ from typing import Any
 
 from ..bootstrap.errors import UsageError
 
-# MLIR element type -> numpy dtype name.
-DTYPES = {
-    "f16": "float16", "f32": "float32", "f64": "float64", "bf16": None,
+# MLIR element type -> numpy dtype name: the element types a signature may
+# use (not bf16: numpy has no such dtype).
+DTYPES: dict[str, str] = {
+    "f16": "float16", "f32": "float32", "f64": "float64",
     "i1": "bool", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
 }
 
@@ -97,15 +98,17 @@ def _parse_type(text: str, where: str) -> TensorType:
     if any(not d.isdigit() for d in dims):
         raise UsageError(f"`{text}`: dynamic shapes are not supported", where=where,
                          hint="give every dimension a static size")
-    if DTYPES.get(element) is None:
+    if element not in DTYPES:
         raise UsageError(f"`{text}`: element type {element} is not supported", where=where,
-                         hint=f"one of {', '.join(k for k, v in DTYPES.items() if v)}")
+                         hint=f"one of {', '.join(DTYPES)}")
     return TensorType(kind, tuple(int(d) for d in dims), element)
 
 
 def _split_top(text: str) -> list[str]:
     """Split on commas that are not inside <...>, (...), {...}, [...]."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "<({[":
             depth += 1

@@ -124,7 +124,7 @@ class _Translator:
         func = None
         for op in module.body.operations:
             if op.operation.name == "func.func" and \
-                    op.attributes["sym_name"].value == self.sig.entry:
+                    ir.StringAttr(op.attributes["sym_name"]).value == self.sig.entry:
                 func = op
         if func is None:
             raise UsageError(f"no @{self.sig.entry} in the program", where=self.where)

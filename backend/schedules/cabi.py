@@ -8,17 +8,22 @@ import ctypes
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from ...bootstrap import proc
 
-_CTYPES = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
+# The element types a descriptor can hold, and their C types.
+CElement: TypeAlias = type[ctypes.c_float | ctypes.c_double]
+_CTYPES: dict[np.dtype[Any], CElement] = {
+    np.dtype(np.float32): ctypes.c_float,
+    np.dtype(np.float64): ctypes.c_double,
+}
 
 
 @cache
-def descriptor_type(rank: int, elem: type) -> type[ctypes.Structure]:
+def descriptor_type(rank: int, elem: CElement) -> type[ctypes.Structure]:
     """The struct MLIR's default memref lowering uses for a rank-`rank` memref."""
     ptr = ctypes.POINTER(elem)
     fields: list[tuple[str, Any]] = [("allocated", ptr), ("aligned", ptr),

@@ -202,7 +202,9 @@ def lower_to_object(
         from . import blas as blas_mod
 
         memref = work / "bufferized.mlir"
-        elements = (preload(schedule), interpreter(BUFFERIZE_ENTRY), "canonicalize")
+        elements: tuple[str, ...] = (
+            preload(schedule), interpreter(BUFFERIZE_ENTRY), "canonicalize"
+        )
         _mlir_opt(run, tools, src, memref, elements, work, "bufferize")
         rewritten = work / "blas.mlir"
         rewritten.write_text(blas_mod.replace_matmuls(memref.read_text()))
