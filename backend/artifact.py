@@ -115,7 +115,7 @@ class Artifact:
             for i, arr in enumerate(inputs):
                 (io / f"arg{i}.bin").write_bytes(arr.tobytes())
             try:
-                if self.target == "tpu":
+                if self.meta.get("files", {}).get("portable_artifact"):
                     self._run_pjrt(io, pjrt_plugin)
                 else:
                     self._run_native(io, info)
@@ -146,7 +146,8 @@ class Artifact:
         self.last_log = result.output
 
     def _run_pjrt(self, io: Path, plugin: str | None) -> None:
-        plugin = plugin or self.meta.get("info", {}).get("pjrt_plugin", "tpu")
+        # Compiled with the target's default plugin (configs/targets codegen.pjrt_plugin).
+        plugin = plugin or self.meta["info"]["pjrt_plugin"]
         cmd = [sys.executable, self.path / "launch.py", "--plugin", plugin, self.path, io]
         libtpu = self.meta.get("info", {}).get("libtpu")
         env = (
@@ -154,13 +155,13 @@ class Artifact:
             if libtpu and "TPU_LIBRARY_PATH" not in os.environ
             else None
         )
-        result = proc.run(cmd, stage="tpu/run", check=False, env=env, log_path=io / "run.log")
+        result = proc.run(cmd, stage=f"{self.target}/run", check=False, env=env, log_path=io / "run.log")
         self.last_log = result.output
         if result.returncode == 3:  # the launcher's "device absent" exit
             line = result.output.strip().splitlines()[-1] if result.output.strip() else "?"
             raise DeviceError(
                 line,
-                where="tpu/run",
+                where=f"{self.target}/run",
                 hint="on a TPU host install libtpu; elsewhere pass "
                 "--pjrt-plugin cpu or --pjrt-plugin PATH/TO/plugin.so",
             )
@@ -168,7 +169,7 @@ class Artifact:
             first = proc.first_diagnostic(result.output.splitlines()) or "launcher failed"
             raise BuildError(
                 f"PJRT launcher failed: {first}",
-                where="tpu/run",
+                where=f"{self.target}/run",
                 hint="see the launcher output above",
             )
 
