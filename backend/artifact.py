@@ -155,7 +155,9 @@ class Artifact:
             if libtpu and "TPU_LIBRARY_PATH" not in os.environ
             else None
         )
-        result = proc.run(cmd, stage=f"{self.target}/run", check=False, env=env, log_path=io / "run.log")
+        result = proc.run(
+            cmd, stage=f"{self.target}/run", check=False, env=env, log_path=io / "run.log"
+        )
         self.last_log = result.output
         if result.returncode == 3:  # the launcher's "device absent" exit
             line = result.output.strip().splitlines()[-1] if result.output.strip() else "?"

@@ -49,18 +49,20 @@ def _without(passes: list[str], disabled: Sequence[str]) -> list[str]:
 def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     # options: {"stage_passes": {stage: [...]}} replaces a stage's passes and
     # {"disable_passes": [...]} drops passes (A/B measurements, benchmarks/).
+    current = ctx.current
+    assert current is not None  # the input program, at least
     override = ctx.options.get("stage_passes", {}).get(stage.name)
     passes = _without(stage.passes_for(ctx.opt) if override is None else list(override),
                       ctx.options.get("disable_passes", ()))
-    if any("hoist-static-allocs" in p for p in passes) and _returns_a_value_twice(ctx.current):
+    if any("hoist-static-allocs" in p for p in passes) and _returns_a_value_twice(current):
         # LLVM 22's buffer-results-to-out-params crashes hoisting the alloc of
         # a value returned twice (it erases the alloc the second copy reads).
         passes = [re.sub(r"hoist-static-allocs ?", "", p) for p in passes]
     out = ctx.temp(".mlir")
     if not passes and not stage.generic:
-        shutil.copyfile(ctx.current, out)  # keep one file per stage for --save-temps
+        shutil.copyfile(current, out)  # keep one file per stage for --save-temps
         return out
-    cmd: list[Any] = [ctx.tools.tool("mlir-opt"), ctx.current, "-o", out, "--mlir-print-debuginfo"]
+    cmd: list[Any] = [ctx.tools.tool("mlir-opt"), current, "-o", out, "--mlir-print-debuginfo"]
     for name in stage.load if passes else ():
         cmd.append(f"--load-pass-plugin={ctx.tools.plugin(name)}")
     if stage.load:
@@ -82,7 +84,7 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         # The schedule is an optimization: the matmul keeps its plain lowering.
         ctx.remark(str(ctx.source), "matmul schedule not applied: the transform interpreter "
                    "lost track of a folded loop (reduction of size 1); plain loops instead")
-        shutil.copyfile(ctx.current, out)
+        shutil.copyfile(current, out)
         return out
     if result.returncode != 0:
         first = proc.first_diagnostic(result.output.splitlines()) or "mlir-opt failed"
@@ -103,9 +105,9 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     for found in _REMARK.finditer(result.output):
         ctx.remark(_display_location(ctx, found["loc"]), found["what"].strip())
     if stage.load:
-        _specialization_remarks(ctx, ctx.current, out)
+        _specialization_remarks(ctx, current, out)
     if stage.transform_library and passes:
-        _check_memref_ops_kept(ctx, ctx.current, out)
+        _check_memref_ops_kept(ctx, current, out)
     return out
 
 
