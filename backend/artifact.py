@@ -29,6 +29,19 @@ FIELDS: dict[str, Any] = {
 }
 
 
+def read_meta(path: Path) -> dict[str, Any]:
+    """artifact.json of the artifact dir `path`, checked: the one reader of it."""
+    return load_object(
+        path / ARTIFACT_JSON,
+        what="artifact metadata",
+        fix=FIX,
+        missing_hint="not an mlirboot artifact: compile one with "
+        "`mlirboot compile PROG.mlir -o DIR`",
+        fields=FIELDS,
+        required=("target", "signature", "files"),
+    )
+
+
 @dataclass
 class Artifact:
     path: Path
@@ -41,15 +54,7 @@ class Artifact:
     def load(cls, path: str | os.PathLike[str]) -> Artifact:
         path = Path(path)
         meta_path = path / ARTIFACT_JSON
-        meta = load_object(
-            meta_path,
-            what="artifact metadata",
-            fix=FIX,
-            missing_hint="not an mlirboot artifact: compile one with "
-            "`mlirboot compile PROG.mlir -o DIR`",
-            fields=FIELDS,
-            required=("target", "signature", "files"),
-        )
+        meta = read_meta(path)
         try:
             signature = Signature.from_json(meta["signature"])
         except (KeyError, TypeError, ValueError, StopIteration, AttributeError):

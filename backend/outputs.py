@@ -15,9 +15,9 @@ import os
 import shutil
 from pathlib import Path
 
-from ..bootstrap.errors import UsageError
+from ..bootstrap.errors import MlirbootError, UsageError
 from ..bootstrap.fsutil import check_writable_parent
-from .artifact import ARTIFACT_JSON
+from .artifact import ARTIFACT_JSON, read_meta
 from .context import TEMPS
 
 TEMPS_MARKER = ".mlirboot-temps"
@@ -35,10 +35,8 @@ def _listing(path: Path) -> list[str]:
 def artifact_owned(out: Path) -> bool:
     """An artifact dir mlirboot wrote: artifact.json lists every other entry."""
     try:
-        meta = json.loads((out / ARTIFACT_JSON).read_text())
-    except (OSError, ValueError):
-        return False
-    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        meta = read_meta(out)
+    except MlirbootError:
         return False
     ours = {ARTIFACT_JSON, TEMPS} | {
         Path(v).parts[0] for v in meta["files"].values() if isinstance(v, str) and v
