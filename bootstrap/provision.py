@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import proc
+from .config import resolve
+from .configure import configure
 from .engine import planfile
+from .engine.hostinfo import os_codename
 from .errors import BuildError, UsageError
 from .toolset import TOOLS, find_system_llvm, llvm_version
 
@@ -55,10 +58,6 @@ def system_components(targets: list[str], build_dir: Path) -> tuple[list[planfil
             comps = [c for c in plan.components if c.action == "system"]
             if comps:
                 return comps, str(path)
-    from .commands.common import os_codename
-    from .config import resolve
-    from .configure import configure
-
     resolved = resolve(targets=targets, sets=["provider=system"])
     configured = configure(resolved, build_dir=build_dir, prefix=None, cwd=Path.cwd(),
                            codename=os_codename())

@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from ..engine.hostinfo import os_codename
 from .common import (
     DEFAULT_BUILD_DIR,
     add_config_args,
     add_json_arg,
-    os_codename,
     resolve_from_args,
 )
 

@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_json_arg, os_codename, parse_targets
+from ..engine.hostinfo import os_codename
+from .common import add_json_arg, parse_targets
 
 HELP = "render (and optionally build) a reproducible container image of a target's toolchain"
 EPILOG = """\
