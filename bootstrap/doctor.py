@@ -25,6 +25,7 @@ from .doctor_check import Check
 from .doctor_farm import checks as farm_checks
 from .engine import hostinfo, planfile
 from .errors import UsageError
+from .filenames import PLAN_JSON
 from .targets import load_target_specs
 from .toolset import find_system_llvm, llvm_version
 
@@ -211,7 +212,7 @@ def host_checks(build_dir: Path, provider: str) -> list[Check]:
 def target_requirements(targets: list[str], build_dir: Path) -> tuple[list[dict], str]:
     """`requires:` entries for the targets: the plan's if it covers them, else
     configs/targets/<T>.yaml."""
-    plan_path = build_dir / planfile.PLAN_NAME
+    plan_path = build_dir / PLAN_JSON
     plan = planfile.load_data_if_present(build_dir)
     if set(targets) <= set(plan.get("targets", [])) and isinstance(plan.get("requires"), list):
         return list(plan["requires"]), str(plan_path)

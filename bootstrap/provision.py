@@ -15,6 +15,7 @@ from .configure import configure
 from .engine import planfile
 from .engine.hostinfo import os_codename
 from .errors import BuildError, UsageError
+from .filenames import PLAN_JSON
 from .toolset import TOOLS, find_system_llvm, llvm_version
 
 
@@ -51,7 +52,7 @@ def system_components(targets: list[str], build_dir: Path) -> tuple[list[planfil
     """The plan's `system` components for these targets: from <build-dir>/plan.json
     if it was configured for them, else planned in memory from the config data
     with the system provider (same data, same code path as `mlirboot configure`)."""
-    path = build_dir / planfile.PLAN_NAME
+    path = build_dir / PLAN_JSON
     if path.exists():
         plan = planfile.load(build_dir)
         if set(targets) <= set(plan.targets):
