@@ -1,7 +1,7 @@
 """Planning side of distributed and cached builds: which compiler launcher the
 cache files name, and the `build.distributed` / `build.cache` settings as plain
 plan data. Pure: nothing here touches the network or runs a tool; the engine
-(bootstrap/engine/distributed.py, bootstrap/engine/ccache.py) probes hosts and
+(bootstrap/engine/distributed.py, bootstrap/engine/compile_cache.py) probes hosts and
 sets the environment at build time."""
 
 from __future__ import annotations
