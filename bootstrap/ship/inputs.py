@@ -71,14 +71,13 @@ def load(
             where=str(bdir),
             hint="pass the --build-dir `mlirboot configure` wrote",
         )
-    if not lock.exists():
-        bdir = None
+    found = lock.exists()  # else the prefix was not built from a build dir here
     return Shippable(
         manifest=manifest,
         manifest_path=path,
-        build_dir=bdir,
-        lock_text=_lock_text(lock) if bdir else None,
-        plan_text=planfile.read_text(plan, fix=FIX) if bdir and plan.exists() else None,
+        build_dir=bdir if found else None,
+        lock_text=_lock_text(lock) if found else None,
+        plan_text=planfile.read_text(plan, fix=FIX) if found and plan.exists() else None,
     )
 
 
