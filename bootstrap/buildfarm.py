@@ -1,17 +1,19 @@
 """Planning side of distributed and cached builds: which compiler launcher the
 cache files name, and the `build.distributed` / `build.cache` settings as plain
 plan data. Pure: nothing here touches the network or runs a tool; the engine
-(bootstrap/engine/distributed.py, bootstrap/engine/ccache.py) probes hosts and
+(bootstrap/engine/distributed.py, bootstrap/engine/compile_cache.py) probes hosts and
 sets the environment at build time."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .config_model import Config
 from .errors import ConfigError
+from .yamlsrc import KeyPath
 
 # The port each engine's client talks to when HOST has none.
 DEFAULT_PORTS = {"distcc": 3632, "icecream": 8765, "sccache-dist": 10600}
@@ -48,7 +50,7 @@ def parse_host(text: str, engine: str) -> dict[str, Any] | None:
     return {"host": match["host"].strip("[]"), "port": port, "slots": slots}
 
 
-def check(config: Config, where) -> None:
+def check(config: Config, where: Callable[[KeyPath], str]) -> None:
     """Located errors for settings that cannot work together (config layer)."""
     build = config.build
     dist, cache = build.distributed, build.cache
@@ -59,7 +61,7 @@ def check(config: Config, where) -> None:
                               hint="e.g. hosts: ['10.0.0.5/8', '10.0.0.6:3632/8']")
         for i, host in enumerate(dist.hosts):
             if parse_host(host, dist.engine) is None:
-                key = ("build", "distributed", "hosts", i)
+                key: KeyPath = ("build", "distributed", "hosts", i)
                 raise ConfigError(
                     f"build.distributed.hosts[{i}]: `{host}` is not HOST[:PORT][/SLOTS]",
                     where=where(key), hint="e.g. 10.0.0.5:3632/8 (port and slots optional)")

@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import sys
+from typing import NoReturn
 
 from . import __version__, interrupts
 from .errors import EXIT_FAILURE, EXIT_USAGE, BuildError, MlirbootError
@@ -46,7 +47,7 @@ typical session:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 already; keep one line
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 already; keep one line
         print(f"mlirboot: error: {message} (hint: `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 

@@ -79,7 +79,7 @@ def _parse_set(item: str, index: int) -> Layer:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
-    locs = {parts[:i]: Loc(label) for i in range(1, len(parts) + 1)}
+    locs: dict[KeyPath, Loc] = {parts[:i]: Loc(label) for i in range(1, len(parts) + 1)}
     locs.update({(*parts, *sub): Loc(label) for sub in _subpaths(value)})
     return Layer("--set", data, locs)
 
@@ -208,7 +208,7 @@ def _check_consistency(resolved: Resolved, cwd: Path) -> None:
     for name in ("llvm", "enzyme", "stablehlo"):
         source = getattr(config.sources, name)
         if getattr(source, source.use) is None:
-            key = ("sources", name, "use")
+            key: KeyPath = ("sources", name, "use")
             raise ConfigError(
                 f"{dotted(key)}: `{source.use}` chosen but sources.{name}.{source.use} is not set",
                 where=where(key),

@@ -6,21 +6,17 @@ the new plan no longer has are removed."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import render
 from .config import Resolved
+from .engine import planfile
 from .errors import UsageError
+from .filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML
 from .fsutil import atomic_write_text, sha256_text
 from .plan import Plan, lock_data, make_plan
 from .schema import to_data
-
-PLAN_FILE = "plan.json"
-LOCK_FILE = "lock.json"
-RESOLVED_FILE = "config.resolved.yaml"
-PRESETS_FILE = "CMakePresets.json"
 
 
 @dataclass
@@ -46,12 +42,12 @@ def configure(
     plan.config_hash = sha256_text(resolved_text)
     lock_text = render.to_json(lock_data(plan))
     plan.lock_hash = sha256_text(lock_text)
-    files = {RESOLVED_FILE: resolved_text, LOCK_FILE: lock_text}
+    files = {RESOLVED_YAML: resolved_text, LOCK_JSON: lock_text}
     for comp in plan.components:
         if comp.cache_file:
             files[comp.cache_file] = render.cache_file(comp, targets)
-    files[PRESETS_FILE] = render.presets(plan.components, Path(plan.build_dir))
-    files[PLAN_FILE] = render.to_json(plan.to_data())
+    files[PRESETS_JSON] = render.presets(plan.components, Path(plan.build_dir))
+    files[PLAN_JSON] = render.to_json(plan.to_data())
     return Configured(plan, files)
 
 
@@ -88,10 +84,12 @@ def _write(configured: Configured, build_dir: Path) -> list[Path]:
 
 
 def _previous_cache_files(build_dir: Path) -> set[str]:
+    old = planfile.load_data_or_none(build_dir)
+    if old is None:
+        return set()  # no plan, or one that is not a JSON object: remove nothing
     try:
-        old = json.loads((build_dir / PLAN_FILE).read_text())
         return {c["cache_file"] for c in old["components"] if c.get("cache_file")} & {
             f"{c['name']}.cmake" for c in old["components"]
         }
-    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+    except (LookupError, TypeError, AttributeError):
         return set()  # not a plan this configure can trust: remove nothing

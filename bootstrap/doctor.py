@@ -16,10 +16,18 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 
-from .engine import hostinfo
+from .config import CONFIGS_DIR
+from .doctor_check import Check
+from .doctor_farm import checks as farm_checks
+from .engine import hostinfo, planfile
+from .errors import UsageError
+from .filenames import PLAN_JSON
+from .targets import load_target_specs
+from .toolset import find_system_llvm, llvm_version
 
 GIB = 1 << 30
 CMAKE_MIN = (3, 20)  # LLVM 22's cmake_minimum_required
@@ -30,17 +38,6 @@ DISK_SOURCE_GIB = 40
 DISK_SYSTEM_GIB = 2
 RAM_SOURCE_GIB = 8
 HEADER_DIRS = [Path("/usr/include"), Path("/usr/local/include")]
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    found: str
-    need: str
-    fix: str = ""
-    kind: str = "tool"
-    required: bool = True  # False: a recommendation (a warning, not a failure)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -113,8 +110,6 @@ def requirement(req: dict[str, str]) -> Check:
     elif kind == "python":
         found = None
         if importlib.util.find_spec(name) is not None:
-            from importlib import metadata
-
             try:
                 found = f"{name} {metadata.version(name)}"
             except metadata.PackageNotFoundError:
@@ -167,8 +162,6 @@ def host_checks(build_dir: Path, provider: str) -> list[Check]:
             required=False,
         )
     )
-    from .toolset import find_system_llvm, llvm_version
-
     try:
         prefix = find_system_llvm()
         llvm = f"{llvm_version(prefix / 'bin' / 'llvm-config')} ({prefix})"
@@ -219,22 +212,15 @@ def host_checks(build_dir: Path, provider: str) -> list[Check]:
 def target_requirements(targets: list[str], build_dir: Path) -> tuple[list[dict], str]:
     """`requires:` entries for the targets: the plan's if it covers them, else
     configs/targets/<T>.yaml."""
-    from .engine import planfile
-
-    plan_path = build_dir / planfile.PLAN_NAME
+    plan_path = build_dir / PLAN_JSON
     plan = planfile.load_data_if_present(build_dir)
     if set(targets) <= set(plan.get("targets", [])) and isinstance(plan.get("requires"), list):
         return list(plan["requires"]), str(plan_path)
-    from .config import CONFIGS_DIR
-    from .targets import load_target_specs
-
     specs = load_target_specs(CONFIGS_DIR / "targets")
     out: list[dict] = []
     for target in targets:
         spec = specs.get(target)
         if spec is None:
-            from .errors import UsageError
-
             raise UsageError(
                 f"unknown target `{target}`",
                 where="doctor",
@@ -248,7 +234,5 @@ def doctor(targets: list[str], build_dir: Path, provider: str = "system") -> lis
     checks = host_checks(build_dir, provider)
     reqs, _origin = target_requirements(targets, build_dir)
     checks += [requirement(r) for r in reqs]
-    from .doctor_farm import checks as farm_checks  # imports Check from here
-
     checks += farm_checks(build_dir)
     return checks

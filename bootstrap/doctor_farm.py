@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import proc
-from .doctor import Check
+from .doctor_check import Check
 from .engine import compile_cache, distributed, planfile
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .filenames import MANIFEST_JSON
 from .fsutil import atomic_write_text
 from .jsonfile import load_object
 
-MANIFEST_NAME = "toolchain.json"
 SCHEMA_VERSION = 1
 ENV_TOOLCHAIN = "MLIRBOOT_TOOLCHAIN"
 FIX = "write it again with `mlirboot build` (or `mlirboot provision`)"
@@ -107,7 +107,7 @@ def locate(explicit: str | os.PathLike[str] | None = None) -> Path | None:
         if candidate:
             path = Path(candidate)
             if path.is_dir():
-                path = path / MANIFEST_NAME
+                path = path / MANIFEST_JSON
             if not path.exists():
                 raise UsageError(
                     "toolchain manifest not found",
@@ -115,5 +115,5 @@ def locate(explicit: str | os.PathLike[str] | None = None) -> Path | None:
                     hint=f"pass a prefix that `mlirboot build` wrote, or unset {ENV_TOOLCHAIN}",
                 )
             return path
-    default = Path("build") / "toolchain" / MANIFEST_NAME
+    default = Path("build") / "toolchain" / MANIFEST_JSON
     return default if default.exists() else None

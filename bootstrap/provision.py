@@ -10,8 +10,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import proc
+from .config import resolve
+from .configure import configure
 from .engine import planfile
+from .engine.hostinfo import os_codename
 from .errors import BuildError, UsageError
+from .filenames import PLAN_JSON
 from .toolset import TOOLS, find_system_llvm, llvm_version
 
 
@@ -48,17 +52,13 @@ def system_components(targets: list[str], build_dir: Path) -> tuple[list[planfil
     """The plan's `system` components for these targets: from <build-dir>/plan.json
     if it was configured for them, else planned in memory from the config data
     with the system provider (same data, same code path as `mlirboot configure`)."""
-    path = build_dir / planfile.PLAN_NAME
+    path = build_dir / PLAN_JSON
     if path.exists():
         plan = planfile.load(build_dir)
         if set(targets) <= set(plan.targets):
             comps = [c for c in plan.components if c.action == "system"]
             if comps:
                 return comps, str(path)
-    from .commands.common import os_codename
-    from .config import resolve
-    from .configure import configure
-
     resolved = resolve(targets=targets, sets=["provider=system"])
     configured = configure(resolved, build_dir=build_dir, prefix=None, cwd=Path.cwd(),
                            codename=os_codename())

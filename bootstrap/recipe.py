@@ -5,6 +5,7 @@ are the engine's, shared by all."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class Section:
     def add(self, key: str, value: CMakeValue, comment: str = "") -> None:
         self.entries.append(CacheEntry(key, value, comment))
 
-    def extend(self, values: dict[str, CMakeValue], comment: str = "") -> None:
+    def extend(self, values: Mapping[str, CMakeValue], comment: str = "") -> None:
         for key in values:
             self.add(key, values[key], comment)
 

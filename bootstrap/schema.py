@@ -99,7 +99,7 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
         if not isinstance(value, dict):
             raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(tp))
         return {k: convert(item_tp, v, (*path, k), where) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _convert_dataclass(tp, value, path, where)
     if tp is bool:
         if isinstance(value, bool):
@@ -235,7 +235,7 @@ def json_schema(tp: Any, *, partial: bool = True) -> dict[str, Any]:
             "type": "object",
             "additionalProperties": json_schema(get_args(tp)[1], partial=partial),
         }
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _hints(tp)
         props = {}
         for f in dataclasses.fields(tp):

@@ -6,7 +6,9 @@ A new target or arch is a YAML change; nothing here names a target.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -106,7 +108,7 @@ def load_target_specs(directory: Path) -> dict[str, TargetSpec]:
     specs = {}
     for path in sorted(directory.glob("*.yaml")):
         data, locs = load_yaml(path, f"configs/targets/{path.name}")
-        spec = convert(TargetSpec, data, (), lambda p, locs=locs, path=path: _where(locs, p, path))
+        spec = convert(TargetSpec, data, (), partial(_where, locs, file=path))
         if spec.name != path.stem:
             raise ConfigError(
                 f"target file declares name `{spec.name}`",
@@ -138,7 +140,7 @@ def _where(locs: dict, path: tuple, file: Path) -> str:
     return str(locs.get(probe, f"configs/targets/{file.name}"))
 
 
-def _union(*lists: list[str]) -> list[str]:
+def _union(*lists: Iterable[str]) -> list[str]:
     """Ordered union: first occurrence wins, so output is deterministic."""
     seen: dict[str, None] = {}
     for items in lists:

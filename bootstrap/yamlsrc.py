@@ -203,9 +203,9 @@ class _Converter:
             return out
         if isinstance(node, yaml.SequenceNode):
             self.active.add(id(node))
-            out = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+            items = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
             self.active.discard(id(node))
-            return out
+            return items
         return _scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:

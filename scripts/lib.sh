@@ -7,8 +7,9 @@
 #   2. $PYTHON, if that interpreter is itself inside a virtual environment;
 #   3. $MLIRBOOT_VENV (default: .venv in the checkout, git-ignored), created
 #      with ${PYTHON:-python3} when missing.
-# Root: apt-get and `mlirboot provision` need it; as another user they run
-# through sudo. Everything else runs as the calling user.
+# Root: only apt-get (and writing its sources) needs it; as another user that
+# runs through sudo. Everything else, `mlirboot provision`'s check of the
+# installed packages included, runs as the calling user.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$PWD

@@ -10,7 +10,6 @@ Pipelines here are plain strings so a backend can splice them into its own
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from ...bootstrap import proc
 from ...bootstrap.engine.hostinfo import find_tool
 from ...bootstrap.errors import BuildError, UsageError
+from ...bootstrap.passes import sources
 
 PLUGIN_NAME = "MlirbootPasses.so"
 
@@ -87,19 +87,13 @@ def source_dir() -> Path:
 
 
 def source_files() -> list[Path]:
-    src = source_dir()
-    return sorted([src / "CMakeLists.txt", *src.glob("*.cpp"), *src.glob("*.h")])
+    return sources.source_files(source_dir())
 
 
 def source_hash() -> str:
-    """A short hash of everything that goes into the build (cache key)."""
-    digest = hashlib.sha256()
-    for path in source_files():
-        digest.update(path.name.encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
+    """A short hash of everything that goes into the build (cache key); the
+    same function keys the toolchain's `passes` component (bootstrap)."""
+    return sources.source_hash(source_dir())
 
 
 def _cxx_for(mlir_dir: Path) -> Path | None:

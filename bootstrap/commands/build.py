@@ -7,13 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+from ..filenames import MANIFEST_JSON, PLAN_JSON
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "build",
         help="build the configured toolchain into its prefix",
         description="Fetch, configure, build, install and publish each component of the "
-        "plan in <build-dir>/plan.json, then write <prefix>/toolchain.json. Finished steps "
+        f"plan in <build-dir>/{PLAN_JSON}, then write <prefix>/{MANIFEST_JSON}. Finished steps "
         "are not redone; a killed build resumes.",
     )
     p.add_argument(

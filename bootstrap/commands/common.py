@@ -42,15 +42,3 @@ def resolve_from_args(args: argparse.Namespace):
         sets=args.sets,
     )
 
-
-def os_codename() -> str | None:
-    """The distribution release codename (bookworm, trixie, ...), if known."""
-    try:
-        text = Path("/etc/os-release").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key == "VERSION_CODENAME":
-            return value.strip().strip('"') or None
-    return None

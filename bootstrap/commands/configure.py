@@ -6,22 +6,23 @@ import argparse
 import json
 from pathlib import Path
 
+from ..engine.hostinfo import os_codename
+from ..filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML
 from .common import (
     DEFAULT_BUILD_DIR,
     add_config_args,
     add_json_arg,
-    os_codename,
     resolve_from_args,
 )
 
 HELP = "resolve the config and write the build plan, lock file and CMake caches"
-EPILOG = """\
+EPILOG = f"""\
 writes into the build dir:
-  config.resolved.yaml   every setting after all layers
-  lock.json              every source pinned (URL + sha256 or git commit), config hash
+  {RESOLVED_YAML:<22} every setting after all layers
+  {LOCK_JSON:<22} every source pinned (URL + sha256 or git commit), config hash
   <component>.cmake      CMake initial caches: cmake -G Ninja -C llvm.cmake <src>/llvm
-  CMakePresets.json      the same settings as configure presets
-  plan.json              components, order, dependencies, what each installs
+  {PRESETS_JSON:<22} the same settings as configure presets
+  {PLAN_JSON:<22} components, order, dependencies, what each installs
 
 examples:
   mlirboot configure --target tpu

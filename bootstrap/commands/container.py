@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_json_arg, os_codename, parse_targets
+from ..engine.hostinfo import os_codename
+from .common import add_json_arg, parse_targets
 
 HELP = "render (and optionally build) a reproducible container image of a target's toolchain"
 EPILOG = """\
@@ -77,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_dir(args.output_dir, f"-o {args.output_dir}")
 
-    codename = args.codename or (
-        os_codename() if os_codename() in container.PYTHON_OF else "bookworm"
+    host = os_codename()
+    codename: str = args.codename or (
+        host if host is not None and host in container.PYTHON_OF else "bookworm"
     )
     if args.debootstrap_base:
         from ..ship.rootfs import base_image
@@ -96,12 +98,13 @@ def run(args: argparse.Namespace) -> int:
     targets = parse_targets(args.target) or ["host"]
     epoch = source_date_epoch()
     spec = container.make_spec(targets, codename, base, epoch, Path.cwd())
+    apt_packages = [p.spec for p in spec.runtime_packages]
     result: dict[str, object] = {
         "targets": spec.targets,
         "codename": codename,
         "base_image": spec.base_image,
         "source_date_epoch": epoch,
-        "apt_packages": [p.spec for p in spec.runtime_packages],
+        "apt_packages": apt_packages,
         "build_stage_packages": [p.spec for p in spec.build_packages],
         "unpinned": spec.unpinned,
     }
@@ -128,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"wrote {result['containerfile']} (base {spec.base_image}, {codename})")
-    print(f"  apt: {' '.join(map(str, result['apt_packages']))}")  # type: ignore[arg-type]
+    print(f"  apt: {' '.join(apt_packages)}")
     if spec.unpinned:
         print(f"  not pinned (no version in the config): {', '.join(spec.unpinned)}")
     if args.build:

@@ -6,13 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
+from ..filenames import LOCK_JSON, MANIFEST_JSON, PLAN_JSON
 from .common import add_json_arg
 
 HELP = "package the toolchain as a deterministic tarball or a wheel (with lock + SBOM)"
-EPILOG = """\
+EPILOG = f"""\
 the package holds the manifest-listed tools and libraries of the toolchain prefix
-(plus the prefix's shared libraries they load), toolchain.json, lock.json,
-plan.json and sbom.cdx.json (CycloneDX 1.5). Timestamps come from
+(plus the prefix's shared libraries they load), {MANIFEST_JSON}, {LOCK_JSON},
+{PLAN_JSON} and sbom.cdx.json (CycloneDX 1.5). Timestamps come from
 SOURCE_DATE_EPOCH (default 0): two runs give the same sha256 for tar.
 
 examples:
@@ -47,14 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--toolchain",
         metavar="PREFIX",
-        help="toolchain prefix or its toolchain.json "
+        help=f"toolchain prefix or its {MANIFEST_JSON} "
         "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain)",
     )
     parser.add_argument(
         "--build-dir",
         "-B",
         type=Path,
-        help="build dir holding lock.json/plan.json (default: the prefix's parent)",
+        help=f"build dir holding {LOCK_JSON}/{PLAN_JSON} (default: the prefix's parent)",
     )
     add_json_arg(parser)
     parser.set_defaults(func=run)

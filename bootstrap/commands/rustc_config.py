@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..filenames import MANIFEST_JSON
 from .common import add_json_arg
 
 HELP = "print the rustc bootstrap.toml fragment and environment for the toolchain"
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("rustc-config", help=HELP, description=HELP.capitalize() + ".",
                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--toolchain", metavar="PREFIX",
-                        help="toolchain prefix or its toolchain.json "
+                        help=f"toolchain prefix or its {MANIFEST_JSON} "
                         "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain, else the "
                         "system LLVM 22)")
     parser.add_argument("--triple", help="rust target triple (default: this machine's)")

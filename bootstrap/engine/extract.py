@@ -73,10 +73,10 @@ def _check(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInf
             raise _bad(archive, name, f"is a symlink that escapes the tree ({target})")
     elif member.islnk():
         original = member.linkname
-        target = _strip(original, strip)
-        if target is None or original.startswith("/") or ".." in original.split("/"):
+        stripped = _strip(original, strip)
+        if stripped is None or original.startswith("/") or ".." in original.split("/"):
             raise _bad(archive, name, f"is a hard link out of the tree ({member.linkname})")
-        safe.linkname = target
+        safe.linkname = stripped
     return safe
 
 
@@ -121,7 +121,8 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
         except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, lzma.LZMAError,
                 zlib.error) as err:
             if isinstance(err, _FILTER_ERROR):
-                raise _bad(archive, str(getattr(err, "tarinfo", "?").name), str(err)) from None
+                info = getattr(err, "tarinfo", None)
+                raise _bad(archive, info.name if info is not None else "?", str(err)) from None
             if isinstance(err, OSError):
                 disk = disk_error(err, f"extracting {archive.name}", "extract", dest.parent)
                 if disk is not None:

@@ -1,5 +1,6 @@
-"""What the build machine offers: cores, memory, the cmake/ninja to use, and
-cheap identities of tools (for stamp keys) that need no subprocess."""
+"""What the build machine offers: cores, memory, its distribution release, the
+cmake/ninja to use, and cheap identities of tools (for stamp keys) that need
+no subprocess."""
 
 from __future__ import annotations
 
@@ -44,6 +45,19 @@ def memory_total_gib() -> float:
     except (OSError, ValueError):
         pass
     return 4.0
+
+
+def os_codename() -> str | None:
+    """The distribution release codename (bookworm, trixie, ...), if known."""
+    try:
+        text = Path("/etc/os-release").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "VERSION_CODENAME":
+            return value.strip().strip('"') or None
+    return None
 
 
 def default_jobs() -> int:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import UsageError
-from ..manifest import MANIFEST_NAME, Manifest
+from ..filenames import MANIFEST_JSON
+from ..manifest import Manifest
 from ..toolset import TOOLS, find_system_llvm, scan_prefix, system_manifest
 from . import publish
 from .planfile import Component, Plan
@@ -84,7 +85,7 @@ def build_manifest(plan: Plan) -> Manifest:
 
 def write(plan: Plan) -> Path:
     manifest = build_manifest(plan)
-    path = plan.prefix / MANIFEST_NAME
+    path = plan.prefix / MANIFEST_JSON
     text = manifest.to_json()
     try:
         if path.read_text() == text:

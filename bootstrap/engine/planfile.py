@@ -10,12 +10,13 @@ from typing import Any
 
 from ..config_model import MAX_JOBS
 from ..errors import UsageError
+from ..filenames import PLAN_JSON
 from ..jsonfile import check_fields, load_object
 from .compile_cache import CacheSpec
 from .distributed import Cluster
 
-PLAN_NAME = "plan.json"
 SCHEMA = 1
+WHAT = "build plan"  # how error messages name the file
 ACTIONS = ("cmake", "system", "pip")
 SOURCE_KINDS = ("git", "tarball", "debian", "local")
 FIX = "run `mlirboot configure` again"
@@ -117,10 +118,10 @@ class Plan:
 
 
 def load(build_dir: Path) -> Plan:
-    path = build_dir / PLAN_NAME
+    path = build_dir / PLAN_JSON
     data = load_object(
         path,
-        what="build plan",
+        what=WHAT,
         fix=FIX,
         missing_hint="run `mlirboot configure --target ...` first (or pass --build-dir)",
     )
@@ -130,12 +131,28 @@ def load(build_dir: Path) -> Plan:
 def load_data_if_present(build_dir: Path) -> dict[str, Any]:
     """plan.json as checked plain data, or {} when the build dir has none
     (doctor works before configure; a corrupt plan is still an error)."""
-    path = build_dir / PLAN_NAME
+    path = build_dir / PLAN_JSON
     if not path.exists() and not path.is_symlink():
         return {}
-    data = load_object(path, what="build plan", fix=FIX)
-    check_fields(data, PLAN_FIELDS, (), path=path, what="build plan", fix=FIX)
+    data = load_object(path, what=WHAT, fix=FIX)
+    check_fields(data, PLAN_FIELDS, (), path=path, what=WHAT, fix=FIX)
     return data
+
+
+def load_data_or_none(build_dir: Path) -> dict[str, Any] | None:
+    """plan.json as unchecked JSON data, or None when it is missing or not a
+    JSON object: for `configure`, which is about to replace it anyway."""
+    try:
+        return load_object(build_dir / PLAN_JSON, what=WHAT, fix=FIX)
+    except UsageError:
+        return None
+
+
+def read_text(path: Path, *, fix: str = FIX) -> str:
+    """plan.json's text as written (shipped verbatim), after `jsonfile` checked
+    its schema and field types (the text is then known to parse)."""
+    load_object(path, what=WHAT, fix=fix, fields=PLAN_FIELDS, schema=SCHEMA)
+    return path.read_text()
 
 
 def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
@@ -146,14 +163,14 @@ def parse(data: dict[str, Any], path: Path, build_dir: Path) -> Plan:
             where=where,
             hint="re-run `mlirboot configure` with this mlirboot version",
         )
-    check_fields(data, PLAN_FIELDS, ("prefix", "components"), path=path, what="build plan", fix=FIX)
+    check_fields(data, PLAN_FIELDS, ("prefix", "components"), path=path, what=WHAT, fix=FIX)
     for i, comp in enumerate(data["components"]):
         check_fields(
             comp,
             COMPONENT_FIELDS,
             ("name",),
             path=path,
-            what="build plan",
+            what=WHAT,
             fix=FIX,
             at=("components", i),
         )

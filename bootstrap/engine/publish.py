@@ -60,7 +60,7 @@ def done_records(prefix: Path) -> dict[str, dict[str, Any]]:
 
 def is_published(prefix: Path, name: str, generation: str) -> bool:
     rec = read_record(prefix, name)
-    return bool(rec) and rec.get("state") == "done" and rec.get("generation") == generation
+    return rec is not None and rec.get("state") == "done" and rec.get("generation") == generation
 
 
 def _write_record(prefix: Path, name: str, data: dict[str, Any]) -> None:

@@ -285,7 +285,7 @@ class Engine:
         # build
         env = {"NINJA_STATUS": progress.NINJA_STATUS}
         prev = stamps.read("build")
-        prev_done = bool(prev) and prev.get("key") == cfg_key and prev.get("state") == "done"
+        prev_done = prev is not None and prev.get("key") == cfg_key and prev.get("state") == "done"
         if tree.immutable and prev_done:
             res.steps["build"] = "up to date"
         else:

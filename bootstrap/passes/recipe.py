@@ -3,28 +3,20 @@ the build engine against the toolchain's own MLIR (and with its clang++, so
 the C++ ABI of MLIR's inline code matches the libMLIR.so that mlir-opt
 loads) and recorded in the manifest like any other component. The backend
 loads it from the manifest; without a manifest it builds the same sources
-against the system MLIR (backend/passes/plugin.py: cached_plugin)."""
+against the system MLIR (backend/passes/plugin.py: cached_plugin); both key
+the build by passes/sources.py's source_hash."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..recipe import Component, Context, Section
+from .sources import source_dir, source_hash
 
 LIBRARY = "MlirbootPasses"
-
-
-def source_dir() -> Path:
-    """backend/passes inside the installed package (or the checkout):
-    mlirboot/bootstrap/passes/recipe.py -> mlirboot/backend/passes."""
-    return Path(__file__).resolve().parents[2] / "backend" / "passes"
 
 
 def plan(ctx: Context) -> list[Component]:
     if "mlir" not in ctx.expansion.projects:
         return []
-    from ...backend.passes.plugin import source_hash
-
     # Release whatever the profile: a debug plugin would slow every compile.
     main = ctx.against_toolchain("MlirbootPasses against the toolchain's MLIR",
                                  ["mlir", "llvm"], build_type="Release")

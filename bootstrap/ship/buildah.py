@@ -50,9 +50,10 @@ def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | Non
     """Build context/Containerfile; returns the image id. `--timestamp` fixes
     the created time and every file's mtime in the layers: the reproducibility
     knob (with SOURCE_DATE_EPOCH inside the build)."""
-    cmd = [*_base(), "bud", "--isolation", "chroot", "--timestamp", str(epoch),
-           "--layers=false", "--pull=never", *_ulimits(), "-f", context / "Containerfile",
-           "-t", tag]
+    cmd: list[str | os.PathLike[str]] = [
+        *_base(), "bud", "--isolation", "chroot", "--timestamp", str(epoch),
+        "--layers=false", "--pull=never", *_ulimits(), "-f", context / "Containerfile",
+        "-t", tag]
     for key, value in sorted((build_args or {}).items()):
         cmd += ["--build-arg", f"{key}={value}"]
     for vol in volumes or []:

@@ -23,8 +23,11 @@ from functools import cache
 from pathlib import Path
 
 from .. import __version__, aptsources, proc
+from ..config import resolve
+from ..configure import configure
+from ..engine.hostinfo import os_codename
 from ..errors import UsageError
-from ..fsutil import staging_dir
+from ..fsutil import sha256_file, staging_dir
 
 DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 # Debian's python3 per release: decides which wheels fit the image.
@@ -102,16 +105,10 @@ def check_base(ref: str) -> str:
     return ref
 
 
-def _host_codename() -> str | None:
-    from ..commands.common import os_codename
-
-    return os_codename()
-
-
 def apt_candidates(names: list[str], codename: str) -> dict[str, str]:
     """apt's candidate versions here, only when this machine runs `codename`
     (another release's versions would be wrong pins)."""
-    if not names or _host_codename() != codename or proc.which("apt-cache") is None:
+    if not names or os_codename() != codename or proc.which("apt-cache") is None:
         return {}
     return _apt_policy(tuple(sorted(names)))
 
@@ -135,9 +132,6 @@ def _apt_policy(names: tuple[str, ...]) -> dict[str, str]:
 def make_spec(targets: list[str], codename: str, base_image: str, epoch: int,
               cwd: Path) -> Spec:
     """The pins for `targets` from the config (pure but for apt candidates)."""
-    from ..config import resolve
-    from ..configure import configure
-
     if codename not in PYTHON_OF:
         raise UsageError(f"unknown release {codename!r}", where="--codename",
                          hint=f"one of: {', '.join(PYTHON_OF)}")
@@ -226,8 +220,6 @@ def _direct_requirements(python: str, project: str = "mlirboot") -> list[str]:
 def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
     """wheels/ (mlirboot of this checkout + pinned dependencies) and
     requirements.txt with their sha256."""
-    from ..fsutil import sha256_file
-
     wheels = dest / "wheels"
     wheels.mkdir(parents=True)
     if not (REPO / "pyproject.toml").exists():
@@ -240,12 +232,12 @@ def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
     py = PYTHON_OF[codename]
     if py == f"{sys.version_info[0]}.{sys.version_info[1]}":
         # The image's Python is this one: the versions installed and tested here.
-        deps, resolve = [f"{n}=={v}" for n, v in _requirements()], ["--no-deps"]
+        deps, pip_flags = [f"{n}=={v}" for n, v in _requirements()], ["--no-deps"]
     else:
         # Another Python: what is installed here may not exist for it (numpy
         # drops old Pythons); pip picks, for that Python, what mlirboot asks for.
-        deps, resolve = _direct_requirements(py), []
-    proc.run([sys.executable, "-m", "pip", "download", *resolve, "--only-binary=:all:",
+        deps, pip_flags = _direct_requirements(py), []
+    proc.run([sys.executable, "-m", "pip", "download", *pip_flags, "--only-binary=:all:",
               "--python-version", py, "--implementation", "cp", "--abi", f"cp{py.replace('.', '')}",
               "--abi", "abi3", "--abi", "none",
               *_platform_args(codename), "-d", wheels, *deps],

@@ -23,9 +23,9 @@ def deb_infos(pins: Iterable[tuple[str, str]]) -> DebInfo:
     for stanza in result.output.split("\n\n"):
         fields: dict[str, str] = {}
         for line in stanza.splitlines():
-            key, sep, value = line.partition(":")
+            field, sep, value = line.partition(":")
             if sep and not line.startswith(" "):
-                fields[key] = value.strip()
+                fields[field] = value.strip()
         key = (fields.get("Package", ""), fields.get("Version", ""))
         # First stanza wins: the same version may be listed by several mirrors.
         if key in wanted and key not in out and fields.get("SHA256"):

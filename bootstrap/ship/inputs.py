@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.planfile import PLAN_FIELDS, SCHEMA
+from ..engine import planfile
 from ..errors import UsageError
+from ..filenames import LOCK_JSON, MANIFEST_JSON, PLAN_JSON
 from ..jsonfile import load_object
 from ..manifest import Manifest, locate
 
@@ -27,13 +28,10 @@ class Shippable:
     def lock(self) -> dict[str, Any]:
         return json.loads(self.lock_text) if self.lock_text else {}
 
-    @property
-    def plan(self) -> dict[str, Any]:
-        return json.loads(self.plan_text) if self.plan_text else {}
-
 
 FIX = "run `mlirboot configure` again (and `mlirboot build`)"
-# The parts of lock.json and plan.json the shipping commands read.
+# The parts of lock.json the shipping commands read (plan.json: engine/planfile.py).
+LOCK_SCHEMA = planfile.SCHEMA  # configure writes lock.json with the plan's schema number
 LOCK_FIELDS: dict[str, Any] = {
     "schema": int,
     "config_hash": str,
@@ -43,10 +41,10 @@ LOCK_FIELDS: dict[str, Any] = {
 }
 
 
-def _checked_text(path: Path, what: str, fields: dict[str, Any]) -> str:
-    """The file's text as shipped, after `jsonfile` checked it (so `.lock` and
-    `.plan` cannot fail later)."""
-    load_object(path, what=what, fix=FIX, fields=fields, schema=SCHEMA)
+def _lock_text(path: Path) -> str:
+    """lock.json's text as shipped, after `jsonfile` checked it (so `.lock`
+    cannot fail later)."""
+    load_object(path, what="lock file", fix=FIX, fields=LOCK_FIELDS, schema=LOCK_SCHEMA)
     return path.read_text()
 
 
@@ -59,30 +57,27 @@ def load(
     path = locate(toolchain)
     if path is None:
         raise UsageError(
-            "no toolchain manifest found (looked at ./build/toolchain/toolchain.json)",
+            f"no toolchain manifest found (looked at ./build/toolchain/{MANIFEST_JSON})",
             where="--toolchain",
             hint="run `mlirboot configure && mlirboot build` first, or pass --toolchain PREFIX",
         )
     manifest = Manifest.load(path)
     bdir = Path(build_dir) if build_dir else path.parent.parent
-    lock = bdir / "lock.json"
-    plan = bdir / "plan.json"
+    lock = bdir / LOCK_JSON
+    plan = bdir / PLAN_JSON
     if build_dir and not lock.exists():
         raise UsageError(
-            "lock.json not found",
+            f"{LOCK_JSON} not found",
             where=str(bdir),
             hint="pass the --build-dir `mlirboot configure` wrote",
         )
-    if not lock.exists():
-        bdir = None
+    found = lock.exists()  # else the prefix was not built from a build dir here
     return Shippable(
         manifest=manifest,
         manifest_path=path,
-        build_dir=bdir,
-        lock_text=_checked_text(lock, "lock file", LOCK_FIELDS) if bdir else None,
-        plan_text=_checked_text(plan, "build plan", PLAN_FIELDS)
-        if bdir and plan.exists()
-        else None,
+        build_dir=bdir if found else None,
+        lock_text=_lock_text(lock) if found else None,
+        plan_text=planfile.read_text(plan, fix=FIX) if found and plan.exists() else None,
     )
 
 

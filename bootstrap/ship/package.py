@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..filenames import LOCK_JSON, MANIFEST_JSON, PLAN_JSON
 from ..fsutil import sha256_file
 from . import payload as payload_mod
 from . import sbom, tarball, wheel
@@ -29,11 +30,11 @@ def _extras(ship: Shippable, pl: payload_mod.Payload, name: str,
               for e in pl.entries if e.source is not None}
     doc = sbom.document(ship.manifest, ship.lock, hashes, name=name, epoch=epoch,
                         deb_info=deb_info)
-    extra = {"toolchain.json": ship.manifest_path.read_bytes(), SBOM_NAME: doc.encode()}
+    extra = {MANIFEST_JSON: ship.manifest_path.read_bytes(), SBOM_NAME: doc.encode()}
     if ship.lock_text is not None:
-        extra["lock.json"] = ship.lock_text.encode()
+        extra[LOCK_JSON] = ship.lock_text.encode()
     if ship.plan_text is not None:
-        extra["plan.json"] = ship.plan_text.encode()
+        extra[PLAN_JSON] = ship.plan_text.encode()
     unhashed = [c["name"] for c in sbom.components(ship.manifest, ship.lock, deb_info)
                 if not c.get("hashes")]
     return extra, unhashed
@@ -62,7 +63,7 @@ def package(ship: Shippable, fmt: str, out_dir: Path) -> dict[str, Any]:
         "prefix": str(pl.prefix),
         "roots": [str(r) for r in pl.roots],
         "sbom": SBOM_NAME,
-        "lock": "lock.json" if ship.lock_text is not None else None,
+        "lock": LOCK_JSON if ship.lock_text is not None else None,
         "source_date_epoch": epoch,
         "not_packaged": pl.external,
         "system_libraries": pl.system_libs,

@@ -88,11 +88,11 @@ def collect(manifest: Manifest) -> Payload:
               **{f"library {k}": v for k, v in manifest.libraries.items()}}
     for label, raw in sorted(wanted.items()):
         path = Path(os.path.normpath(raw))
-        root = root_of(path)
-        if root is None:
+        home = root_of(path)
+        if home is None:
             payload.external[label] = raw
         else:
-            queue.append((path, root))
+            queue.append((path, home))
     for rec in manifest.files:
         queue.append((roots[0] / rec["path"], roots[0]))
 

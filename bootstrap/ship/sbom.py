@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from .. import __version__
 from ..manifest import Manifest
@@ -42,7 +42,9 @@ def components(manifest: Manifest, lock: dict[str, Any],
         props = [{"name": "mlirboot:provider", "value": provider}]
         if provider == "system":
             # The component is a set of distribution packages: list each one.
-            for pkg in comp.get("packages", []) or []:
+            # The manifest writer lists the package names of a system component.
+            packages = cast("list[object]", comp.get("packages", []) or [])
+            for pkg in packages:
                 pkg = str(pkg)
                 pin = pins.get(pkg, "")
                 info = deb_info.get((pkg, pin), {})

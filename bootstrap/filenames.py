@@ -1,0 +1,10 @@
+"""The names of the files mlirboot writes, defined once: `configure`'s in the
+build dir, `build`'s (and `provision`'s) manifest in the prefix."""
+
+from __future__ import annotations
+
+PLAN_JSON = "plan.json"
+LOCK_JSON = "lock.json"
+PRESETS_JSON = "CMakePresets.json"
+RESOLVED_YAML = "config.resolved.yaml"
+MANIFEST_JSON = "toolchain.json"
