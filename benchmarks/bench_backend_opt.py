@@ -1,4 +1,4 @@
-"""Issue 5's rows through the real backend (`mlirboot.backend.compile`, host target),
+"""The optimizations (recognition, reassociation, fusion, BLAS) through the real backend (`mlirboot.backend.compile`, host target),
 measured in one run, one thread:
 
   matmul N x N x N written as a naive loop nest (examples/loop_matmul.mlir scaled):

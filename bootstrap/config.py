@@ -215,7 +215,7 @@ def _check_consistency(resolved: Resolved, cwd: Path) -> None:
                 hint=f"add sources.{name}.{source.use} or pick another kind",
             )
         if source.use == "local":
-            local = Path(source.local).expanduser()  # type: ignore[arg-type]
+            local = Path(source.local).expanduser()
             if not local.is_absolute():
                 local = cwd / local
             if not local.is_dir():

@@ -79,13 +79,13 @@ def find_tool(name: str) -> str:
             return str(candidate)
     try:
         if name == "ninja":
-            import ninja  # type: ignore[import-untyped]
+            import ninja
 
             path = Path(ninja.BIN_DIR) / "ninja"
             if path.exists():
                 return str(path)
         if name == "cmake":
-            import cmake  # type: ignore[import-untyped]
+            import cmake
 
             path = Path(cmake.CMAKE_BIN_DIR) / "cmake"
             if path.exists():
