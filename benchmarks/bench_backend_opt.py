@@ -1,5 +1,6 @@
-"""The optimizations (recognition, reassociation, fusion, BLAS) through the real backend (`mlirboot.backend.compile`, host target),
-measured in one run, one thread:
+"""The optimizations (recognition, reassociation, fusion, BLAS) through the
+real backend (`mlirboot.backend.compile`, host target), measured in one run,
+one thread:
 
   matmul N x N x N written as a naive loop nest (examples/loop_matmul.mlir scaled):
     -O0 (no recognition, plain loops) | -O2 (raised, matmul schedule) | -O2 --blas | numpy
