@@ -20,7 +20,7 @@ from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.fsutil import staging_dir
 from ..bootstrap.schema import did_you_mean
-from . import outputs
+from . import compile_cache, outputs
 from .artifact import ARTIFACT_JSON, Artifact
 from .context import TEMPS, Context, StageRecord
 from .grad import GradRequest, parse_wrt
@@ -252,12 +252,15 @@ def compile_program(
     grad: str | None = None,
     wrt: str | Sequence[int] | None = None,
     blas: bool = False,
-):
+    use_cache: bool = True,
+) -> Artifact:
     """Compile `source` (a path, or MLIR text) for `target`; returns an Artifact.
     With `grad=ENTRY` the artifact is ENTRY's gradient function, made by Enzyme
     (see backend/grad.py; `wrt` picks the arguments, default all). `blas=True`
     turns matmuls into OpenBLAS calls (host CPU targets: the pipelines with a
-    `when: blas` stage). `target` None: the default target (_common.yaml)."""
+    `when: blas` stage). `target` None: the default target (_common.yaml).
+    A compile seen before is copied from the compile cache (backend/
+    compile_cache.py) unless `use_cache` is False or temps are kept."""
     opt = opt.lstrip("-").upper()
     if opt not in OPT_LEVELS:
         raise UsageError(
@@ -286,15 +289,30 @@ def compile_program(
         outputs.check_temps_dir(Path(save_temps))
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
+    ctx: Context | None = None
+    source_name = str(Path(source)) if _is_path(source) else "<text>"
+    entry_key = None
     try:
         src = _input_file(source, workdir)
+        tools = Toolbox(toolchain)
+        if use_cache and compile_cache.enabled() and save_temps is None and not (
+            options or {}
+        ).get("keep_temps"):
+            settings = {"source": source_name, "target": pipeline.target, "arch": arch,
+                        "entry": entry, "opt": opt, "options": options or {},
+                        "grad": grad, "wrt": wrt, "blas": blas}
+            entry_key = compile_cache.key(src.read_bytes(), settings, tools.manifest)
+            if compile_cache.fetch(entry_key, workdir):
+                compile_cache.mark(workdir, entry_key, hit=True, source=source_name,
+                                   toolchain=str(toolchain) if toolchain else None)
+                return _finish(workdir, out_path, save_temps, keep_temps=False)
         ctx = Context(
             source=src,
             pipeline=pipeline,
             opt=opt,
             arch=arch,
             entry=entry,
-            tools=Toolbox(toolchain),
+            tools=tools,
             workdir=workdir,
             options=dict(options or {}),
             current=src,
@@ -324,7 +342,7 @@ def compile_program(
             "blas": blas,
             "device_backend": ctx.device.runtime_backend if ctx.offload else None,
             "toolchain": str(toolchain) if toolchain else None,
-            "source": str(Path(source)) if _is_path(source) else "<text>",
+            "source": source_name,
             "signature": ctx.signature.to_json(),
             "grad": ctx.grad_info,
             "files": ctx.files.to_json(workdir),
@@ -333,6 +351,10 @@ def compile_program(
             "remarks": [{"stage": r.name, **m} for r in ctx.records for m in r.remarks],
         }
         (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+        if entry_key is not None:
+            compile_cache.mark(workdir, entry_key, hit=False, source=source_name,
+                               toolchain=meta["toolchain"])
+            compile_cache.store(entry_key, workdir)
     except BaseException as err:
         if save_temps is not None:
             # Checked before the compile; the compile's own error is what matters.
@@ -357,17 +379,28 @@ def compile_program(
             err.args = (err.line(),)
         if isinstance(err, MlirbootError | KeyboardInterrupt):
             raise
-        stage_name = ctx.stage.name if "ctx" in locals() and ctx.stage else "setup"
+        stage_name = ctx.stage.name if ctx is not None and ctx.stage else "setup"
         raise BuildError(
             f"internal error: {type(err).__name__}: {err}",
             where=f"{target}/{stage_name}",
             hint="please report this with --save-temps output",
         ) from err
+    return _finish(workdir, out_path, save_temps, keep_temps=bool(ctx.options.get("keep_temps")))
+
+
+def _finish(
+    workdir: Path,
+    out_path: Path | None,
+    save_temps: str | os.PathLike[str] | None,
+    *,
+    keep_temps: bool,
+) -> Artifact:
+    """Keep the temps where asked, then move the artifact to `out_path`."""
     final = workdir
     try:
         if save_temps is not None:
             _save_temps(workdir, Path(save_temps))
-        if not ctx.options.get("keep_temps"):
+        if not keep_temps:
             shutil.rmtree(workdir / TEMPS, ignore_errors=True)
         if out_path is not None:
             outputs.publish_artifact(workdir, out_path)

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Every test compiles for real: a compile-cache hit would skip the code under
+# test (tests/backend/test_compile_cache.py turns the cache on for itself).
+os.environ["MLIRBOOT_COMPILE_CACHE"] = "off"
+
 
 def run_cli(*args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess[str]:

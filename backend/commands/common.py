@@ -49,6 +49,13 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
         help="host/offload-host: matmuls call OpenBLAS (libopenblas-dev) "
         "instead of the generated kernel",
     )
+    parser.add_argument(
+        "--no-cache",
+        dest="use_cache",
+        action="store_false",
+        help="compile even if the compile cache holds this compile "
+        "(or set MLIRBOOT_COMPILE_CACHE=off)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -67,4 +74,5 @@ def compile_args(args: argparse.Namespace) -> dict:
         "grad": getattr(args, "grad", None),
         "wrt": getattr(args, "wrt", None),
         "blas": bool(getattr(args, "blas", False)),
+        "use_cache": getattr(args, "use_cache", True),
     }

@@ -54,15 +54,13 @@ def handle(args: argparse.Namespace) -> int:
                 {
                     "artifact": str(artifact.path),
                     "files": {k: str(v) for k, v in artifact.files.items()},
-                    **{k: artifact.meta.get(k) for k in ("target", "arch", "opt", "info", "grad")},
-                    **(
-                        {
-                            "remarks": artifact.meta.get("remarks", []),
-                            "stages": artifact.meta["stages"],
-                        }
-                        if args.opt_report
-                        else {}
-                    ),
+                    **{
+                        k: artifact.meta.get(k)
+                        for k in ("target", "arch", "opt", "info", "grad", "compile_cache")
+                    },
+                    # Per-stage seconds and top ops (of the compile that made it, if cached).
+                    "stages": artifact.meta["stages"],
+                    **({"remarks": artifact.meta.get("remarks", [])} if args.opt_report else {}),
                 },
                 indent=2,
             )

@@ -89,7 +89,12 @@ def run_config(program: Program, config: Config, work: Path, plugin: str | None)
     expected = program.reference(inputs)
     try:
         art = compile_program(
-            program.text(), target=config.target, opt=config.opt, blas=config.blas, out=work / "art"
+            program.text(),
+            target=config.target,
+            opt=config.opt,
+            blas=config.blas,
+            out=work / "art",
+            use_cache=False,  # every configuration is compiled for real
         )
         got = art.run(*inputs, pjrt_plugin=plugin) if config.target == "tpu" else art.run(*inputs)
     except UsageError as err:
