@@ -93,7 +93,10 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         first = first.replace(str(ctx.workdir / TEMPS) + "/", "")
         # An op the target has no lowering for is a property of the input
         # program (exit 2); anything else is a failed compile (exit 1).
-        bad_op = ("failed to legalize", "was not bufferized", "failed to bufferize")
+        bad_op = ("failed to legalize", "was not bufferized", "failed to bufferize",
+                  # the plugin's device checks (mlirboot-math-approximation,
+                  # mlirboot-device-temporaries)
+                  "has no lowering for the", "would need a heap on the")
         err_cls = UsageError if any(b in first for b in bad_op) else BuildError
         raise err_cls(
             f"mlir-opt failed: {first}",

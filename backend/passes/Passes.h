@@ -16,12 +16,18 @@ void registerReassociateMatmulChainsPass();
 /// mlirboot-fuse-elementwise-into-matmul
 void registerFuseElementwiseIntoMatmulPass();
 void registerSpecializeGenericOpsPass();
+/// mlirboot-math-approximation
+void registerMathApproximationPass();
+/// mlirboot-device-temporaries
+void registerDeviceTemporariesPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
   registerReassociateMatmulChainsPass();
   registerFuseElementwiseIntoMatmulPass();
   registerSpecializeGenericOpsPass();
+  registerMathApproximationPass();
+  registerDeviceTemporariesPass();
 }
 
 } // namespace mlirboot
