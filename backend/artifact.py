@@ -105,16 +105,26 @@ class Artifact:
         info: bool = False,
         pjrt_plugin: str | None = None,
         names: list[str] | None = None,
+        isolated: bool = False,
     ) -> list[Any]:
         """Run the entry on numpy arrays. Returns the entry's results in order;
         for an entry without results, the final contents of every argument
         (memrefs it writes into), in argument order. `info` asks the offload
         runtime for its mapping report (LIBOMPTARGET_INFO); the run's output is
-        kept in `last_log`."""
+        kept in `last_log`. Host code runs inside this process (its shared
+        library) unless `isolated`: then, like every other target, in a process
+        of its own, which a crash in the compiled code cannot take down."""
         import numpy as np
 
         inputs = self.check_inputs(arrays, names)
         sig = self.signature
+        library = self.meta.get("files", {}).get("shared_library")
+        if library and not isolated and not info and (self.path / library).is_file():
+            from .inprocess import call
+
+            outs = call(self.path / library, sig.entry, sig.buffers, inputs)
+            self.last_log = ""
+            return outs[len(sig.args) :] if sig.results else outs
         with tempfile.TemporaryDirectory(prefix="mlirboot-run-") as tmp:
             io = Path(tmp)
             for i, arr in enumerate(inputs):

@@ -55,8 +55,13 @@ def handle(args: argparse.Namespace) -> int:
             _check_artifact_matches(artifact, args)
         else:
             artifact = compile_program(program, out=Path(tmp) / "artifact", **compile_args(args))
+        # In its own process: a crash in the compiled code is one clear error.
         outputs = artifact.run(
-            *inputs, info=args.info, pjrt_plugin=args.pjrt_plugin, names=list(args.input)
+            *inputs,
+            info=args.info,
+            pjrt_plugin=args.pjrt_plugin,
+            names=list(args.input),
+            isolated=True,
         )
         sig = artifact.signature
         if args.info and artifact.last_log:

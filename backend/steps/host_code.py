@@ -74,3 +74,18 @@ def link_host(ctx: Context) -> Path:
         ]
     )
     return ctx.make("executable", exe)
+
+
+@step(
+    "link-shared",
+    needs=("host_object",),
+    reads=("blas_objects",),
+    makes=("shared_library",),
+)
+def link_shared(ctx: Context) -> Path:
+    """The entry as a shared library: Artifact.run calls it inside the
+    Python process (bare-pointer C ABI, as the launcher calls it)."""
+    lib = ctx.product("libprog.so")
+    ctx.run([ctx.tools.tool("clang"), "-shared", ctx.file("host_object"),
+             *blas.link_args(ctx), "-lm", "-o", lib])
+    return ctx.make("shared_library", lib)

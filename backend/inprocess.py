@@ -1,0 +1,61 @@
+"""Calling a compiled entry inside the Python process: the artifact's
+libprog.so through ctypes, with the bare-pointer C ABI the launcher uses
+(arguments, then one out-param per result). A crash in the compiled code takes
+the process with it, so the CLI keeps the process-isolated runner."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .program import TensorType
+
+ALIGNMENT = 64  # as MLIR's own allocations and the launcher's
+_LOADED: dict[tuple[str, int, int, int], ctypes.CDLL] = {}
+
+
+def _load(path: Path) -> ctypes.CDLL:
+    """dlopen `path` under a name of its own: the dynamic loader reuses an
+    object loaded under the same name, which after a recompile into the same
+    directory would be the old code."""
+    st = path.stat()
+    ident = (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_size)
+    lib = _LOADED.get(ident)
+    if lib is None:
+        fd, private = tempfile.mkstemp(prefix="mlirboot-", suffix=".so")
+        try:
+            with os.fdopen(fd, "wb") as dst, path.open("rb") as src:
+                shutil.copyfileobj(src, dst)
+            lib = ctypes.CDLL(private, mode=ctypes.RTLD_LOCAL)
+        finally:
+            os.unlink(private)  # mapped now; nothing left behind
+        _LOADED[ident] = lib
+    return lib
+
+
+def _aligned(buf: TensorType) -> np.ndarray:
+    """A zeroed array of `buf`'s shape and dtype on a 64-byte boundary."""
+    raw = np.zeros(buf.nbytes + ALIGNMENT, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start : start + buf.nbytes].view(buf.dtype).reshape(buf.shape)
+
+
+def call(
+    library: Path, entry: str, buffers: tuple[TensorType, ...], inputs: list[Any]
+) -> list[Any]:
+    """Run `entry` on copies of `inputs` (the compiled code may write into its
+    arguments; the caller's arrays stay as they were); returns every buffer."""
+    fn = getattr(_load(library), entry)
+    fn.restype = None
+    fn.argtypes = [ctypes.c_void_p] * len(buffers)
+    arrays = [_aligned(b) for b in buffers]
+    for dst, src in zip(arrays, inputs, strict=False):
+        np.copyto(dst, src, casting="no")
+    fn(*(a.ctypes.data for a in arrays))
+    return arrays
