@@ -39,6 +39,13 @@ def _load(path: Path) -> ctypes.CDLL:
     return lib
 
 
+def _entry(library: Path, entry: str, arity: int) -> Any:
+    fn = getattr(_load(library), entry)
+    fn.restype = None
+    fn.argtypes = [ctypes.c_void_p] * arity
+    return fn
+
+
 def _aligned(buf: TensorType) -> np.ndarray:
     """A zeroed array of `buf`'s shape and dtype on a 64-byte boundary."""
     raw = np.zeros(buf.nbytes + ALIGNMENT, dtype=np.uint8)
@@ -51,9 +58,7 @@ def call(
 ) -> list[Any]:
     """Run `entry` on copies of `inputs` (the compiled code may write into its
     arguments; the caller's arrays stay as they were); returns every buffer."""
-    fn = getattr(_load(library), entry)
-    fn.restype = None
-    fn.argtypes = [ctypes.c_void_p] * len(buffers)
+    fn = _entry(library, entry, len(buffers))
     arrays = [_aligned(b) for b in buffers]
     for dst, src in zip(arrays, inputs, strict=False):
         np.copyto(dst, src, casting="no")

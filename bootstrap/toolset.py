@@ -5,6 +5,7 @@ writer and the backend's fallback discovery."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -48,10 +49,20 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 
 
 def llvm_version(llvm_config: Path) -> str:
-    out = subprocess.run(
-        [str(llvm_config), "--version"], capture_output=True, text=True, check=False
+    """`llvm-config --version`, asked once per binary (a replaced binary is
+    asked again): the backend looks the toolchain up on every compile."""
+    try:
+        st = os.stat(llvm_config)
+    except OSError:
+        return ""
+    return _llvm_version(str(llvm_config), st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@functools.cache
+def _llvm_version(llvm_config: str, _ino: int, _mtime_ns: int, _size: int) -> str:
+    return subprocess.run(
+        [llvm_config, "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    return out
 
 
 def find_system_llvm(explicit_prefix: str | os.PathLike[str] | None = None) -> Path:

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Per-call overhead and compile latency, side by side in one run (not a test).
+
+usage: python benchmarks/bench_call_overhead.py [--calls N] [--json FILE]
+
+For a 4x4 elementwise program and the 64x64 matmul of tests/backend/programs:
+- `Artifact.run` in-process (libprog.so through ctypes) vs the process-isolated
+  runner (`isolated=True`, what the CLI uses) vs `jax.jit` when jax is
+  installed; every result is checked against numpy;
+- compile cold (no cache) vs from the compile cache.
+Goals (issue 13): a 4x4 call <= 50 us; a 5-line compile <= 0.3 s cold, <= 10 ms cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mlirboot.backend.driver import compile_program
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = """func.func @add(%a: tensor<4x4xf32>, %b: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %e = tensor.empty() : tensor<4x4xf32>
+  %c = linalg.add ins(%a, %b : tensor<4x4xf32>, tensor<4x4xf32>)
+         outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %c : tensor<4x4xf32>
+}
+"""
+
+
+def per_call(fn, calls: int) -> float:
+    """Median seconds per call after a warm-up call."""
+    fn()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args()
+    rows: dict[str, dict[str, float]] = {}
+    os.environ["MLIRBOOT_COMPILE_CACHE"] = "on"
+    nonce = f"// bench_call_overhead {time.time_ns()}\n"  # a cold cache entry per run
+    programs = {
+        "add 4x4": nonce + SMALL,
+        "matmul": nonce + (ROOT / "tests/backend/programs/matmul.mlir").read_text(),
+    }
+    for name, program in programs.items():
+        start = time.perf_counter()
+        compile_program(program, use_cache=False)
+        cold = time.perf_counter() - start
+        compile_program(program)  # fills the cache
+        cached = per_call(lambda p=program: compile_program(p), 5)
+        art = compile_program(program)
+        rng = np.random.default_rng(0)
+        inputs = [rng.standard_normal(a.shape).astype(a.dtype) for a in art.signature.args]
+        want = inputs[0] + inputs[1] if name == "add 4x4" else inputs[0] @ inputs[1]
+        for mode in (False, True):
+            (got,) = art.run(*inputs, isolated=mode)
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        row = {
+            "compile_cold_s": cold,
+            "compile_cached_s": cached,
+            "run_in_process_s": per_call(lambda a=art, x=inputs: a.run(*x), args.calls),
+            "run_isolated_s": per_call(lambda a=art, x=inputs: a.run(*x, isolated=True), 20),
+        }
+        try:
+            import jax
+            import jax.numpy as jnp
+
+            jax.config.update("jax_platforms", "cpu")
+            f = jax.jit(jnp.add if name == "add 4x4" else jnp.matmul)
+            xs = [jnp.asarray(x) for x in inputs]
+            np.testing.assert_allclose(np.asarray(f(*xs)), want, rtol=1e-4, atol=1e-5)
+            row["jax_jit_s"] = per_call(lambda f=f, xs=xs: f(*xs).block_until_ready(), args.calls)
+        except ImportError:
+            pass
+        rows[name] = row
+    print(
+        f"{'program':<10} {'cold':>9} {'cached':>9} {'in-proc':>9} {'isolated':>9} "
+        f"{'jax.jit':>9}  in-proc/jax"
+    )
+    for name, r in rows.items():
+        jit = r.get("jax_jit_s")
+        print(
+            f"{name:<10} {r['compile_cold_s'] * 1e3:7.0f}ms {r['compile_cached_s'] * 1e3:7.1f}ms "
+            f"{r['run_in_process_s'] * 1e6:7.1f}us {r['run_isolated_s'] * 1e3:7.2f}ms "
+            + (f"{jit * 1e6:7.1f}us  {r['run_in_process_s'] / jit:5.1f}x" if jit else "      n/a")
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
