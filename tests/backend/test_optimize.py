@@ -96,8 +96,6 @@ def test_loop_matmul_uses_the_schedule_on_host(compiled):
 def test_programs_recognized_and_match_numpy(compiled, reference, program, what, target,
                                              request):
     if target == "tpu":
-        if program == "conv2d":
-            pytest.skip("no StableHLO translation of linalg.conv_* yet (tested below)")
         request.getfixturevalue("need_jax")
         if program in ("mlp", "batch_generic"):
             # XLA fuses and recognizes dots itself: tpu runs only raising and
@@ -134,17 +132,44 @@ def test_o1_recognizes_but_does_not_reassociate(compiled, reference):
     assert any("raised loop nest" in r for r in remarks(loops))
 
 
-def test_tpu_conv_is_rejected_with_its_location(tmp_path, programs):
+def test_tpu_unsupported_op_is_refused_with_its_location(tmp_path):
+    """An op outside the TPU op set is named with file:line:col and a hint."""
     pytest.importorskip("jax")
-    with pytest.raises(UsageError, match=r"conv2d\.mlir:5 .*linalg\.conv_2d_nhwc_hwcf"):
-        compile_program(programs / "conv2d.mlir", target="tpu", out=tmp_path / "o")
+    prog = tmp_path / "erf.mlir"
+    prog.write_text("""#id = affine_map<(i) -> (i)>
+func.func @f(%a: tensor<8xf32>) -> tensor<8xf32> {
+  %e = tensor.empty() : tensor<8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : tensor<8xf32>) outs(%e : tensor<8xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = math.erf %x : f32
+      linalg.yield %y : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+""")
+    with pytest.raises(UsageError, match=r"erf\.mlir:7:12 .*math\.erf") as err:
+        compile_program(prog, target="tpu", out=tmp_path / "o")
+    assert "TPU op set" in err.value.hint
 
 
 def test_tpu_unraised_loop_nest_says_why(tmp_path, programs):
     pytest.importorskip("jax")
-    with pytest.raises(UsageError, match="not straight-line linalg after recognition"):
+    with pytest.raises(UsageError, match=r"loop_matmul\.mlir:10:3 .*scf\.for: a loop nest "
+                       "that was not raised") as err:
         compile_program(programs / "loop_matmul.mlir", target="tpu", opt="O0",
                         out=tmp_path / "o")
+    assert "at -O0 no loop nest is raised" in err.value.hint
+
+
+def test_tpu_loop_nest_recognition_leaves_is_named(tmp_path, programs):
+    """At -O2 the matmul nest is raised but the zero fill and relu nests are
+    not: the hint must not tell to compile at -O1 or higher (it already was)."""
+    pytest.importorskip("jax")
+    with pytest.raises(UsageError, match=r"mixed_matmul_relu\.mlir:12:3 .*scf\.for") as err:
+        compile_program(programs / "mixed_matmul_relu.mlir", target="tpu",
+                        out=tmp_path / "o")
+    assert "-O1 or higher" not in err.value.hint and "raises only" in err.value.hint
 
 
 @pytest.mark.skipif(not any(Path(p, "cblas.h").exists()
