@@ -590,36 +590,30 @@ class _Translator:
 
 
 def _memref_refusal(generic_text: str, sig: Signature, where: str, opt: str) -> UsageError:
-    """Why a memref entry was not converted to tensors, naming the first op
-    of its body that is not whole-buffer linalg (backend/tensorize.py)."""
-    tr = _Translator(sig, where)
-    func = tr.entry(generic_text)
-    first = None
-    for op in func.regions[0].blocks[0].operations:
-        op = op.operation
-        if op.name not in ("arith.constant", "func.return") and \
-                not op.name.startswith("linalg."):
-            first = op
-            break
-    if first is None:
-        return UsageError(f"@{sig.entry}: its linalg ops on memref arguments could not be "
-                          "converted to tensors (a view, or an output that is not an argument)",
-                          where=f"{where} (tpu: to-stablehlo)",
-                          hint="write the entry on tensors, or use host/offload-host")
-    what = "a loop nest" if first.name.endswith(".for") or first.name.endswith(".parallel") \
-        else "an op on memref arguments"
-    if opt == "O0":
-        hint = ("at -O0 no loop nest is raised to linalg: compile at -O1 or higher (matmul, "
-                "batch-matmul and conv loop nests are raised), write the entry on tensors, or "
-                "use host/offload-host")
+    """Why a memref entry was not converted to tensors (backend/tensorize.py),
+    naming the statement that stopped the conversion."""
+    from .tensorize import memrefs_to_tensors
+
+    place, name = memrefs_to_tensors(generic_text, raise_nests=True).declined.get(
+        sig.entry, ("", "?"))
+    where_text = f"{place or where} (tpu: to-stablehlo)"
+    if name in ("scf.for", "affine.for"):
+        what = ("a loop nest that is neither a contraction raised by recognition "
+                f"{'(off at -O0) ' if opt == 'O0' else ''}nor an elementwise nest (perfect, "
+                "constant bounds, loads at the loop indices, scalar arith/math, one store of a "
+                "whole argument)")
     else:
-        hint = (f"recognition (-{opt}) raises only matmul, batch-matmul and conv loop nests, and "
-                "the tpu target takes an entry only when all of its memref work is raised: "
-                "write this part as linalg (e.g. linalg.fill / linalg.generic on tensors) or "
-                "use host/offload-host")
-    return UsageError(f"{first.name}: {what} that was not raised to linalg; the tpu target "
-                      "translates whole-tensor linalg only, not loops or loads/stores",
-                      where=f"{tr.place(first)} (tpu: to-stablehlo)", hint=hint)
+        what = "an op on memref arguments that is not whole-buffer linalg"
+    if opt == "O0":
+        hint = ("at -O0 recognition is off: compile at -O1 or higher so matmul, batch-matmul "
+                "and conv loop nests are raised to linalg, write the entry on tensors, or use "
+                "host/offload-host")
+    else:
+        hint = (f"recognition (-{opt}) raises matmul, batch-matmul and conv nests and tensorize "
+                "raises elementwise nests; write this part as linalg on tensors or use "
+                "host/offload-host, which run loop nests as they are")
+    return UsageError(f"{name}: {what}; the tpu target translates whole-tensor linalg only",
+                      where=where_text, hint=hint)
 
 
 def translate(generic_text: str, sig: Signature, where: str,

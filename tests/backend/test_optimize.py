@@ -156,20 +156,30 @@ func.func @f(%a: tensor<8xf32>) -> tensor<8xf32> {
 def test_tpu_unraised_loop_nest_says_why(tmp_path, programs):
     pytest.importorskip("jax")
     with pytest.raises(UsageError, match=r"loop_matmul\.mlir:10:3 .*scf\.for: a loop nest "
-                       "that was not raised") as err:
+                       r"that is neither a contraction raised by recognition \(off at -O0\)",
+    ) as err:
         compile_program(programs / "loop_matmul.mlir", target="tpu", opt="O0",
                         out=tmp_path / "o")
-    assert "at -O0 no loop nest is raised" in err.value.hint
+    assert "at -O0 recognition is off: compile at -O1 or higher" in err.value.hint
 
 
-def test_tpu_loop_nest_recognition_leaves_is_named(tmp_path, programs):
-    """At -O2 the matmul nest is raised but the zero fill and relu nests are
-    not: the hint must not tell to compile at -O1 or higher (it already was)."""
+def test_tpu_loop_nest_nobody_raises_is_named(tmp_path, programs):
+    """At -O2 a nest that is neither a contraction nor elementwise (shifted
+    loads) stays a loop: it is named, and the hint does not tell to compile
+    at -O1 or higher (it already was)."""
     pytest.importorskip("jax")
-    with pytest.raises(UsageError, match=r"mixed_matmul_relu\.mlir:12:3 .*scf\.for") as err:
-        compile_program(programs / "mixed_matmul_relu.mlir", target="tpu",
-                        out=tmp_path / "o")
-    assert "-O1 or higher" not in err.value.hint and "raises only" in err.value.hint
+    with pytest.raises(UsageError, match=r"stencil_1d\.mlir:7:3 .*affine\.for") as err:
+        compile_program(programs / "stencil_1d.mlir", target="tpu", out=tmp_path / "o")
+    assert "-O1 or higher" not in err.value.hint and "elementwise nests" in err.value.hint
+
+
+def test_tpu_mixed_nests_are_raised(compiled):
+    """The zero fill and relu nests next to a raised matmul become
+    linalg.generic (tensorize, tpu pipeline), so the function runs on tpu."""
+    pytest.importorskip("jax")
+    art = compiled("mixed_matmul_relu", "tpu")
+    assert sum("raised elementwise loop nest to linalg.generic" in r
+               for r in remarks(art)) == 2
 
 
 @pytest.mark.skipif(not any(Path(p, "cblas.h").exists()
