@@ -1,10 +1,10 @@
 """linalg-on-tensors -> StableHLO, for the tpu target (XLA has no linalg input).
 
 A small, explicit translator over the op set of the documented input
-(README "TPU op set"): arith.constant, tensor.empty, linalg.fill,
-linalg.matmul, linalg.batch_matmul, linalg.conv_2d_nhwc_hwcf,
-linalg.conv_2d_nchw_fchw, linalg.broadcast, linalg.transpose, linalg.copy,
-linalg.generic whose inputs are identities, broadcasts or permutations of the
+(README "TPU op set"): arith.constant, tensor.empty, linalg.fill, the
+contractions (DOT_DIMS), convolutions (CONV_DIMS, conv_2d, depthwise),
+pooling (POOLING), named elementwise ops, linalg.broadcast/transpose/copy,
+tensor reshapes, linalg.generic whose inputs are identities, broadcasts or permutations of the
 iteration space with an elementwise arith/math body, and reductions:
 linalg.reduce and linalg.generic with reduction iterators whose body is
 `combine(f(inputs), acc)` (combine: add/mul/max/min; f elementwise) ->
@@ -82,10 +82,33 @@ HINT = ("the tpu target translates the ops listed under \"TPU op set\" in README
         "(linalg named ops matmul/batch_matmul/conv_2d_nhwc_hwcf/conv_2d_nchw_fchw/fill/"
         "broadcast/transpose/copy/reduce, linalg.generic with an elementwise arith/math body "
         "or an add/mul/max/min reduction); rewrite the op that way or use host/offload-host")
+# Contractions: stablehlo.dot_general dimension numbers.
+DOT_DIMS = {
+    "linalg.matmul": "contracting_dims = [1] x [0]",
+    "linalg.batch_matmul": "batching_dims = [0] x [0], contracting_dims = [2] x [1]",
+    "linalg.matvec": "contracting_dims = [1] x [0]",
+    "linalg.vecmat": "contracting_dims = [0] x [0]",
+    "linalg.dot": "contracting_dims = [0] x [0]",
+    "linalg.batch_matvec": "batching_dims = [0] x [0], contracting_dims = [2] x [1]",
+}
 # Convolutions: StableHLO dimension numbers (input x kernel -> output).
 CONV_DIMS = {
+    "linalg.conv_1d_nwc_wcf": "[b, 0, f]x[0, i, o]->[b, 0, f]",
     "linalg.conv_2d_nhwc_hwcf": "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]",
     "linalg.conv_2d_nchw_fchw": "[b, f, 0, 1]x[o, i, 0, 1]->[b, f, 0, 1]",
+    "linalg.conv_3d_ndhwc_dhwcf": "[b, 0, 1, 2, f]x[0, 1, 2, i, o]->[b, 0, 1, 2, f]",
+}
+# Pooling: the reduce_window combiner.
+POOLING = {
+    "linalg.pooling_nhwc_max": "maximum", "linalg.pooling_nhwc_sum": "add",
+    "linalg.pooling_nhwc_min": "minimum", "linalg.pooling_nchw_max": "maximum",
+    "linalg.pooling_nchw_sum": "add",
+}
+# Named elementwise linalg ops (their region holds the scalar body).
+NAMED_ELEMENTWISE = {
+    f"linalg.{n}" for n in ("add", "sub", "mul", "div", "max", "min", "powf", "exp", "log",
+                            "abs", "ceil", "floor", "negf", "reciprocal", "round", "sqrt",
+                            "rsqrt", "square", "tanh")
 }
 _DENSE = r"{} = dense<(\[[^\]]*\]|-?\d+)>"
 _ITER = re.compile(r"iterator_type<(parallel|reduction)>|\"(parallel|reduction)\"")
@@ -240,10 +263,14 @@ class _Translator:
             if scalar is None:
                 raise self.unsupported(op, "fill value must be a constant")
             self.names[op.results[0].get_name()] = self.splat(scalar.text, str(op.results[0].type))
-        elif name in ("linalg.matmul", "linalg.batch_matmul"):
+        elif name in DOT_DIMS:
             self.matmul(op)
-        elif name in CONV_DIMS:
+        elif name in CONV_DIMS or name in ("linalg.conv_2d", "linalg.depthwise_conv_2d_nhwc_hwc"):
             self.conv(op)
+        elif name in POOLING:
+            self.pooling(op)
+        elif name in NAMED_ELEMENTWISE:
+            self.named_elementwise(op)
         elif name == "linalg.broadcast":
             self.broadcast(op)
         elif name == "linalg.transpose":
@@ -275,18 +302,21 @@ class _Translator:
             raise self.unsupported(op, "no StableHLO translation for this op")
 
     def matmul(self, op) -> None:
-        text = str(op).split("({")[0]
-        if "indexing_maps" in text and "linalg.matmul" in op.name:
-            maps = _MAP.findall(str(op))
-            default = [("d0, d1, d2", "d0, d2"), ("d0, d1, d2", "d2, d1"), ("d0, d1, d2", "d0, d1")]
-            if maps and [(a.strip(), b.strip()) for a, b in maps[:3]] != default:
-                raise self.unsupported(op, "transposed/broadcast matmul maps are not supported")
+        """Contractions -> stablehlo.dot_general (result dims: batch, A's
+        free dim, B's free dim, as linalg's output maps have them)."""
         a, b, _init = op.operands
         out_type = str(op.results[0].type)
-        if str(a.type).rsplit("x", 1)[-1] != str(b.type).rsplit("x", 1)[-1]:
+        if _element(str(a.type)) != _element(str(b.type)):
             raise self.unsupported(op, "mixed element types are not supported")
-        dims = ("contracting_dims = [1] x [0]" if op.name == "linalg.matmul"
-                else "batching_dims = [0] x [0], contracting_dims = [2] x [1]")
+        dims = DOT_DIMS[op.name]
+        text = str(op).split("({")[0]
+        if "indexing_maps" in text and op.name == "linalg.matmul":
+            maps = [(d.replace(" ", ""), r.replace(" ", "")) for d, r in _MAP.findall(text)]
+            if len(maps) != 3 or maps[2] != ("d0,d1,d2", "d0,d1") or \
+                    maps[0][1] not in ("d0,d2", "d2,d0") or maps[1][1] not in ("d2,d1", "d1,d2"):
+                raise self.unsupported(op, "broadcast matmul maps are not supported")
+            dims = (f"contracting_dims = [{maps[0][1].split(',').index('d2')}] x "
+                    f"[{maps[1][1].split(',').index('d2')}]")
         product = self.emit(
             f"stablehlo.dot_general {self.tensor(a, str(a.type), op)}, "
             f"{self.tensor(b, str(b.type), op)}, {dims} : ({a.type}, {b.type}) -> {out_type}")
@@ -304,30 +334,104 @@ class _Translator:
         self.names[op.results[0].get_name()] = self.emit(
             f"stablehlo.add {acc}, {value} : {out_type}")
 
-    def conv(self, op) -> None:
-        """2-D convolutions, no padding (linalg convs take the padded input)."""
+    def window_attrs(self, op, spatial: int) -> dict[str, list[int]]:
         head = str(op).split("({")[0]
         window: dict[str, list[int]] = {}
         for key in ("strides", "dilations"):
             found = re.search(_DENSE.format(key), head)
             text = found.group(1).strip("[]") if found else "1"
             values = [int(v) for v in text.split(",")]
-            window[key] = values * 2 if len(values) == 1 else values
+            window[key] = values * spatial if len(values) == 1 else values
+        return window
+
+    def conv(self, op) -> None:
+        """Convolutions, no padding (linalg convs take the padded input)."""
         x, f, init = op.operands
         if _element(str(x.type)) != _element(str(f.type)) or \
                 _element(str(x.type)) != _element(str(init.type)):
             raise self.unsupported(op, "mixed element types are not supported")
         out_type = str(op.results[0].type)
-        strides = ", ".join(map(str, window["strides"]))
-        dilations = ", ".join(map(str, window["dilations"]))
+        x_type, f_type, o_type = str(x.type), str(f.type), out_type
+        lhs, rhs = self.tensor(x, x_type, op), self.tensor(f, f_type, op)
+        groups = 1
+        numbers = CONV_DIMS.get(op.name)
+        if op.name == "linalg.conv_2d":  # [H, W] * [KH, KW]: one batch, one channel
+            x_type, f_type, o_type = (_with_element(f"tensor<{'x'.join(map(str, shape))}xf32>",
+                                                   _element(t)) for shape, t in (
+                ([1, *_shape(str(x.type)), 1], str(x.type)),
+                ([*_shape(str(f.type)), 1, 1], str(f.type)),
+                ([1, *_shape(out_type), 1], out_type)))
+            numbers = CONV_DIMS["linalg.conv_2d_nhwc_hwcf"]
+        elif op.name == "linalg.depthwise_conv_2d_nhwc_hwc":  # a group per channel
+            kh, kw, groups = _shape(str(f.type))
+            f_type = _with_element(f"tensor<{kh}x{kw}x1x{groups}xf32>", _element(str(f.type)))
+            numbers = CONV_DIMS["linalg.conv_2d_nhwc_hwcf"]
+        if x_type != str(x.type):
+            lhs = self.emit(f"stablehlo.reshape {lhs} : ({x.type}) -> {x_type}")
+        if f_type != str(f.type):
+            rhs = self.emit(f"stablehlo.reshape {rhs} : ({f.type}) -> {f_type}")
+        spatial = len(_shape(x_type)) - 2
+        window = self.window_attrs(op, spatial)
         value = self.emit(
-            f"stablehlo.convolution({self.tensor(x, str(x.type), op)}, "
-            f"{self.tensor(f, str(f.type), op)}) dim_numbers = {CONV_DIMS[op.name]}, "
-            f"window = {{stride = [{strides}], pad = [[0, 0], [0, 0]], "
-            f"lhs_dilate = [1, 1], rhs_dilate = [{dilations}]}} "
-            f"{{batch_group_count = 1 : i64, feature_group_count = 1 : i64}} : "
-            f"({x.type}, {f.type}) -> {out_type}")
+            f"stablehlo.convolution({lhs}, {rhs}) dim_numbers = {numbers}, "
+            f"window = {{stride = [{', '.join(map(str, window['strides']))}], "
+            f"pad = [{', '.join(['[0, 0]'] * spatial)}], "
+            f"lhs_dilate = [{', '.join(['1'] * spatial)}], "
+            f"rhs_dilate = [{', '.join(map(str, window['dilations']))}]}} "
+            f"{{batch_group_count = 1 : i64, feature_group_count = {groups} : i64}} : "
+            f"({x_type}, {f_type}) -> {o_type}")
+        if o_type != out_type:
+            value = self.emit(f"stablehlo.reshape {value} : ({o_type}) -> {out_type}")
         self.accumulate(op, value)
+
+    def pooling(self, op) -> None:
+        """linalg.pooling_* -> stablehlo.reduce_window, combined with the init."""
+        x, shape_only, init = op.operands
+        combiner = POOLING[op.name]
+        out_type = str(op.results[0].type)
+        element = _element(out_type)
+        identity = _IDENTITY[combiner].get(element)
+        if identity is None:
+            raise self.unsupported(op, f"pooling over {element} is not supported")
+        kernel = _shape(str(shape_only.type))
+        spatial = len(kernel)
+        window = self.window_attrs(op, spatial)
+        channels_last = "_nhwc_" in op.name or "_nwc_" in op.name or "_ndhwc_" in op.name
+
+        def full(values: list[int]) -> str:
+            whole = [1, *values, 1] if channels_last else [1, 1, *values]
+            return ", ".join(map(str, whole))
+
+        start = self.emit(f"stablehlo.constant dense<{identity}> : tensor<{element}>")
+        src = self.tensor(x, str(x.type), op)
+        scalar = f"tensor<{element}>"
+        reduced = self.fresh()
+        self.lines.extend([
+            f'    {reduced} = "stablehlo.reduce_window"({src}, {start}) ({{',
+            f"    ^bb0(%pa: {scalar}, %pb: {scalar}):",
+            f"      %pc = stablehlo.{combiner} %pa, %pb : {scalar}",
+            f"      stablehlo.return %pc : {scalar}",
+            f"    }}) {{window_dimensions = array<i64: {full(kernel)}>, "
+            f"window_strides = array<i64: {full(window['strides'])}>, "
+            f"window_dilations = array<i64: {full(window['dilations'])}>}} : "
+            f"({x.type}, {scalar}) -> {out_type}",
+        ])
+        acc = self.tensor(init, str(init.type), op)
+        self.names[op.results[0].get_name()] = self.emit(
+            f"stablehlo.{combiner} {acc}, {reduced} : {out_type}")
+
+    def named_elementwise(self, op) -> None:
+        """linalg.add/exp/...: their region is the scalar body, like a generic's
+        with identity maps."""
+        out_type = str(op.results[0].type)
+        n_in = len(op.operands) - 1
+        if any(_shape(str(v.type)) != _shape(out_type) for v in op.operands):
+            raise self.unsupported(op, "operands must have the output's shape")
+        block = op.regions[0].blocks[0]
+        env = {arg.get_name(): self.tensor(v, str(v.type), op)
+               for arg, v in zip(list(block.arguments)[:n_in], op.operands, strict=False)}
+        (result,) = self.body(op, block, env, out_type)
+        self.names[op.results[0].get_name()] = result
 
     def dims_attr(self, op, key: str) -> list[int]:
         found = re.search(rf"{key} = array<i64(?::\s*([\d,\s]*))?>", str(op).split("({")[0])

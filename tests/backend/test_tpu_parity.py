@@ -50,6 +50,8 @@ def test_every_program_is_covered():
         "layer_norm",
         "math_ops",
         "loop_bias_relu",
+        "named_ops",
+        "conv_family",
         "mixed_matmul_relu",
         "mixed_batch_matmul",
     ):
