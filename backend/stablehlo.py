@@ -547,16 +547,15 @@ class _Translator:
                              f"({', '.join(types)}) -> {typ}")
         if name in ("arith.cmpf", "arith.cmpi"):
             code = int(str(inner.attributes["predicate"]).split(":")[0])
-            table = _CMPF if name == "arith.cmpf" else _CMPI
-            if code not in table:
+            if code not in (_CMPF if name == "arith.cmpf" else _CMPI):
                 raise self.unsupported(inner, f"comparison predicate {code} has no StableHLO "
                                        "translation (ordered/unordered-only tests)")
-            direction, extra = table[code]
-            kind = "FLOAT" if name == "arith.cmpf" else extra
-            value = self.compare(direction, kind, args[0], args[1], types[0], typ)
-            if name == "arith.cmpf" and extra:
-                value = self.emit(f"stablehlo.not {value} : {typ}")
-            return value
+            if name == "arith.cmpi":
+                direction, kind = _CMPI[code]
+                return self.compare(direction, kind, args[0], args[1], types[0], typ)
+            direction, negate = _CMPF[code]
+            value = self.compare(direction, "FLOAT", args[0], args[1], types[0], typ)
+            return self.emit(f"stablehlo.not {value} : {typ}") if negate else value
         x = args[0]
         if name == "math.tan":
             sin = self.emit(f"stablehlo.sine {x} : {typ}")
