@@ -1,12 +1,15 @@
 """linalg-on-tensors -> StableHLO, for the tpu target (XLA has no linalg input).
 
-A small, explicit translator over the ops programs like the examples use:
-arith.constant, tensor.empty, linalg.fill, linalg.matmul, linalg.batch_matmul,
-linalg.generic whose inputs are identities or broadcasts of the iteration
-space, with an elementwise arith/math body, and reductions: linalg.reduce and
-linalg.generic with reduction iterators whose body is `combine(f(inputs), acc)`
-(combine: add/mul/max/min; f elementwise) -> stablehlo.reduce. Anything else
-is rejected with its location (exit 2), never approximated.
+A small, explicit translator over the op set of the documented input
+(README "TPU op set"): arith.constant, tensor.empty, linalg.fill, the
+contractions (DOT_DIMS), convolutions (CONV_DIMS, conv_2d, depthwise),
+pooling (POOLING), named elementwise ops, linalg.broadcast/transpose/copy,
+tensor reshapes, linalg.generic whose inputs are identities, broadcasts or permutations of the
+iteration space with an elementwise arith/math body, and reductions:
+linalg.reduce and linalg.generic with reduction iterators whose body is
+`combine(f(inputs), acc)` (combine: add/mul/max/min; f elementwise) ->
+stablehlo.reduce. Anything else is rejected with its location
+(file:line:col, exit 2), never approximated.
 
 The input is mlir-opt's generic op form; jaxlib's MLIR bindings parse it
 (linalg/tensor are unregistered there, their structure is still walkable).
@@ -20,32 +23,114 @@ from dataclasses import dataclass
 from ..bootstrap.errors import UsageError
 from .program import Signature
 
-ELEMENTWISE = {
-    "arith.addf": "add", "arith.subf": "subtract", "arith.mulf": "multiply",
-    "arith.divf": "divide", "arith.maximumf": "maximum", "arith.maxnumf": "maximum",
-    "arith.minimumf": "minimum", "arith.minnumf": "minimum", "arith.negf": "negate",
-    "math.exp": "exponential", "math.tanh": "tanh", "math.sqrt": "sqrt", "math.log": "log",
-    "math.absf": "abs", "arith.addi": "add", "arith.subi": "subtract", "arith.muli": "multiply",
-    "arith.maxsi": "maximum", "arith.minsi": "minimum",
+# Elementwise body ops with a one-op StableHLO translation.
+UNARY = {
+    "arith.negf": "negate", "math.exp": "exponential", "math.tanh": "tanh",
+    "math.sqrt": "sqrt", "math.rsqrt": "rsqrt", "math.log": "log", "math.absf": "abs",
+    "math.absi": "abs", "math.sin": "sine", "math.cos": "cosine",
+    "math.log1p": "log_plus_one", "math.expm1": "exponential_minus_one",
+    "math.floor": "floor", "math.ceil": "ceil", "math.round": "round_nearest_afz",
+    "math.roundeven": "round_nearest_even",
 }
+BINARY = {
+    "arith.addf": "add", "arith.subf": "subtract", "arith.mulf": "multiply",
+    "arith.divf": "divide", "arith.remf": "remainder", "arith.maximumf": "maximum",
+    "arith.maxnumf": "maximum", "arith.minimumf": "minimum", "arith.minnumf": "minimum",
+    "arith.addi": "add", "arith.subi": "subtract", "arith.muli": "multiply",
+    "arith.divsi": "divide", "arith.remsi": "remainder", "arith.maxsi": "maximum",
+    "arith.minsi": "minimum", "arith.andi": "and", "arith.ori": "or", "arith.xori": "xor",
+    "math.powf": "power", "math.atan2": "atan2",
+}
+# Element type conversions (stablehlo.convert: round to nearest, truncate
+# toward zero float -> int, sign-extend int -> int, like arith's).
+CONVERT = {"arith.extf", "arith.truncf", "arith.sitofp", "arith.fptosi", "arith.extsi",
+           "arith.trunci"}
+# Ops written as a few StableHLO ops (see _Translator.composite).
+COMPOSITE = {"math.tan", "math.exp2", "math.log2", "math.log10", "math.atan", "math.trunc",
+             "math.copysign", "math.fma", "arith.select", "arith.cmpf", "arith.cmpi"}
+ELEMENTWISE = {**UNARY, **BINARY}
+# arith.cmpf predicates (enum values) -> (direction, negate): u* = not o*.
+_CMPF = {1: ("EQ", False), 2: ("GT", False), 3: ("GE", False), 4: ("LT", False),
+         5: ("LE", False), 9: ("LE", True), 10: ("LT", True), 11: ("GE", True),
+         12: ("GT", True), 13: ("NE", False)}
+# arith.cmpi predicates -> (direction, compare type).
+_CMPI = {0: ("EQ", "SIGNED"), 1: ("NE", "SIGNED"), 2: ("LT", "SIGNED"),
+         3: ("LE", "SIGNED"), 4: ("GT", "SIGNED"), 5: ("GE", "SIGNED"),
+         6: ("LT", "UNSIGNED"), 7: ("LE", "UNSIGNED"), 8: ("GT", "UNSIGNED"),
+         9: ("GE", "UNSIGNED")}
+_INT_BITS = {"f16": "i16", "bf16": "i16", "f32": "i32", "f64": "i64"}
 # Reduction combiners: StableHLO op and the identity it starts from. The
 # result is combine(init, reduce(f(inputs))), which equals linalg's
 # sequential fold for these associative, commutative combiners.
 COMBINERS = {
     "arith.addf": "add", "arith.mulf": "multiply", "arith.maximumf": "maximum",
     "arith.maxnumf": "maximum", "arith.minimumf": "minimum", "arith.minnumf": "minimum",
+    "arith.addi": "add", "arith.muli": "multiply", "arith.maxsi": "maximum",
+    "arith.minsi": "minimum",
 }
 _IDENTITY = {
-    "add": {"f16": "0.0", "bf16": "0.0", "f32": "0.0", "f64": "0.0"},
-    "multiply": {"f16": "1.0", "bf16": "1.0", "f32": "1.0", "f64": "1.0"},
+    "add": {"f16": "0.0", "bf16": "0.0", "f32": "0.0", "f64": "0.0", "i32": "0", "i64": "0"},
+    "multiply": {"f16": "1.0", "bf16": "1.0", "f32": "1.0", "f64": "1.0", "i32": "1",
+                 "i64": "1"},
     "maximum": {"f16": "0xFC00", "bf16": "0xFF80", "f32": "0xFF800000",
-                "f64": "0xFFF0000000000000"},
+                "f64": "0xFFF0000000000000", "i32": "-2147483648",
+                "i64": "-9223372036854775808"},
     "minimum": {"f16": "0x7C00", "bf16": "0x7F80", "f32": "0x7F800000",
-                "f64": "0x7FF0000000000000"},
+                "f64": "0x7FF0000000000000", "i32": "2147483647", "i64": "9223372036854775807"},
 }
+HINT = ("the tpu target translates the ops listed under \"TPU op set\" in README.md "
+        "(linalg named ops matmul/batch_matmul/conv_2d_nhwc_hwcf/conv_2d_nchw_fchw/fill/"
+        "broadcast/transpose/copy/reduce, linalg.generic with an elementwise arith/math body "
+        "or an add/mul/max/min reduction); rewrite the op that way or use host/offload-host")
+# Contractions: stablehlo.dot_general dimension numbers.
+DOT_DIMS = {
+    "linalg.matmul": "contracting_dims = [1] x [0]",
+    "linalg.batch_matmul": "batching_dims = [0] x [0], contracting_dims = [2] x [1]",
+    "linalg.matvec": "contracting_dims = [1] x [0]",
+    "linalg.vecmat": "contracting_dims = [0] x [0]",
+    "linalg.dot": "contracting_dims = [0] x [0]",
+    "linalg.batch_matvec": "batching_dims = [0] x [0], contracting_dims = [2] x [1]",
+}
+# Convolutions: StableHLO dimension numbers (input x kernel -> output).
+CONV_DIMS = {
+    "linalg.conv_1d_nwc_wcf": "[b, 0, f]x[0, i, o]->[b, 0, f]",
+    "linalg.conv_2d_nhwc_hwcf": "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]",
+    "linalg.conv_2d_nchw_fchw": "[b, f, 0, 1]x[o, i, 0, 1]->[b, f, 0, 1]",
+    "linalg.conv_3d_ndhwc_dhwcf": "[b, 0, 1, 2, f]x[0, 1, 2, i, o]->[b, 0, 1, 2, f]",
+}
+# Pooling: the reduce_window combiner.
+POOLING = {
+    "linalg.pooling_nhwc_max": "maximum", "linalg.pooling_nhwc_sum": "add",
+    "linalg.pooling_nhwc_min": "minimum", "linalg.pooling_nchw_max": "maximum",
+    "linalg.pooling_nchw_sum": "add",
+}
+# Named elementwise linalg ops (their region holds the scalar body).
+NAMED_ELEMENTWISE = {
+    f"linalg.{n}" for n in ("add", "sub", "mul", "div", "max", "min", "powf", "exp", "log",
+                            "abs", "ceil", "floor", "negf", "reciprocal", "round", "sqrt",
+                            "rsqrt", "square", "tanh")
+}
+_DENSE = r"{} = dense<(\[[^\]]*\]|-?\d+)>"
 _ITER = re.compile(r"iterator_type<(parallel|reduction)>|\"(parallel|reduction)\"")
 _MAP = re.compile(r"affine_map<\(([^)]*)\)\s*->\s*\(([^)]*)\)>")
 _LOC = re.compile(r'loc\("([^"]+)":(\d+):(\d+)\)')
+
+
+def _element(type_text: str) -> str:
+    """The element type of `tensor<4x8xf32>` / `tensor<f32>` / `f32`."""
+    inner = type_text[type_text.index("<") + 1:-1] if "<" in type_text else type_text
+    return inner.rsplit("x", 1)[-1]
+
+
+def _shape(type_text: str) -> list[int]:
+    inner = type_text[type_text.index("<") + 1:-1]
+    return [int(d) for d in inner.split("x")[:-1]]
+
+
+def _with_element(type_text: str, element: str) -> str:
+    """`tensor<4x8xf32>` with its element type replaced by `element`."""
+    dims = "".join(f"{d}x" for d in _shape(type_text))
+    return f"tensor<{dims}{element}>"
 
 
 @dataclass
@@ -80,13 +165,13 @@ class _Translator:
         return name
 
     def unsupported(self, op, why: str) -> UsageError:
-        loc = str(op.location)
-        found = _LOC.search(loc)
-        place = f"{found.group(1)}:{found.group(2)}" if found else self.where
-        return UsageError(f"{op.name}: {why}", where=f"{place} (tpu: to-stablehlo)",
-                          hint="the tpu target translates linalg.matmul/batch_matmul/fill, "
-                          "elementwise linalg.generic and add/mul/max/min reductions; rewrite "
-                          "the op or pick another target")
+        return UsageError(f"{op.name}: {why}", where=f"{self.place(op)} (tpu: to-stablehlo)",
+                          hint=HINT)
+
+    def place(self, op) -> str:
+        """file:line:col of `op` (the input file's), else the stage's."""
+        found = _LOC.search(str(op.location))
+        return f"{found.group(1)}:{found.group(2)}:{found.group(3)}" if found else self.where
 
     def value(self, v) -> str:
         return v.get_name()
@@ -102,8 +187,7 @@ class _Translator:
         raise self.unsupported(op, f"operand {name} is not a translated tensor")
 
     def splat(self, scalar: str, type_text: str) -> str:
-        element = type_text.rsplit("x", 1)[-1].rstrip(">") if "x" in type_text else \
-            type_text[len("tensor<"):-1]
+        element = _element(type_text)
         if element.startswith(("f", "bf")) and re.fullmatch(r"-?\d+", scalar):
             scalar += ".0"  # a float literal, as MLIR wants
         const = self.emit(f"stablehlo.constant dense<{scalar}> : tensor<{element}>")
@@ -111,10 +195,11 @@ class _Translator:
                          f"(tensor<{element}>) -> {type_text}")
 
     # -- ops --
-    def run(self, module_text: str) -> str:
+    def entry(self, module_text: str):
+        """The entry func.func op of the module (parsed with jaxlib's MLIR)."""
         from jaxlib.mlir import ir
 
-        ctx = ir.Context()
+        self._ctx = ctx = ir.Context()
         ctx.allow_unregistered_dialects = True
         try:
             module = ir.Module.parse(module_text, ctx)
@@ -128,6 +213,11 @@ class _Translator:
                 func = op
         if func is None:
             raise UsageError(f"no @{self.sig.entry} in the program", where=self.where)
+        self._module = module  # keeps the parsed IR alive
+        return func
+
+    def run(self, module_text: str) -> str:
+        func = self.entry(module_text)
         block = func.regions[0].blocks[0]
         params = []
         self.arg_index = {}
@@ -173,8 +263,27 @@ class _Translator:
             if scalar is None:
                 raise self.unsupported(op, "fill value must be a constant")
             self.names[op.results[0].get_name()] = self.splat(scalar.text, str(op.results[0].type))
-        elif name in ("linalg.matmul", "linalg.batch_matmul"):
+        elif name in DOT_DIMS:
             self.matmul(op)
+        elif name in CONV_DIMS or name in ("linalg.conv_2d", "linalg.depthwise_conv_2d_nhwc_hwc"):
+            self.conv(op)
+        elif name in POOLING:
+            self.pooling(op)
+        elif name in NAMED_ELEMENTWISE:
+            self.named_elementwise(op)
+        elif name == "linalg.broadcast":
+            self.broadcast(op)
+        elif name == "linalg.transpose":
+            self.transpose(op)
+        elif name == "linalg.copy" and len(op.operands) == 2:
+            self.names[op.results[0].get_name()] = self.tensor(
+                op.operands[0], str(op.operands[0].type), op)
+        elif name in ("tensor.collapse_shape", "tensor.expand_shape", "tensor.reshape") \
+                and op.results and str(op.results[0].type).startswith("tensor<"):
+            src = op.operands[0]
+            self.names[op.results[0].get_name()] = self.emit(
+                f"stablehlo.reshape {self.tensor(src, str(src.type), op)} : "
+                f"({src.type}) -> {op.results[0].type}")
         elif name == "linalg.generic":
             self.generic(op)
         elif name == "linalg.reduce":
@@ -193,28 +302,159 @@ class _Translator:
             raise self.unsupported(op, "no StableHLO translation for this op")
 
     def matmul(self, op) -> None:
-        text = str(op).split("({")[0]
-        if "indexing_maps" in text and "linalg.matmul" in op.name:
-            maps = _MAP.findall(str(op))
-            default = [("d0, d1, d2", "d0, d2"), ("d0, d1, d2", "d2, d1"), ("d0, d1, d2", "d0, d1")]
-            if maps and [(a.strip(), b.strip()) for a, b in maps[:3]] != default:
-                raise self.unsupported(op, "transposed/broadcast matmul maps are not supported")
-        a, b, c = op.operands
+        """Contractions -> stablehlo.dot_general (result dims: batch, A's
+        free dim, B's free dim, as linalg's output maps have them)."""
+        a, b, _init = op.operands
         out_type = str(op.results[0].type)
-        if str(a.type).rsplit("x", 1)[-1] != str(b.type).rsplit("x", 1)[-1]:
+        if _element(str(a.type)) != _element(str(b.type)):
             raise self.unsupported(op, "mixed element types are not supported")
-        dims = ("contracting_dims = [1] x [0]" if op.name == "linalg.matmul"
-                else "batching_dims = [0] x [0], contracting_dims = [2] x [1]")
+        dims = DOT_DIMS[op.name]
+        text = str(op).split("({")[0]
+        if "indexing_maps" in text and op.name == "linalg.matmul":
+            maps = [(d.replace(" ", ""), r.replace(" ", "")) for d, r in _MAP.findall(text)]
+            if len(maps) != 3 or maps[2] != ("d0,d1,d2", "d0,d1") or \
+                    maps[0][1] not in ("d0,d2", "d2,d0") or maps[1][1] not in ("d2,d1", "d1,d2"):
+                raise self.unsupported(op, "broadcast matmul maps are not supported")
+            dims = (f"contracting_dims = [{maps[0][1].split(',').index('d2')}] x "
+                    f"[{maps[1][1].split(',').index('d2')}]")
         product = self.emit(
             f"stablehlo.dot_general {self.tensor(a, str(a.type), op)}, "
             f"{self.tensor(b, str(b.type), op)}, {dims} : ({a.type}, {b.type}) -> {out_type}")
-        acc_name = c.get_name()
-        if acc_name in self.empty:
-            self.names[op.results[0].get_name()] = product
+        self.accumulate(op, product)
+
+    def accumulate(self, op, value: str) -> None:
+        """`op`'s result: `value` added to its init (linalg ops accumulate),
+        or `value` itself when the init is a tensor.empty."""
+        init = op.operands[-1]
+        out_type = str(op.results[0].type)
+        if init.get_name() in self.empty:
+            self.names[op.results[0].get_name()] = value
             return
-        acc = self.tensor(c, str(c.type), op)
+        acc = self.tensor(init, str(init.type), op)
         self.names[op.results[0].get_name()] = self.emit(
-            f"stablehlo.add {acc}, {product} : {out_type}")
+            f"stablehlo.add {acc}, {value} : {out_type}")
+
+    def window_attrs(self, op, spatial: int) -> dict[str, list[int]]:
+        head = str(op).split("({")[0]
+        window: dict[str, list[int]] = {}
+        for key in ("strides", "dilations"):
+            found = re.search(_DENSE.format(key), head)
+            text = found.group(1).strip("[]") if found else "1"
+            values = [int(v) for v in text.split(",")]
+            window[key] = values * spatial if len(values) == 1 else values
+        return window
+
+    def conv(self, op) -> None:
+        """Convolutions, no padding (linalg convs take the padded input)."""
+        x, f, init = op.operands
+        if _element(str(x.type)) != _element(str(f.type)) or \
+                _element(str(x.type)) != _element(str(init.type)):
+            raise self.unsupported(op, "mixed element types are not supported")
+        out_type = str(op.results[0].type)
+        x_type, f_type, o_type = str(x.type), str(f.type), out_type
+        lhs, rhs = self.tensor(x, x_type, op), self.tensor(f, f_type, op)
+        groups = 1
+        numbers = CONV_DIMS.get(op.name)
+        if op.name == "linalg.conv_2d":  # [H, W] * [KH, KW]: one batch, one channel
+            x_type, f_type, o_type = (_with_element(f"tensor<{'x'.join(map(str, shape))}xf32>",
+                                                   _element(t)) for shape, t in (
+                ([1, *_shape(str(x.type)), 1], str(x.type)),
+                ([*_shape(str(f.type)), 1, 1], str(f.type)),
+                ([1, *_shape(out_type), 1], out_type)))
+            numbers = CONV_DIMS["linalg.conv_2d_nhwc_hwcf"]
+        elif op.name == "linalg.depthwise_conv_2d_nhwc_hwc":  # a group per channel
+            kh, kw, groups = _shape(str(f.type))
+            f_type = _with_element(f"tensor<{kh}x{kw}x1x{groups}xf32>", _element(str(f.type)))
+            numbers = CONV_DIMS["linalg.conv_2d_nhwc_hwcf"]
+        if x_type != str(x.type):
+            lhs = self.emit(f"stablehlo.reshape {lhs} : ({x.type}) -> {x_type}")
+        if f_type != str(f.type):
+            rhs = self.emit(f"stablehlo.reshape {rhs} : ({f.type}) -> {f_type}")
+        spatial = len(_shape(x_type)) - 2
+        window = self.window_attrs(op, spatial)
+        value = self.emit(
+            f"stablehlo.convolution({lhs}, {rhs}) dim_numbers = {numbers}, "
+            f"window = {{stride = [{', '.join(map(str, window['strides']))}], "
+            f"pad = [{', '.join(['[0, 0]'] * spatial)}], "
+            f"lhs_dilate = [{', '.join(['1'] * spatial)}], "
+            f"rhs_dilate = [{', '.join(map(str, window['dilations']))}]}} "
+            f"{{batch_group_count = 1 : i64, feature_group_count = {groups} : i64}} : "
+            f"({x_type}, {f_type}) -> {o_type}")
+        if o_type != out_type:
+            value = self.emit(f"stablehlo.reshape {value} : ({o_type}) -> {out_type}")
+        self.accumulate(op, value)
+
+    def pooling(self, op) -> None:
+        """linalg.pooling_* -> stablehlo.reduce_window, combined with the init."""
+        x, shape_only, init = op.operands
+        combiner = POOLING[op.name]
+        out_type = str(op.results[0].type)
+        element = _element(out_type)
+        identity = _IDENTITY[combiner].get(element)
+        if identity is None:
+            raise self.unsupported(op, f"pooling over {element} is not supported")
+        kernel = _shape(str(shape_only.type))
+        spatial = len(kernel)
+        window = self.window_attrs(op, spatial)
+        channels_last = "_nhwc_" in op.name or "_nwc_" in op.name or "_ndhwc_" in op.name
+
+        def full(values: list[int]) -> str:
+            whole = [1, *values, 1] if channels_last else [1, 1, *values]
+            return ", ".join(map(str, whole))
+
+        start = self.emit(f"stablehlo.constant dense<{identity}> : tensor<{element}>")
+        src = self.tensor(x, str(x.type), op)
+        scalar = f"tensor<{element}>"
+        reduced = self.fresh()
+        self.lines.extend([
+            f'    {reduced} = "stablehlo.reduce_window"({src}, {start}) ({{',
+            f"    ^bb0(%pa: {scalar}, %pb: {scalar}):",
+            f"      %pc = stablehlo.{combiner} %pa, %pb : {scalar}",
+            f"      stablehlo.return %pc : {scalar}",
+            f"    }}) {{window_dimensions = array<i64: {full(kernel)}>, "
+            f"window_strides = array<i64: {full(window['strides'])}>, "
+            f"window_dilations = array<i64: {full(window['dilations'])}>}} : "
+            f"({x.type}, {scalar}) -> {out_type}",
+        ])
+        acc = self.tensor(init, str(init.type), op)
+        self.names[op.results[0].get_name()] = self.emit(
+            f"stablehlo.{combiner} {acc}, {reduced} : {out_type}")
+
+    def named_elementwise(self, op) -> None:
+        """linalg.add/exp/...: their region is the scalar body, like a generic's
+        with identity maps."""
+        out_type = str(op.results[0].type)
+        n_in = len(op.operands) - 1
+        if any(_shape(str(v.type)) != _shape(out_type) for v in op.operands):
+            raise self.unsupported(op, "operands must have the output's shape")
+        block = op.regions[0].blocks[0]
+        env = {arg.get_name(): self.tensor(v, str(v.type), op)
+               for arg, v in zip(list(block.arguments)[:n_in], op.operands, strict=False)}
+        (result,) = self.body(op, block, env, out_type)
+        self.names[op.results[0].get_name()] = result
+
+    def dims_attr(self, op, key: str) -> list[int]:
+        found = re.search(rf"{key} = array<i64(?::\s*([\d,\s]*))?>", str(op).split("({")[0])
+        if not found:
+            raise self.unsupported(op, f"cannot read its {key}")
+        return [int(d) for d in (found.group(1) or "").replace(" ", "").split(",") if d]
+
+    def broadcast(self, op) -> None:
+        """linalg.broadcast: `dimensions` are the output dims that are added."""
+        src = op.operands[0]
+        out_type = str(op.results[0].type)
+        added = self.dims_attr(op, "dimensions")
+        kept = [d for d in range(len(_shape(out_type))) if d not in added]
+        self.names[op.results[0].get_name()] = self.emit(
+            f"stablehlo.broadcast_in_dim {self.tensor(src, str(src.type), op)}, "
+            f"dims = [{', '.join(map(str, kept))}] : ({src.type}) -> {out_type}")
+
+    def transpose(self, op) -> None:
+        src = op.operands[0]
+        perm = self.dims_attr(op, "permutation")
+        self.names[op.results[0].get_name()] = self.emit(
+            f"stablehlo.transpose {self.tensor(src, str(src.type), op)}, "
+            f"dims = [{', '.join(map(str, perm))}] : ({src.type}) -> {op.results[0].type}")
 
     def generic(self, op) -> None:
         head = str(op).split("({")[0]
@@ -283,14 +523,85 @@ class _Translator:
                 yielded = [self.body_value(v, env, out_type, inner) for v in inner.operands]
             elif inner.name == "arith.constant":
                 value, _, _ = str(inner.attributes["value"]).partition(" : ")
-                env[inner.results[0].get_name()] = self.splat(value, out_type)
-            elif inner.name in ELEMENTWISE:
-                args = ", ".join(self.body_value(v, env, out_type, inner) for v in inner.operands)
-                env[inner.results[0].get_name()] = self.emit(
-                    f"stablehlo.{ELEMENTWISE[inner.name]} {args} : {out_type}")
+                env[inner.results[0].get_name()] = self.splat(
+                    value, _with_element(out_type, str(inner.results[0].type)))
+            elif inner.name in ELEMENTWISE or inner.name in CONVERT or inner.name in COMPOSITE:
+                args = [self.body_value(v, env, out_type, inner) for v in inner.operands]
+                env[inner.results[0].get_name()] = self.elementwise(inner, args, out_type)
             else:
                 raise self.unsupported(inner, "no elementwise StableHLO translation")
         return yielded
+
+    def elementwise(self, inner, args: list[str], shape_type: str) -> str:
+        """One body op over tensors shaped like `shape_type`; returns its value."""
+        name = inner.name
+        typ = _with_element(shape_type, str(inner.results[0].type))
+        types = [_with_element(shape_type, str(v.type)) for v in inner.operands]
+        if name in ELEMENTWISE:
+            return self.emit(f"stablehlo.{ELEMENTWISE[name]} {', '.join(args)} : {typ}")
+        if name in CONVERT:
+            return self.emit(f"stablehlo.convert {args[0]} : ({types[0]}) -> {typ}")
+        element = str(inner.results[0].type)
+        if name == "arith.select":
+            return self.emit(f'"stablehlo.select"({", ".join(args)}) : '
+                             f"({', '.join(types)}) -> {typ}")
+        if name in ("arith.cmpf", "arith.cmpi"):
+            code = int(str(inner.attributes["predicate"]).split(":")[0])
+            if code not in (_CMPF if name == "arith.cmpf" else _CMPI):
+                raise self.unsupported(inner, f"comparison predicate {code} has no StableHLO "
+                                       "translation (ordered/unordered-only tests)")
+            if name == "arith.cmpi":
+                direction, kind = _CMPI[code]
+                return self.compare(direction, kind, args[0], args[1], types[0], typ)
+            direction, negate = _CMPF[code]
+            value = self.compare(direction, "FLOAT", args[0], args[1], types[0], typ)
+            return self.emit(f"stablehlo.not {value} : {typ}") if negate else value
+        x = args[0]
+        if name == "math.tan":
+            sin = self.emit(f"stablehlo.sine {x} : {typ}")
+            cos = self.emit(f"stablehlo.cosine {x} : {typ}")
+            return self.emit(f"stablehlo.divide {sin}, {cos} : {typ}")
+        if name == "math.exp2":
+            two = self.splat("2.0", typ)
+            return self.emit(f"stablehlo.power {two}, {x} : {typ}")
+        if name in ("math.log2", "math.log10"):
+            base = self.splat("0.69314718055994530942" if name == "math.log2"
+                              else "2.30258509299404568402", typ)
+            ln = self.emit(f"stablehlo.log {x} : {typ}")
+            return self.emit(f"stablehlo.divide {ln}, {base} : {typ}")
+        if name == "math.atan":
+            one = self.splat("1.0", typ)
+            return self.emit(f"stablehlo.atan2 {x}, {one} : {typ}")
+        if name == "math.trunc":
+            zero = self.splat("0.0", typ)
+            pred_type = _with_element(typ, "i1")
+            negative = self.compare("LT", "FLOAT", x, zero, typ, pred_type)
+            up = self.emit(f"stablehlo.ceil {x} : {typ}")
+            down = self.emit(f"stablehlo.floor {x} : {typ}")
+            return self.emit(f'"stablehlo.select"({negative}, {up}, {down}) : '
+                             f"({pred_type}, {typ}, {typ}) -> {typ}")
+        if name == "math.copysign":
+            bits_type = _with_element(typ, _INT_BITS.get(element, "i32"))
+            pred_type = _with_element(typ, "i1")
+            bits = self.emit(f"stablehlo.bitcast_convert {args[1]} : ({typ}) -> {bits_type}")
+            zero = self.splat("0", bits_type)
+            negative = self.compare("LT", "SIGNED", bits, zero, bits_type, pred_type)
+            mag = self.emit(f"stablehlo.abs {x} : {typ}")
+            neg = self.emit(f"stablehlo.negate {mag} : {typ}")
+            return self.emit(f'"stablehlo.select"({negative}, {neg}, {mag}) : '
+                             f"({pred_type}, {typ}, {typ}) -> {typ}")
+        if name == "math.fma":
+            product = self.emit(f"stablehlo.multiply {args[0]}, {args[1]} : {typ}")
+            return self.emit(f"stablehlo.add {product}, {args[2]} : {typ}")
+        raise self.unsupported(inner, "no elementwise StableHLO translation")
+
+    def compare(self, direction: str, kind: str, a: str, b: str, operand_type: str,
+                pred_type: str) -> str:
+        return self.emit(
+            f'"stablehlo.compare"({a}, {b}) {{comparison_direction = '
+            f"#stablehlo<comparison_direction {direction}>, compare_type = "
+            f"#stablehlo<comparison_type {kind}>}} : ({operand_type}, {operand_type}) -> "
+            f"{pred_type}")
 
     def space_type(self, op, operands, maps, space: list[str]) -> str:
         """The tensor type of the whole iteration space, sized from the inputs."""
@@ -375,19 +686,44 @@ class _Translator:
         if name in env:
             return env[name]
         if name in self.scalars:  # a scalar captured from the function body
-            env[name] = self.splat(self.scalars[name].text, out_type)
+            scalar = self.scalars[name]
+            env[name] = self.splat(scalar.text, _with_element(out_type, scalar.element))
             return env[name]
         raise self.unsupported(op, f"operand {name} is not elementwise-translatable")
 
 
+def _memref_refusal(generic_text: str, sig: Signature, where: str, opt: str) -> UsageError:
+    """Why a memref entry was not converted to tensors (backend/tensorize.py),
+    naming the statement that stopped the conversion."""
+    from .tensorize import memrefs_to_tensors
+
+    place, name = memrefs_to_tensors(generic_text, raise_nests=True).declined.get(
+        sig.entry, ("", "?"))
+    where_text = f"{place or where} (tpu: to-stablehlo)"
+    if name in ("scf.for", "affine.for"):
+        what = ("a loop nest that is neither a contraction raised by recognition "
+                f"{'(off at -O0) ' if opt == 'O0' else ''}nor an elementwise nest (perfect, "
+                "constant bounds, loads at the loop indices, scalar arith/math, one store of a "
+                "whole argument)")
+    else:
+        what = "an op on memref arguments that is not whole-buffer linalg"
+    if opt == "O0":
+        hint = ("at -O0 recognition is off: compile at -O1 or higher so matmul, batch-matmul "
+                "and conv loop nests are raised to linalg, write the entry on tensors, or use "
+                "host/offload-host")
+    else:
+        hint = (f"recognition (-{opt}) raises matmul, batch-matmul and conv nests and tensorize "
+                "raises elementwise nests; write this part as linalg on tensors or use "
+                "host/offload-host, which run loop nests as they are")
+    return UsageError(f"{name}: {what}; the tpu target translates whole-tensor linalg only",
+                      where=where_text, hint=hint)
+
+
 def translate(generic_text: str, sig: Signature, where: str,
-              writes: list[int] | None = None) -> str:
+              writes: list[int] | None = None, opt: str = "O2") -> str:
     """StableHLO `@main` of the entry. `writes`: the memref arguments a
     tensorized memref entry writes (backend/tensorize.py); their final values
     become @main's results, in that order."""
     if not writes and any(a.kind != "tensor" for a in sig.args):
-        raise UsageError("the tpu target takes tensor programs only (memref arguments given, "
-                         "and the entry is not straight-line linalg after recognition)",
-                         where=where, hint="compile at -O1 or higher so loop nests are raised "
-                         "to linalg, or use host/offload-host for memref loop nests")
+        raise _memref_refusal(generic_text, sig, where, opt)
     return _Translator(sig, where, writes).run(generic_text)

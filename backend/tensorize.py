@@ -21,6 +21,18 @@ A function is converted only when every use of a memref argument is a linalg
 op's operand; anything else (loads/stores of a loop nest that was not raised,
 views, calls) leaves the function unchanged: its plain lowering still works
 on host and devices, and the tpu translator rejects it with its location.
+
+With `raise_nests` (the tpu pipeline's `memref-to-tensor-nests` step), a
+function's remaining elementwise loop nests are first rewritten as
+linalg.generic ops on its memref arguments, so a function that mixes a raised
+matmul with a zero fill or a relu nest becomes a tensor program too. A nest
+qualifies when it is perfect (`for i = 0 to N step 1`, scf or affine, no
+iter_args), its innermost body is loads, scalar arith/math ops and one store,
+the store writes a whole memref argument at the loop indices in loop order,
+every load reads an argument at loop indices (a subset or permutation:
+broadcasts, transposes), and the stored argument is read, if at all, only at
+the stored element. Anything else leaves the function unchanged, and
+`Converted.declined` says which statement stopped it.
 """
 
 from __future__ import annotations
@@ -40,6 +52,11 @@ _TRAILER = re.compile(r"^(?P<head>.*): \((?P<ins>.*)\) -> (?P<outs>\(\)|\(.*\)|[
                       r"(?P<loc> loc\(.*\))?$")
 _MEMREF = re.compile(r"memref<([^<>]*)>")
 _LOCREF = re.compile(r"^(?P<ref>#loc\d*) = loc\((?P<body>.*)\)$", re.M)
+_MAPDEF = re.compile(r"^(?P<ref>#map\d*) = (?P<map>affine_map<.*>)$", re.M)
+_CONST_INDEX = re.compile(r'^    (?P<res>%[\w]+) = "arith\.constant"\(\) '
+                          r"<\{value = (?P<value>-?\d+) : index\}>")
+_BB_ARG = re.compile(r"^\s*\^bb0\((?P<iv>%[\w]+): index(?: loc\(.*\))?\):$")
+_IDENTITY_MAP = re.compile(r"affine_map<\((?P<dims>[^)]*)\) -> \((?P<res>[^)]*)\)>")
 _FILELOC = re.compile(r'"(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)')
 
 
@@ -50,6 +67,9 @@ class Converted:
     writes: dict[str, list[int]] = field(default_factory=dict)
     # "file:line:col" (or "") and what was done, per converted function
     remarks: list[tuple[str, str]] = field(default_factory=list)
+    # entry name -> ("file:line:col" or "", op name) of the first statement
+    # that kept a function with memref arguments from being converted
+    declined: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _statements(lines: list[str], start: int) -> tuple[list[list[str]], int]:
@@ -101,8 +121,161 @@ def source_location(text: str, loc: str | None) -> str:
     return f"{found['file']}:{found['line']}:{found['col']}" if found else ""
 
 
+@dataclass
+class _Nest:
+    ivs: list[str]
+    trips: list[int]
+    body: list[str]  # the innermost loop's body lines (without its yield)
+    loc: str | None
+
+
+def _resolve_map(text: str, aliases: dict[str, str]) -> str:
+    found = re.search(r"(#map\d*\b|affine_map<[^>]*>)", text)
+    ref = found.group(1) if found else ""
+    return aliases.get(ref, ref)
+
+
+def _match_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str]) -> _Nest | None:
+    """A perfect scf.for/affine.for nest from 0 to a constant, step 1, no
+    iter_args; None otherwise."""
+    nest = _Nest([], [], [], None)
+    lines = stmt
+    depth = 0
+    while True:
+        indent = " " * (4 + 2 * depth)
+        head = lines[0]
+        trailer = lines[-1]
+        if not (head.startswith(indent) and trailer.startswith(indent + "})")):
+            return None
+        if depth == 0:
+            found = re.search(r" loc\((.*)\)$", trailer)
+            nest.loc = found.group(1) if found else None
+        loop = _OP.match("    " + head.lstrip())
+        if loop is None or head.lstrip().startswith("%") or \
+                loop["name"] not in ("scf.for", "affine.for"):
+            return None
+        if loop["name"] == "scf.for":
+            bounds = [o.strip() for o in loop["operands"].split(",")]
+            if len(bounds) != 3 or [consts.get(b) for b in (bounds[0], bounds[2])] != [0, 1] \
+                    or consts.get(bounds[1]) is None:
+                return None
+            trip = consts[bounds[1]]
+        else:
+            props = head[head.find("<{"):]
+            lower = re.search(r"lowerBoundMap = ([#\w<>()\s>-]+?)(?:,|\}>)", props)
+            upper = re.search(r"upperBoundMap = ([#\w<>()\s>-]+?)(?:,|\}>)", props)
+            if loop["operands"].strip() or "array<i32: 0, 0, 0>" not in props or \
+                    "step = 1 : index" not in props or not lower or not upper:
+                return None
+            lo = re.fullmatch(r"affine_map<\(\) -> \((\d+)\)>", maps.get(lower[1].strip(),
+                                                                         lower[1].strip()))
+            hi = re.fullmatch(r"affine_map<\(\) -> \((\d+)\)>", maps.get(upper[1].strip(),
+                                                                         upper[1].strip()))
+            if not lo or not hi or lo[1] != "0":
+                return None
+            trip = int(hi[1])
+        block = _BB_ARG.match(lines[1])
+        if block is None or trip <= 0:
+            return None
+        nest.ivs.append(block["iv"])
+        nest.trips.append(trip)
+        body = lines[2:-1]
+        inner = indent + "  "
+        if not body or not re.match(rf'^{inner}"(scf|affine)\.yield"\(\) ', body[-1]):
+            return None
+        body = body[:-1]
+        if body and body[0].startswith(inner + '"') and \
+                re.match(r'"(scf|affine)\.for"', body[0].lstrip()) and \
+                len(body) > 2 and body[1].startswith(inner + "^bb0") and \
+                body[-1].startswith(inner + "})") and \
+                all(line.startswith(inner + " ") for line in body[2:-1]):
+            lines = body
+            depth += 1
+            continue
+        if any(not line.startswith(inner) or line.startswith(inner + " ") for line in body):
+            return None  # regions (nested ops) or another loop in the innermost body
+        nest.body = body
+        return nest
+
+
+def _raise_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str],
+                memrefs: dict[str, str], counter: int) -> list[str] | None:
+    """The nest as one `linalg.generic` statement on memref arguments, or None."""
+    nest = _match_nest(stmt, consts, maps)
+    if nest is None or not nest.body:
+        return None
+    pos = {iv: i for i, iv in enumerate(nest.ivs)}
+    dims = ", ".join(f"d{i}" for i in range(len(nest.ivs)))
+    store = _OP.match("    " + nest.body[-1].lstrip())
+    if store is None or store["name"] not in ("memref.store", "affine.store") or store["res"]:
+        return None
+
+    def access(op: re.Match, line: str, first: int) -> tuple[str, list[str]] | None:
+        operands = [o.strip() for o in op["operands"].split(",")]
+        buf, idx = operands[first], operands[first + 1:]
+        if buf not in memrefs or any(i not in pos for i in idx) or len(set(idx)) != len(idx):
+            return None
+        if op["name"].startswith("affine."):
+            found = _IDENTITY_MAP.fullmatch(_resolve_map(line[line.find("<{"):], maps))
+            if not found or found["dims"].replace(" ", "") != found["res"].replace(" ", "") or \
+                    len([d for d in found["dims"].split(",") if d.strip()]) != len(idx):
+                return None
+        shape = memrefs[buf][len("memref<"):-1].split("x")[:-1]
+        if [str(nest.trips[pos[i]]) for i in idx] != shape:
+            return None  # not the whole buffer (or a dynamic one)
+        return buf, idx
+
+    stored = access(store, nest.body[-1], 1)
+    if stored is None or stored[1] != nest.ivs:
+        return None
+    out_buf = stored[0]
+    value = store["operands"].split(",")[0].strip()
+    ins: list[tuple[str, list[str], str]] = []  # buffer, indices, block argument name
+    out_arg = f"%mbt_o{counter}"
+    body: list[str] = []
+    for line in nest.body[:-1]:
+        op = _OP.match("    " + line.lstrip())
+        if op is None:
+            return None
+        if op["name"] in ("memref.load", "affine.load"):
+            got = access(op, line, 0)
+            if got is None or not op["res"] or op["n"]:
+                return None
+            if got[0] == out_buf:
+                if got[1] != nest.ivs or out_arg != f"%mbt_o{counter}":
+                    return None  # another element of the written buffer: a dependence
+                out_arg = op["res"]
+            else:
+                ins.append((got[0], got[1], op["res"]))
+            continue
+        if not op["name"].startswith(("arith.", "math.")) or "memref<" in line or \
+                any(iv in re.findall(r"%[\w]+", line) for iv in nest.ivs):
+            return None
+        body.append("      " + line.lstrip())
+    element = memrefs[out_buf][len("memref<"):-1].split("x")[-1]
+    in_types = [memrefs[b] for b, _, _ in ins]
+    elements = [t[len("memref<"):-1].split("x")[-1] for t in in_types]
+    index_maps = [f"affine_map<({dims}) -> ({', '.join(f'd{pos[i]}' for i in idx)})>"
+                  for _, idx, _ in ins]
+    index_maps.append(f"affine_map<({dims}) -> ({dims})>")
+    iterators = ", ".join(["#linalg.iterator_type<parallel>"] * len(nest.ivs))
+    operands = ", ".join([b for b, _, _ in ins] + [out_buf])
+    block_args = ", ".join([f"{n}: {e}" for (_, _, n), e in zip(ins, elements, strict=True)]
+                           + [f"{out_arg}: {element}"])
+    loc = f" loc({nest.loc})" if nest.loc else ""
+    return [
+        f'    "linalg.generic"({operands}) <{{indexing_maps = [{", ".join(index_maps)}], '
+        f"iterator_types = [{iterators}], operandSegmentSizes = array<i32: {len(ins)}, 1>}}> ({{",
+        f"    ^bb0({block_args}):",
+        *body,
+        f'      "linalg.yield"({value}) : ({element}) -> (){loc}',
+        f"    }}) : ({', '.join([*in_types, memrefs[out_buf]])}) -> (){loc}",
+    ]
+
+
 def _convert_function(text: str, lines: list[str], block_at: int, name: str,
-                      func_loc: str | None, out: Converted) -> list[str] | None:
+                      func_loc: str | None, out: Converted,
+                      raise_nests: bool = False) -> list[str] | None:
     """The converted body lines (from the ^bb0 line through the last
     statement), or None when the function is not a straight-line linalg
     program over its memref arguments."""
@@ -121,11 +294,31 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
     written: list[str] = []
     body: list[str] = []
     counter = 0
+    consts = {m["res"]: int(m["value"]) for st in stmts if (m := _CONST_INDEX.match(st[0]))}
+    maps = {m["ref"]: m["map"] for m in _MAPDEF.finditer(text)}
+    raised: list[str] = []
+
+    def decline(stmt: list[str], op: str) -> None:
+        found = re.search(r" loc\((.*)\)$", stmt[-1])
+        out.declined[name] = (source_location(text, found.group(1) if found else None), op)
+
     for stmt in stmts:
         head = _OP.match(stmt[0])
         if head is None:
+            decline(stmt, "?")
             return None
         op = head["name"]
+        if raise_nests and op in ("scf.for", "affine.for"):
+            nest = _raise_nest(stmt, consts, maps, memrefs, len(raised))
+            if nest is None:
+                decline(stmt, op)
+                return None
+            found = re.search(r" loc\((.*)\)$", stmt[-1])
+            raised.append(source_location(text, found.group(1) if found else None))
+            stmt = nest
+            head = _OP.match(stmt[0])
+            assert head is not None
+            op = head["name"]
         text_all = "\n".join(stmt)
         if op == "func.return":
             body.extend(
@@ -141,6 +334,7 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
         trailer = _TRAILER.match(stmt[-1])
         operands = [o.strip() for o in head["operands"].split(",") if o.strip()]
         if not op.startswith("linalg.") or segments is None or trailer is None or head["res"]:
+            decline(stmt, op)
             return None
         inner = "\n".join(stmt[1:-1] if len(stmt) > 2 else [])
         if uses.search(inner) or any(o not in memrefs and "memref<" in t for o, t in
@@ -174,6 +368,8 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
     ]
     arg_index = {a: i for i, (a, _) in enumerate(args)}
     out.writes[name] = [arg_index[a] for a in written]
+    out.remarks.extend((where, "raised elementwise loop nest to linalg.generic")
+                       for where in raised)
     out.remarks.append((
         source_location(text, func_loc),
         f"converted @{name} to tensors: reads its memref arguments once, writes "
@@ -181,8 +377,9 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
     return [lines[block_at], *reads, *body]
 
 
-def memrefs_to_tensors(generic_text: str) -> Converted:
-    """Convert every eligible top-level function of `generic_text` (generic op form)."""
+def memrefs_to_tensors(generic_text: str, raise_nests: bool = False) -> Converted:
+    """Convert every eligible top-level function of `generic_text` (generic op
+    form); with `raise_nests`, elementwise loop nests first become linalg."""
     lines = generic_text.split("\n")
     out = Converted(text=generic_text)
     result: list[str] = []
@@ -201,7 +398,7 @@ def memrefs_to_tensors(generic_text: str) -> Converted:
         if has_block and name_match and "function_type" in func["props"]:
             converted = _convert_function(generic_text, lines, i + 1, name_match["name"],
                                           trailer["loc"][5:-1] if trailer and trailer["loc"]
-                                          else None, out)
+                                          else None, out, raise_nests)
         result.append(lines[i])
         result.extend(converted if converted is not None else lines[i + 1:end])
         i = end

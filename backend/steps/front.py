@@ -40,6 +40,19 @@ def parse(ctx: Context) -> Path:
 def memref_to_tensor(ctx: Context) -> Path | None:
     """A raised memref entry becomes value-semantic (same signature): the
     tensor-only consumers (matmul schedule, StableHLO) then see its ops."""
+    return _memref_to_tensor(ctx, raise_nests=False)
+
+
+@step("memref-to-tensor-nests", needs=(SIGNATURE,))
+def memref_to_tensor_nests(ctx: Context) -> Path | None:
+    """memref-to-tensor that first rewrites the function's elementwise loop
+    nests (fills, relu, copies) as linalg.generic: for pipelines that take
+    whole-tensor linalg only (StableHLO has no loops over buffers). The CPU
+    pipelines keep those nests for their plain lowering."""
+    return _memref_to_tensor(ctx, raise_nests=True)
+
+
+def _memref_to_tensor(ctx: Context, raise_nests: bool) -> Path | None:
     assert ctx.signature is not None and ctx.current is not None
     if not any(a.kind == "memref" for a in ctx.signature.args):
         return None
@@ -55,7 +68,7 @@ def memref_to_tensor(ctx: Context) -> Path | None:
         ],
         tag="mlir-opt-generic",
     )
-    converted = memrefs_to_tensors(generic.read_text())
+    converted = memrefs_to_tensors(generic.read_text(), raise_nests)
     if ctx.signature.entry not in converted.writes:
         return None  # not straight-line linalg (e.g. -O0): the plain lowering takes it
     raw = ctx.temp(".mlir", "converted")

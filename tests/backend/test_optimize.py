@@ -96,8 +96,6 @@ def test_loop_matmul_uses_the_schedule_on_host(compiled):
 def test_programs_recognized_and_match_numpy(compiled, reference, program, what, target,
                                              request):
     if target == "tpu":
-        if program == "conv2d":
-            pytest.skip("no StableHLO translation of linalg.conv_* yet (tested below)")
         request.getfixturevalue("need_jax")
         if program in ("mlp", "batch_generic"):
             # XLA fuses and recognizes dots itself: tpu runs only raising and
@@ -134,17 +132,54 @@ def test_o1_recognizes_but_does_not_reassociate(compiled, reference):
     assert any("raised loop nest" in r for r in remarks(loops))
 
 
-def test_tpu_conv_is_rejected_with_its_location(tmp_path, programs):
+def test_tpu_unsupported_op_is_refused_with_its_location(tmp_path):
+    """An op outside the TPU op set is named with file:line:col and a hint."""
     pytest.importorskip("jax")
-    with pytest.raises(UsageError, match=r"conv2d\.mlir:5 .*linalg\.conv_2d_nhwc_hwcf"):
-        compile_program(programs / "conv2d.mlir", target="tpu", out=tmp_path / "o")
+    prog = tmp_path / "erf.mlir"
+    prog.write_text("""#id = affine_map<(i) -> (i)>
+func.func @f(%a: tensor<8xf32>) -> tensor<8xf32> {
+  %e = tensor.empty() : tensor<8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : tensor<8xf32>) outs(%e : tensor<8xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = math.erf %x : f32
+      linalg.yield %y : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+""")
+    with pytest.raises(UsageError, match=r"erf\.mlir:7:12 .*math\.erf") as err:
+        compile_program(prog, target="tpu", out=tmp_path / "o")
+    assert "TPU op set" in err.value.hint
 
 
 def test_tpu_unraised_loop_nest_says_why(tmp_path, programs):
     pytest.importorskip("jax")
-    with pytest.raises(UsageError, match="not straight-line linalg after recognition"):
+    with pytest.raises(UsageError, match=r"loop_matmul\.mlir:10:3 .*scf\.for: a loop nest "
+                       r"that is neither a contraction raised by recognition \(off at -O0\)",
+    ) as err:
         compile_program(programs / "loop_matmul.mlir", target="tpu", opt="O0",
                         out=tmp_path / "o")
+    assert "at -O0 recognition is off: compile at -O1 or higher" in err.value.hint
+
+
+def test_tpu_loop_nest_nobody_raises_is_named(tmp_path, programs):
+    """At -O2 a nest that is neither a contraction nor elementwise (shifted
+    loads) stays a loop: it is named, and the hint does not tell to compile
+    at -O1 or higher (it already was)."""
+    pytest.importorskip("jax")
+    with pytest.raises(UsageError, match=r"stencil_1d\.mlir:7:3 .*affine\.for") as err:
+        compile_program(programs / "stencil_1d.mlir", target="tpu", out=tmp_path / "o")
+    assert "-O1 or higher" not in err.value.hint and "elementwise nests" in err.value.hint
+
+
+def test_tpu_mixed_nests_are_raised(compiled):
+    """The zero fill and relu nests next to a raised matmul become
+    linalg.generic (tensorize, tpu pipeline), so the function runs on tpu."""
+    pytest.importorskip("jax")
+    art = compiled("mixed_matmul_relu", "tpu")
+    assert sum("raised elementwise loop nest to linalg.generic" in r
+               for r in remarks(art)) == 2
 
 
 @pytest.mark.skipif(not any(Path(p, "cblas.h").exists()
