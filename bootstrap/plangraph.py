@@ -55,9 +55,7 @@ def to_dot(plan: Plan) -> str:
         '  node [fontname="Helvetica", fontsize=11];',
     ]
     for comp in _nodes(plan):
-        label = "\\n".join(
-            x.replace("\\", "\\\\").replace('"', '\\"') for x in _label_lines(comp)
-        )
+        label = "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in _label_lines(comp))
         style = _DOT_STYLE.get(comp.action, "shape=box")
         lines.append(f'  {_dot_quote(comp.name)} [label="{label}", {style}];')
     for dep, comp_name in edges(plan):

@@ -59,8 +59,10 @@ def write(args: argparse.Namespace, engine: Engine, reporter: Reporter) -> None:
         reporter.info(f"warning: could not write the timeline {path}: {err.strerror or err}")
         return
     edges = sum(len(s.edges) for s in steps)
-    reporter.info(f"timeline: {path} ({len(steps)} step(s), {edges} ninja edge(s); open it in "
-                  "ui.perfetto.dev or chrome://tracing)")
+    reporter.info(
+        f"timeline: {path} ({len(steps)} step(s), {edges} ninja edge(s); open it in "
+        "ui.perfetto.dev or chrome://tracing)"
+    )
     for s in steps:
         if s.note:
             reporter.info(f"timeline: {s.step.component}/{s.step.step}: {s.note}")

@@ -31,15 +31,36 @@ FORMATS = ("dot", "mermaid")  # plangraph.FORMATS, without importing it for --he
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("plan", help=HELP, description=HELP.capitalize() + ".",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build-dir", "-B", type=Path, default=DEFAULT_BUILD_DIR,
-                        help="the dir `mlirboot configure` wrote (default: build)")
-    parser.add_argument("--graph", nargs="?", const="dot", choices=FORMATS, default=None,
-                        help="print the component graph as Graphviz dot (default) or Mermaid")
-    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
-                        help="write the graph to FILE: .svg/.png rendered by Graphviz `dot`, "
-                        ".dot/.gv dot text, .mmd Mermaid text")
+    parser = sub.add_parser(
+        "plan",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--build-dir",
+        "-B",
+        type=Path,
+        default=DEFAULT_BUILD_DIR,
+        help="the dir `mlirboot configure` wrote (default: build)",
+    )
+    parser.add_argument(
+        "--graph",
+        nargs="?",
+        const="dot",
+        choices=FORMATS,
+        default=None,
+        help="print the component graph as Graphviz dot (default) or Mermaid",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the graph to FILE: .svg/.png rendered by Graphviz `dot`, "
+        ".dot/.gv dot text, .mmd Mermaid text",
+    )
     parser.set_defaults(func=run)
 
 
@@ -73,20 +94,29 @@ def _check_output(out: Path, suffix: str, fmt: str, rendered: str | None) -> Non
     from ..fsutil import check_writable_parent
 
     if rendered is None and suffix not in TEXT:
-        raise UsageError(f"cannot tell the graph format from {out.name!r}",
-                         where="plan --output",
-                         hint="name it FILE.svg, .png (rendered), .dot, .gv or .mmd")
+        raise UsageError(
+            f"cannot tell the graph format from {out.name!r}",
+            where="plan --output",
+            hint="name it FILE.svg, .png (rendered), .dot, .gv or .mmd",
+        )
     if rendered is not None and fmt != "dot":
-        raise UsageError(f"{suffix} files are rendered from the dot graph, not {fmt}",
-                         where="plan --output", hint="drop --graph mermaid, or write FILE.mmd")
+        raise UsageError(
+            f"{suffix} files are rendered from the dot graph, not {fmt}",
+            where="plan --output",
+            hint="drop --graph mermaid, or write FILE.mmd",
+        )
     if rendered is None and TEXT[suffix] != fmt:
-        raise UsageError(f"{suffix} is for {TEXT[suffix]} text, not {fmt}",
-                         where="plan --output",
-                         hint=f"name it FILE{'.mmd' if fmt == 'mermaid' else '.dot'}")
+        raise UsageError(
+            f"{suffix} is for {TEXT[suffix]} text, not {fmt}",
+            where="plan --output",
+            hint=f"name it FILE{'.mmd' if fmt == 'mermaid' else '.dot'}",
+        )
     if rendered is not None and proc.which("dot") is None:
-        raise UsageError(f"Graphviz `dot` is not installed; it renders {suffix} files",
-                         where="plan --output",
-                         hint=f"{INSTALL_HINT}, or print the text with `mlirboot plan --graph`")
+        raise UsageError(
+            f"Graphviz `dot` is not installed; it renders {suffix} files",
+            where="plan --output",
+            hint=f"{INSTALL_HINT}, or print the text with `mlirboot plan --graph`",
+        )
     check_writable_parent(out, "plan --output")
 
 
@@ -100,16 +130,27 @@ def _render_with_dot(dot_text: str, out: Path, fmt: str) -> None:
     fd, tmp = staging_file(out.parent, ".mlirboot-plan-", out.suffix)
     os.close(fd)
     try:
-        proc.run(["dot", f"-T{fmt}", "-o", str(tmp)], stage="plan --output", input=dot_text,
-                 hint=f"Graphviz `dot` could not render {out.name}")
+        proc.run(
+            ["dot", f"-T{fmt}", "-o", str(tmp)],
+            stage="plan --output",
+            input=dot_text,
+            hint=f"Graphviz `dot` could not render {out.name}",
+        )
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def _listing(plan: Plan) -> str:
-    rows = [(c.name, c.version or "?", "system" if c.action == "system" else
-             f"built ({c.action})", ", ".join(c.depends_on)) for c in plan.components]
+    rows = [
+        (
+            c.name,
+            c.version or "?",
+            "system" if c.action == "system" else f"built ({c.action})",
+            ", ".join(c.depends_on),
+        )
+        for c in plan.components
+    ]
     width = [max(len(r[i]) for r in rows) for i in range(3)] if rows else [0, 0, 0]
     lines = []
     for name, version, kind, deps in rows:

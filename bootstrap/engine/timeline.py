@@ -53,8 +53,11 @@ class Edge:
 
     @property
     def name(self) -> str:
-        return self.outputs[0] if len(self.outputs) == 1 else (
-            f"{self.outputs[0]} (+{len(self.outputs) - 1})")
+        return (
+            self.outputs[0]
+            if len(self.outputs) == 1
+            else (f"{self.outputs[0]} (+{len(self.outputs) - 1})")
+        )
 
     @property
     def seconds(self) -> float:
@@ -101,8 +104,7 @@ def parse_ninja_log(text: str) -> list[LogEntry]:
         if match is None:
             raise LogError(f"not a ninja log (first line {lines[0][:40]!r})")
         if int(match.group(1)) < MIN_VERSION:
-            raise LogError(f"ninja log v{match.group(1)} is older than v{MIN_VERSION} "
-                           "(ninja 1.10)")
+            raise LogError(f"ninja log v{match.group(1)} is older than v{MIN_VERSION} (ninja 1.10)")
     return parse_entries(lines[1:])
 
 
@@ -191,8 +193,9 @@ def _us(seconds: float) -> int:
     return round(seconds * 1_000_000)
 
 
-def build_trace(steps: Sequence[StepEdges], order: Sequence[str],
-                *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_trace(
+    steps: Sequence[StepEdges], order: Sequence[str], *, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The trace of these steps and their edges. `order`: components in build
     order (their pids are 1, 2, ... in that order)."""
     if not steps:
@@ -206,7 +209,7 @@ def build_trace(steps: Sequence[StepEdges], order: Sequence[str],
     lanes_used: dict[str, int] = {}
     for name in names:
         mine = [s for s in steps if s.step.component == name]
-        spans: list[tuple[float, float]] = []
+        spans: list[tuple[int, int]] = []
         edge_rows: list[tuple[StepEdges, Edge]] = []
         for s in mine:
             end = s.step.end if s.step.end is not None else s.step.start
@@ -215,34 +218,60 @@ def build_trace(steps: Sequence[StepEdges], order: Sequence[str],
                 args["edges"] = len(s.edges)
             if s.note:
                 args["note"] = s.note
-            events.append({"name": s.step.step, "cat": "step", "ph": "X", "pid": pid[name],
-                           "tid": STEP_TID, "ts": _us(s.step.start - t0),
-                           "dur": max(_us(end - s.step.start), 0), "args": args})
+            events.append(
+                {
+                    "name": s.step.step,
+                    "cat": "step",
+                    "ph": "X",
+                    "pid": pid[name],
+                    "tid": STEP_TID,
+                    "ts": _us(s.step.start - t0),
+                    "dur": max(_us(end - s.step.start), 0),
+                    "args": args,
+                }
+            )
+            base = _us(s.step.start - t0)  # ninja's time 0: about when the step began
             for edge in s.edges:
-                begin = s.step.start - t0 + edge.start_ms / 1000
-                spans.append((begin, begin + edge.seconds))
+                begin = base + edge.start_ms * 1000
+                spans.append((begin, begin + max(edge.end_ms - edge.start_ms, 0) * 1000))
                 edge_rows.append((s, edge))
         lanes = assign_lanes(spans)
         lanes_used[name] = max(lanes, default=0)
-        for (s, edge), lane, (begin, _) in zip(edge_rows, lanes, spans, strict=True):
-            events.append({"name": edge.name, "cat": "ninja", "ph": "X", "pid": pid[name],
-                           "tid": lane, "ts": _us(begin), "dur": _us(edge.seconds),
-                           "args": {"step": s.step.step, "outputs": list(edge.outputs)}})
+        for (s, edge), lane, (begin, end) in zip(edge_rows, lanes, spans, strict=True):
+            events.append(
+                {
+                    "name": edge.name,
+                    "cat": "ninja",
+                    "ph": "X",
+                    "pid": pid[name],
+                    "tid": lane,
+                    "ts": begin,
+                    "dur": end - begin,
+                    "args": {"step": s.step.step, "outputs": list(edge.outputs)},
+                }
+            )
     for name in names:
         p = pid[name]
-        meta.append({"name": "process_name", "ph": "M", "pid": p, "tid": 0,
-                     "args": {"name": name}})
-        meta.append({"name": "process_sort_index", "ph": "M", "pid": p, "tid": 0,
-                     "args": {"sort_index": p}})
+        meta.append({"name": "process_name", "ph": "M", "pid": p, "tid": 0, "args": {"name": name}})
+        meta.append(
+            {"name": "process_sort_index", "ph": "M", "pid": p, "tid": 0, "args": {"sort_index": p}}
+        )
         for tid in range(lanes_used[name] + 1):
             label = "mlirboot steps" if tid == STEP_TID else f"ninja job {tid}"
-            meta.append({"name": "thread_name", "ph": "M", "pid": p, "tid": tid,
-                         "args": {"name": label}})
-            meta.append({"name": "thread_sort_index", "ph": "M", "pid": p, "tid": tid,
-                         "args": {"sort_index": tid}})
+            meta.append(
+                {"name": "thread_name", "ph": "M", "pid": p, "tid": tid, "args": {"name": label}}
+            )
+            meta.append(
+                {
+                    "name": "thread_sort_index",
+                    "ph": "M",
+                    "pid": p,
+                    "tid": tid,
+                    "args": {"sort_index": tid},
+                }
+            )
     events.sort(key=lambda e: (e["pid"], e["tid"], e["ts"], -e["dur"], e["name"]))
-    return {"traceEvents": meta + events, "displayTimeUnit": "ms",
-            "otherData": dict(extra or {})}
+    return {"traceEvents": meta + events, "displayTimeUnit": "ms", "otherData": dict(extra or {})}
 
 
 def slowest(steps: Sequence[StepEdges], n: int = 5) -> list[tuple[str, str, float]]:
