@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "mlirboot.bootstrap.commands.targets",
     "mlirboot.bootstrap.commands.configure",
     "mlirboot.bootstrap.commands.config_show",
+    "mlirboot.bootstrap.commands.plan_graph",
     "mlirboot.bootstrap.commands.provision",
     "mlirboot.bootstrap.commands.fetch",
     "mlirboot.bootstrap.commands.build",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..filenames import MANIFEST_JSON, PLAN_JSON
+from . import build_timeline
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="if another build holds the build dir, wait for it instead of failing",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    build_timeline.add_args(p)
     p.set_defaults(func=run)
 
 
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"-j must be at least 1 and at most {MAX_JOBS}", where="build", hint="e.g. -j 4"
         )
+    build_timeline.check(args)
     build_dir = args.build_dir.resolve()
     plan = planfile.load(build_dir)
     reporter = progress.Reporter()
@@ -82,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
             Options(jobs=args.jobs, keep_going=args.keep_going, only=list(args.components)),
             reporter,
         )
-        summary = engine.run()
+        try:
+            summary = engine.run()
+        except BaseException:
+            build_timeline.write(args, engine, reporter)  # what ran, then the error
+            raise
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
     else:
@@ -92,4 +99,5 @@ def run(args: argparse.Namespace) -> int:
             f"in {summary.seconds:.1f}s; manifest: {summary.manifest}",
             file=sys.stderr,
         )
+    build_timeline.write(args, engine, reporter)
     return 0

@@ -11,13 +11,24 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, proc
 from ..errors import BuildError, MlirbootError, UsageError
 from ..fsutil import sha256_file
-from . import compile_cache, distributed, fetch, hostinfo, manifest_writer, progress, publish
+from . import (
+    compile_cache,
+    distributed,
+    fetch,
+    hostinfo,
+    manifest_writer,
+    progress,
+    publish,
+    timeline,
+)
 from .planfile import Component, Plan
 from .stamps import Stamps
 from .stamps import key as hash_key
@@ -78,6 +89,8 @@ class Engine:
         self.cache: compile_cache.CompileCache | None = None
         # Cached source trees whose content stamp was checked in this run.
         self.checked_trees: set[Path] = set()
+        # When each step that did something ran (`mlirboot build --timeline`).
+        self.steps: list[timeline.StepTime] = []
 
     # -- selection ---------------------------------------------------------
 
@@ -183,7 +196,8 @@ class Engine:
             res.steps["publish"] = "up to date"
             return
         self.out.info(f"{comp.name}: publish into {prefix}")
-        publish.publish(prefix, comp.name, self.stage_root(comp_dir), generation)
+        with self._timed(comp, "publish"):
+            publish.publish(prefix, comp.name, self.stage_root(comp_dir), generation)
         res.steps["publish"] = "ran"
 
     def stage_root(self, comp_dir: Path) -> Path:
@@ -192,16 +206,45 @@ class Engine:
 
     # -- steps -------------------------------------------------------------
 
+    @contextmanager
+    def _timed(self, comp: Component, step: str,
+               ninja_log: Path | None = None) -> Iterator[timeline.StepTime]:
+        record = timeline.StepTime(comp.name, step, time.monotonic())
+        if ninja_log is not None:
+            record.ninja_log = str(ninja_log)
+            try:
+                st = ninja_log.stat()
+                record.log_offset, record.log_inode = st.st_size, st.st_ino
+            except OSError:
+                pass
+        self.steps.append(record)
+        try:
+            yield record
+        except KeyboardInterrupt:
+            record.status = "interrupted"
+            raise
+        except BaseException:
+            record.status = "failed"
+            raise
+        finally:
+            record.end = time.monotonic()
+            if ninja_log is not None:
+                _read_log_tail(record, ninja_log)
+
     def _run(self, comp: Component, step: str, cmd: list[str], *, log: Path,
              env: dict[str, str] | None = None, cwd: Path | None = None,
-             hint: str, show_progress: bool = False) -> proc.Result:
+             hint: str, show_progress: bool = False,
+             ninja_log: Path | None = None) -> proc.Result:
         label = f"{comp.name}: {step}"
         self.out.info(f"{label}: {proc.quote(cmd)}")
         self.out.begin(label)
         try:
-            result = proc.run(cmd, stage=f"{comp.name}/{step}", log_path=log, cwd=cwd, env=env,
-                              check=False, die_with_parent=True,
-                              on_line=self.out.on_line if show_progress else None)
+            with self._timed(comp, step, ninja_log) as record:
+                result = proc.run(cmd, stage=f"{comp.name}/{step}", log_path=log, cwd=cwd,
+                                  env=env, check=False, die_with_parent=True,
+                                  on_line=self.out.on_line if show_progress else None)
+                if result.returncode != 0:
+                    record.status = "failed"
         finally:
             self.out.end()
         if result.returncode != 0:
@@ -219,7 +262,8 @@ class Engine:
     def cmake_steps(self, comp: Component, comp_dir: Path, stamps: Stamps,
                     res: ComponentResult) -> str:
         logs = comp_dir / "logs"
-        tree = fetch.resolve(comp, logs, checked=self.checked_trees)
+        with self._timed(comp, "fetch"):
+            tree = fetch.resolve(comp, logs, checked=self.checked_trees)
         res.steps["fetch"] = "ok"
         src = tree.path / comp.source_subdir if comp.source_subdir else tree.path
         if not (src / "CMakeLists.txt").exists():
@@ -296,6 +340,7 @@ class Engine:
             result = self._run(comp, "build",
                                [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.build_targets],
                                log=logs / "build.log", env=env, show_progress=True,
+                               ninja_log=bdir / timeline.NINJA_LOG,
                                hint="fix the error shown (a compile error in the source or a "
                                "setting in the cache file); re-running `mlirboot build` resumes")
             did_work = _NO_WORK not in result.output
@@ -315,7 +360,7 @@ class Engine:
         self._run(comp, "install",
                   [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.install_targets],
                   log=logs / "install.log", env={**env, "DESTDIR": str(stage)},
-                  show_progress=True,
+                  show_progress=True, ninja_log=bdir / timeline.NINJA_LOG,
                   hint="the install rules failed; see the log")
         generation = uuid.uuid4().hex
         stamps.write("install", cfg_key, generation=generation)
@@ -411,3 +456,20 @@ class Engine:
             tool = chosen.get(lang) or os.environ.get(env_var) or default
             ids[lang] = hostinfo.file_identity(tool)
         return ids
+
+
+def _read_log_tail(record: timeline.StepTime, log: Path) -> None:
+    """What ninja appended to its log during the step (the whole log when
+    ninja replaced the file meanwhile: `timeline` then takes its last run)."""
+    try:
+        with open(log, "rb") as f:
+            st = os.fstat(f.fileno())
+            replaced = record.log_inode is not None and st.st_ino != record.log_inode
+            record.log_rewritten = replaced or st.st_size < record.log_offset
+            if not record.log_rewritten:
+                f.seek(record.log_offset)
+            record.log_data = f.read()
+    except FileNotFoundError:
+        record.log_error = "ninja wrote no log"
+    except OSError as err:
+        record.log_error = f"cannot read {log}: {err.strerror or err}"
