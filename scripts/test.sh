@@ -14,9 +14,11 @@ use_venv
 # runtime's build dependencies (LLVMSupport links zlib and zstd), SPIR-V
 # validation, distributed and cached builds, BLAS, and containers (buildah on
 # a debootstrap base; netavark, its recommended network stack, which Debian
-# 13's buildah cannot create a build container without).
+# 13's buildah cannot create a build container without), and Graphviz (the
+# plan graph rendered to SVG/PNG).
 step apt apt_install gcc g++ ca-certificates git xz-utils zlib1g-dev libzstd-dev libffi-dev libze-dev \
-  spirv-tools distcc redis-server ccache sccache libopenblas-dev buildah netavark debootstrap
+  spirv-tools distcc redis-server ccache sccache libopenblas-dev buildah netavark debootstrap \
+  graphviz
 
 # The real LLVM 22.1.8 source comes from Debian's llvm-toolchain-22 source
 # package: a deb-src entry on the machine's own Debian mirror, for the suite
