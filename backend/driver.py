@@ -356,7 +356,7 @@ def compile_program(
         (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
         if entry_key is not None:
             compile_cache.mark(workdir, entry_key, hit=False, source=source_name,
-                               toolchain=meta["toolchain"])
+                               toolchain=str(toolchain) if toolchain else None)
             compile_cache.store(entry_key, workdir)
     except BaseException as err:
         if save_temps is not None:
