@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     for command in subcommand_parsers(parser).values():
         add_verbosity_args(command)
+    parser.set_defaults(root_parser=parser)  # for `mlirboot completion`
     return parser
 
 

@@ -32,9 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import build_parser
-
-    print(script(build_parser(), args.shell), end="")
+    # The root parser, set by cli.build_parser (importing cli here would be a cycle).
+    print(script(args.root_parser, args.shell), end="")
     return 0
 
 
