@@ -7,11 +7,18 @@ import argparse
 import importlib
 import json
 import logging
+import signal
 import sys
 from typing import NoReturn
 
 from . import __version__, interrupts
-from .errors import EXIT_FAILURE, EXIT_USAGE, BuildError, MlirbootError
+from .commands.common import add_verbosity_args
+from .errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, BuildError, MlirbootError
+
+# What `interrupts.exit_code` returns: 128 + the signal, as a shell reports it.
+EXIT_SIGHUP = 128 + signal.SIGHUP
+EXIT_SIGINT = 128 + signal.SIGINT
+EXIT_SIGTERM = 128 + signal.SIGTERM
 
 # Subcommand modules, in the order `--help` lists them.
 COMMAND_MODULES = [
@@ -31,6 +38,8 @@ COMMAND_MODULES = [
     "mlirboot.bootstrap.commands.package",
     "mlirboot.bootstrap.commands.container",
     "mlirboot.bootstrap.commands.rustc_config",
+    # the shell
+    "mlirboot.bootstrap.commands.completion",
 ]
 
 DESCRIPTION = """\
@@ -44,6 +53,24 @@ typical session:
   mlirboot configure --target nvidia,amd  # resolve config, write CMake caches + plan
   mlirboot build                          # build what the system lacks; write the manifest
   mlirboot run examples/matmul.mlir --target offload-host -i a.npy -i b.npy --output c.npy
+
+flags every command shares (given after the command; -v/-q also before it):
+  -B/--build-dir DIR  --toolchain PREFIX  --json  -v/--verbose  -q/--quiet  -n/--dry-run
+  (`mlirboot COMMAND --help` lists the ones that command takes)
+"""
+
+EPILOG = f"""\
+exit status:
+  {EXIT_OK}  ok
+  {EXIT_FAILURE}  a build, compile or run failed; `doctor` found something missing;
+     an internal error or an OS error (disk full, permission denied)
+  {EXIT_USAGE}  bad input or usage: arguments, config, program, a missing plan or
+     toolchain; `provision` not run as root (it prints the command to run)
+  {EXIT_SIGINT} interrupted (Ctrl-C); {EXIT_SIGTERM} terminated (SIGTERM);
+  {EXIT_SIGHUP} hung up (SIGHUP): 128 + the signal, the running tool's process tree
+     stopped first
+
+shell completion: mlirboot completion bash|zsh (see `mlirboot completion --help`)
 """
 
 
@@ -57,21 +84,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mlirboot",
         description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mlirboot {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only errors and the final result: no progress or info lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command in subcommand_parsers(parser).values():
+        add_verbosity_args(command)
+    parser.set_defaults(root_parser=parser)  # for `mlirboot completion`
     return parser
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every (nested) subcommand's parser by its words: {"build": ..., "config show": ...}."""
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(p: argparse.ArgumentParser, words: tuple[str, ...]) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found[" ".join((*words, name))] = child
+                    walk(child, (*words, name))
+
+    walk(parser, ())
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose and args.quiet:
+        parser.error("-v/--verbose and -q/--quiet contradict each other; pick one")
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING,
         format="mlirboot: %(message)s",
     )
     if not getattr(args, "func", None):

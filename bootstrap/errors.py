@@ -6,6 +6,7 @@ Exit codes follow the project convention: 2 for bad input or usage,
 
 from __future__ import annotations
 
+EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 

@@ -28,6 +28,13 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-temps", metavar="DIR", help="keep every stage's IR and logs")
     parser.add_argument("--toolchain", metavar="PATH", help="toolchain.json or its prefix")
     parser.add_argument(
+        "--build-dir",
+        "-B",
+        metavar="DIR",
+        help="without --toolchain: the toolchain this build dir's plan installs "
+        "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain, else the system LLVM 22)",
+    )
+    parser.add_argument(
         "--pjrt-plugin",
         metavar="tpu|cpu|PATH",
         help="tpu target: the PJRT plugin to run with (default: libtpu)",
@@ -60,6 +67,8 @@ def add_compile_options(parser: argparse.ArgumentParser) -> None:
 
 
 def compile_args(args: argparse.Namespace) -> dict:
+    from ...bootstrap.commands.common import toolchain_from_args
+
     options = {}
     if getattr(args, "pjrt_plugin", None):
         options["pjrt_plugin"] = args.pjrt_plugin
@@ -69,7 +78,7 @@ def compile_args(args: argparse.Namespace) -> dict:
         "entry": args.entry,
         "opt": args.opt,
         "save_temps": args.save_temps,
-        "toolchain": args.toolchain,
+        "toolchain": toolchain_from_args(args),
         "options": options,
         "grad": getattr(args, "grad", None),
         "wrt": getattr(args, "wrt", None),

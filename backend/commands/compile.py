@@ -7,6 +7,14 @@ import json
 
 from .common import add_compile_options, compile_args
 
+EPILOG = """\
+examples:
+  mlirboot compile examples/matmul.mlir -o matmul.art          # the host CPU
+  mlirboot compile examples/matmul.mlir --target nvidia --arch sm_90 -o out --json
+  mlirboot compile prog.mlir --target tpu --print-pipeline     # the passes, nothing compiled
+  mlirboot compile prog.mlir -B /scratch/tc --opt-report -o out
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -14,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compile an MLIR program for a target",
         description="Compile an MLIR program (split host/device) for a "
         "target into an artifact directory.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_compile_options(parser)
     parser.add_argument("-o", "--output", dest="out", help="artifact directory to write")

@@ -8,6 +8,13 @@ from pathlib import Path
 
 from .common import add_compile_options, compile_args
 
+EPILOG = """\
+examples:
+  mlirboot run examples/matmul.mlir -i a.npy -i b.npy --output c.npy
+  mlirboot run examples/matmul.mlir --target offload-host -i a.npy -i b.npy --info
+  mlirboot run matmul.art -i a.npy -i b.npy --json        # an artifact `compile -o` wrote
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -16,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run a program's entry on .npy inputs. Results are "
         "written in order by --output FILE; an argument the entry writes "
         "into by --output INDEX=FILE.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_compile_options(parser)
     parser.add_argument("--input", "-i", action="append", default=[], metavar="FILE.npy")

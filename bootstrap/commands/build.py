@@ -9,6 +9,15 @@ from pathlib import Path
 
 from ..filenames import MANIFEST_JSON, PLAN_JSON
 from . import build_timeline
+from .common import add_dry_run_arg
+
+EPILOG = """\
+examples:
+  mlirboot build                      # everything in ./build/plan.json
+  mlirboot build mlir -j 8 -k         # mlir and what it needs; keep going after a failure
+  mlirboot build -B /scratch/tc --dry-run   # the steps and commands, nothing run
+  mlirboot build -q --json > summary.json
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Fetch, configure, build, install and publish each component of the "
         f"plan in <build-dir>/{PLAN_JSON}, then write <prefix>/{MANIFEST_JSON}. Finished steps "
         "are not redone; a killed build resumes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "components",
@@ -52,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     build_timeline.add_args(p)
+    add_dry_run_arg(p, "the components that would build, their steps and commands (a step "
+                    "whose stamp says done is marked)")
     p.set_defaults(func=run)
 
 
@@ -70,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     build_timeline.check(args)
     build_dir = args.build_dir.resolve()
     plan = planfile.load(build_dir)
-    reporter = progress.Reporter()
+    if args.dry_run:
+        return _dry_run(plan, args)
+    reporter = progress.Reporter(quiet=args.quiet)
     # Unwind like Ctrl-C: the subprocess layer stops the running tool's tree.
     raise_on_sigterm()
     with BuildLock(build_dir) as lock:
@@ -100,4 +115,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     build_timeline.write(args, engine, reporter)
+    return 0
+
+
+def _dry_run(plan, args: argparse.Namespace) -> int:
+    from ..engine import dryrun, hostinfo
+    from ..engine.progress import Reporter
+    from ..engine.runner import Engine, Options
+
+    engine = Engine(plan, Options(jobs=args.jobs, only=list(args.components)), Reporter())
+    rows = dryrun.build_plan(plan, engine.selected(), args.jobs or plan.jobs
+                             or hostinfo.default_jobs())
+    if args.json:
+        print(json.dumps({"dry_run": True, "prefix": str(plan.prefix), "components": rows},
+                         indent=2))
+    else:
+        print(dryrun.render_build(rows, plan.prefix))
     return 0

@@ -42,3 +42,49 @@ def resolve_from_args(args: argparse.Namespace):
         sets=args.sets,
     )
 
+
+
+# -- the flags every subcommand shares (issue 15: one vocabulary) ------------
+
+def add_build_dir_arg(parser: argparse.ArgumentParser, help: str | None = None,
+                      default: Path | None = DEFAULT_BUILD_DIR) -> None:
+    parser.add_argument("--build-dir", "-B", type=Path, default=default, metavar="DIR",
+                        help=help or "the build dir (default: ./build)")
+
+
+def add_dry_run_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--dry-run", "-n", action="store_true",
+                        help=f"print {what}; change nothing on disk")
+
+
+def add_verbosity_args(parser: argparse.ArgumentParser) -> None:
+    """-v/-q after the subcommand too. SUPPRESS: a subcommand that is not given
+    them leaves the value `mlirboot -v ...` set before it alone."""
+    names = {s for a in parser._actions for s in a.option_strings}
+    if "-v" in names or "-q" in names:
+        return
+    group = parser.add_argument_group("output")
+    group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="log every command run (and show tracebacks of internal errors)")
+    group.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="only errors and the final result: no progress or info lines")
+
+
+def say(args: argparse.Namespace, *parts: object, **kwargs) -> None:
+    """An info line: printed unless -q."""
+    if not getattr(args, "quiet", False):
+        print(*parts, **kwargs)
+
+
+def toolchain_from_args(args: argparse.Namespace) -> str | None:
+    """--toolchain if given, else the prefix of -B's plan when -B was given,
+    else None (the manifest's own search: $MLIRBOOT_TOOLCHAIN, ./build/toolchain)."""
+    if getattr(args, "toolchain", None):
+        return args.toolchain
+    build_dir = getattr(args, "build_dir", None)
+    if build_dir is None:
+        return None
+    from ..engine import planfile
+
+    prefix = planfile.load_data_if_present(Path(build_dir).resolve()).get("prefix")
+    return str(prefix) if prefix else str(Path(build_dir) / "toolchain")

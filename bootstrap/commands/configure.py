@@ -11,8 +11,10 @@ from ..filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML
 from .common import (
     DEFAULT_BUILD_DIR,
     add_config_args,
+    add_dry_run_arg,
     add_json_arg,
     resolve_from_args,
+    say,
 )
 
 HELP = "resolve the config and write the build plan, lock file and CMake caches"
@@ -28,6 +30,7 @@ examples:
   mlirboot configure --target tpu
   mlirboot configure --target nvidia,amd --set archs.nvidia=[sm_90] --profile debug
   mlirboot configure --target host --set provider=source --build-dir /scratch/tc --json
+  mlirboot configure --target amd --dry-run    # which files would change; none written
 """
 
 
@@ -53,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_config_args(parser)
     add_json_arg(parser)
+    add_dry_run_arg(parser, "the files that would be written (new, changed, unchanged) "
+                    "and the stale caches that would be removed")
     parser.set_defaults(func=run)
 
 
@@ -76,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         prefix_where = "the default prefix <build-dir>/toolchain"
     check_prefix(Path(configured.plan.prefix), Path(configured.plan.build_dir), prefix_where)
+    if args.dry_run:
+        return _dry_run(configured, args)
     written = write(configured)
     plan = configured.plan
     if args.json:
@@ -106,15 +113,41 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     verb = {"cmake": "build", "system": "system", "pip": "pip"}
-    print(
+    say(
+        args,
         f"configured {', '.join(plan.targets)} "
-        f"(profile {resolved.config.profile}, provider {plan.provider})"
+        f"(profile {resolved.config.profile}, provider {plan.provider})",
     )
     width = max(len(c.name) for c in plan.components)
     for comp in plan.components:
-        print(f"  {comp.name:<{width}}  {verb[comp.action]:<6}  {comp.description}")
+        say(args, f"  {comp.name:<{width}}  {verb[comp.action]:<6}  {comp.description}")
     for target, archs in plan.archs.items():
-        print(f"  archs {target}: {', '.join(archs)}")
+        say(args, f"  archs {target}: {', '.join(archs)}")
     print(f"wrote {len(written)} files to {plan.build_dir}; prefix {plan.prefix}")
-    print(f"next: mlirboot build --build-dir {args.build_dir}")
+    say(args, f"next: mlirboot build --build-dir {args.build_dir}")
+    return 0
+
+
+def _dry_run(configured, args: argparse.Namespace) -> int:
+    from ..configure import _previous_cache_files
+
+    build_dir = Path(configured.plan.build_dir)
+    files = {}
+    for name, text in configured.files.items():
+        path = build_dir / name
+        if not path.exists():
+            files[str(path)] = "new"
+        else:
+            files[str(path)] = "unchanged" if path.read_text() == text else "changed"
+    stale = sorted(str(build_dir / n) for n in
+                   _previous_cache_files(build_dir) - set(configured.files))
+    if args.json:
+        print(json.dumps({"dry_run": True, "build_dir": str(build_dir), "files": files,
+                          "remove": stale}, indent=2))
+        return 0
+    print(f"would write {len(files)} files to {build_dir} (nothing is written):")
+    for path, state in files.items():
+        print(f"  {state:<9}  {path}")
+    for path in stale:
+        print(f"  {'remove':<9}  {path}")
     return 0

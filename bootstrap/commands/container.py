@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..engine.hostinfo import os_codename
-from .common import add_json_arg, parse_targets
+from .common import add_build_dir_arg, add_dry_run_arg, add_json_arg, parse_targets
 
 HELP = "render (and optionally build) a reproducible container image of a target's toolchain"
 EPILOG = """\
@@ -21,6 +21,7 @@ registry, --debootstrap-base makes one here from Debian's mirror (cached per day
 examples:
   mlirboot container --target nvidia --base-image docker.io/library/debian@sha256:<digest>
   mlirboot container --target host --debootstrap-base --build --json
+  mlirboot container -B build --base-image NAME@sha256:<digest> --dry-run
 """
 
 
@@ -36,9 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--target",
         "-t",
         metavar="T[,T...]",
-        default="host",
-        help="accelerator targets (default: host)",
+        default=None,
+        help="accelerator targets (default: the build dir's plan, else host)",
     )
+    add_build_dir_arg(parser, help="build dir whose plan gives the default --target "
+                      "(default: ./build)")
     parser.add_argument(
         "-o",
         "--output-dir",
@@ -67,6 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--tag", help="image tag (default: localhost/mlirboot-<targets>:<llvm>)")
     add_json_arg(parser)
+    add_dry_run_arg(parser, "the context files that would be written (and, with --build, the "
+                    "buildah commands); the apt versions are still looked up")
     parser.set_defaults(func=run)
 
 
@@ -82,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     codename: str = args.codename or (
         host if host is not None and host in container.PYTHON_OF else "bookworm"
     )
-    if args.debootstrap_base:
+    if args.debootstrap_base and args.dry_run:
+        base = f"<debootstrap minbase of {codename}, imported with buildah>"
+    elif args.debootstrap_base:
         from ..ship.rootfs import base_image
 
         base = base_image(codename)
@@ -95,7 +102,11 @@ def run(args: argparse.Namespace) -> int:
             hint="pass --base-image NAME@sha256:<digest>, or --debootstrap-base "
             "to make one from Debian's mirror",
         )
-    targets = parse_targets(args.target) or ["host"]
+    from ..engine import planfile
+
+    targets = (parse_targets(args.target)
+               or planfile.load_data_if_present(args.build_dir.resolve()).get("targets")
+               or ["host"])
     epoch = source_date_epoch()
     spec = container.make_spec(targets, codename, base, epoch, Path.cwd())
     apt_packages = [p.spec for p in spec.runtime_packages]
@@ -108,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         "build_stage_packages": [p.spec for p in spec.build_packages],
         "unpinned": spec.unpinned,
     }
+    if args.dry_run:
+        return _dry_run(spec, result, args)
     result.update(container.write_context(spec, args.output_dir))
     if args.build:
         from ..ship import buildah
@@ -139,4 +152,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"  mlir-opt in the image: {str(result['mlir_opt_version']).splitlines()[0]}")
     else:
         print(f"build: buildah bud --timestamp {epoch} -t IMAGE {result['context']}")
+    return 0
+
+
+def _dry_run(spec, result: dict[str, object], args: argparse.Namespace) -> int:
+    out = args.output_dir.resolve()
+    files = [str(out / f) for f in ("Containerfile", "apt/sources.list",
+                                    "apt/apt.conf.d/90mlirboot", "dpkg/90mlirboot-slim",
+                                    "python/requirements.txt", "python/wheels/")]
+    commands = []
+    if args.build:
+        tag = args.tag or f"localhost/mlirboot-{'-'.join(spec.targets)}:{spec.llvm_version}"
+        commands = [f"buildah bud --timestamp {result['source_date_epoch']} -t {tag} {out}",
+                    f"buildah run <container of {tag}> mlir-opt --version"]
+    result.update({"dry_run": True, "context": str(out), "files": files, "commands": commands})
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"would write the build context {out} (replaced as a whole; nothing is written):")
+    for path in files:
+        print(f"  {path}")
+    print(f"  apt: {' '.join(result['apt_packages'])}")  # type: ignore[arg-type]
+    for cmd in commands:
+        print(f"would run: {cmd}")
     return 0

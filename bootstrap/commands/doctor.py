@@ -7,11 +7,24 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+EPILOG = """\
+examples:
+  mlirboot doctor                         # for ./build's plan, else the host target
+  mlirboot doctor --target nvidia,amd --provider source
+  mlirboot doctor -B /scratch/tc --json && mlirboot build -B /scratch/tc
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doctor",
         help="check this machine for what the targets need, and say how to fix what is missing",
+        description="Check this machine for what the targets need (compilers, CMake, the "
+        "LLVM 22 packages, device drivers and SDKs, free disk and memory) and print what is "
+        "found, what is needed, and the fix for each missing piece. Exit 1 if a required "
+        "piece is missing. It reads only; nothing is installed or written.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--target",
@@ -20,14 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="targets to check for (default: the build dir's plan, else host)",
     )
-    p.add_argument("--build-dir", "-B", type=Path, default=Path("build"))
+    p.add_argument("--build-dir", "-B", type=Path, default=Path("build"), metavar="DIR",
+                   help="use this build dir's plan for the targets and provider "
+                   "(default: ./build)")
     p.add_argument(
         "--provider",
         choices=["system", "source"],
         default=None,
         help="whose needs to check (default: the plan's, else system)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=run)
 
 

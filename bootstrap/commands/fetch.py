@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import DEFAULT_BUILD_DIR, add_json_arg
+from .common import DEFAULT_BUILD_DIR, add_dry_run_arg, add_json_arg
 
 HELP = "download, verify and unpack the sources the plan builds from"
 EPILOG = """\
@@ -17,6 +17,7 @@ deletes the file and says expected vs got.
 examples:
   mlirboot configure --target nvidia --set provider=source && mlirboot fetch
   mlirboot fetch llvm --print-path      # the unpacked LLVM monorepo, for scripts
+  mlirboot fetch --dry-run              # what would be downloaded and unpacked, and where
 """
 
 
@@ -30,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--print-path", action="store_true",
                         help="print only the source root(s), one per line")
     add_json_arg(parser)
+    add_dry_run_arg(parser, "what would be downloaded, verified and unpacked, and where")
     parser.set_defaults(func=run)
 
 
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             if comp.action != "cmake":
                 raise UsageError(f"component `{comp.name}` has no source to fetch "
                                  f"(it is a {comp.action} component)", where="fetch")
+    if args.dry_run:
+        return _dry_run(chosen, args)
     raise_on_sigterm()  # git/apt-get are stopped like ninja in `build`
     trees = {}
     checked: set[Path] = set()
@@ -67,4 +71,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         for name, path in trees.items():
             print(f"{name}: {path}")
+    return 0
+
+
+def _dry_run(chosen, args: argparse.Namespace) -> int:
+    from ..engine.dryrun import source_plan
+
+    rows = {comp.name: source_plan(comp) for comp in chosen}
+    if args.json:
+        print(json.dumps({"dry_run": True, "components": rows}, indent=2))
+        return 0
+    print(f"would fetch {len(rows)} source(s) (nothing is downloaded or written):")
+    for name, row in rows.items():
+        origin = row.get("url") or row.get("package") or row.get("tree") or ""
+        pin = row.get("sha256") or row.get("commit") or ""
+        print(f"  {name}: {row['kind']} {origin}" + (f" @ {pin}" if pin else ""))
+        print(f"    {row['action']}" + (f" -> {row['tree']}" if row.get("tree") else ""))
     return 0

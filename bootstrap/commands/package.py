@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..filenames import LOCK_JSON, MANIFEST_JSON, PLAN_JSON
-from .common import add_json_arg
+from .common import add_dry_run_arg, add_json_arg, say
 
 HELP = "package the toolchain as a deterministic tarball or a wheel (with lock + SBOM)"
 EPILOG = f"""\
@@ -20,6 +20,7 @@ examples:
   mlirboot package --format tar -o dist
   mlirboot package --format wheel --toolchain build/toolchain -o dist
   pip install dist/mlirboot_toolchain-22.1.8-*.whl && mlir-opt --version
+  mlirboot package -B build --dry-run   # the package file and what it would hold
 """
 
 
@@ -58,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"build dir holding {LOCK_JSON}/{PLAN_JSON} (default: the prefix's parent)",
     )
     add_json_arg(parser)
+    add_dry_run_arg(parser, "the package file that would be written and the files it would "
+                    "hold")
     parser.set_defaults(func=run)
 
 
@@ -65,10 +68,13 @@ def run(args: argparse.Namespace) -> int:
     from ..fsutil import check_output_dir
     from ..ship.inputs import load
     from ..ship.package import package
+    from .common import toolchain_from_args
 
     check_output_dir(args.output_dir, f"-o {args.output_dir}")
 
-    ship = load(args.toolchain, args.build_dir)
+    ship = load(toolchain_from_args(args), args.build_dir)
+    if args.dry_run:
+        return _dry_run(ship, args)
     result = package(ship, args.format, args.output_dir)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -80,12 +86,39 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"sha256 {result['sha256']}")
     if result["not_packaged"]:
-        print(
+        say(args,
             "not packaged (outside the prefix): "
             + ", ".join(f"{k} ({v})" for k, v in sorted(result["not_packaged"].items()))
         )
     if result["system_libraries"]:
-        print("needs from the system: " + ", ".join(result["system_libraries"]))
+        say(args, "needs from the system: " + ", ".join(result["system_libraries"]))
     if result["components_without_hash"]:
-        print("SBOM has no source hash for: " + ", ".join(result["components_without_hash"]))
+        say(args, "SBOM has no source hash for: " + ", ".join(result["components_without_hash"]))
+    return 0
+
+
+def _dry_run(ship, args: argparse.Namespace) -> int:
+    from ..ship import payload as payload_mod
+    from ..ship.package import SBOM_NAME, _name
+
+    pl = payload_mod.collect(ship.manifest)
+    name = _name(ship)
+    if args.format == "tar":
+        out = str(args.output_dir / f"{name}.tar.gz")
+    else:  # the wheel's tags come from the build backend
+        out = str(args.output_dir / f"mlirboot_toolchain-{ship.manifest.llvm_version}-*.whl")
+    extra = [MANIFEST_JSON, SBOM_NAME]
+    extra += [LOCK_JSON] if ship.lock_text is not None else []
+    extra += [PLAN_JSON] if ship.plan_text is not None else []
+    members = sorted(f"toolchain/{e.arcname}" for e in pl.entries) + extra
+    if args.json:
+        print(json.dumps({"dry_run": True, "format": args.format, "path": out,
+                          "members": members, "unpacked_bytes": pl.size(),
+                          "not_packaged": pl.external, "system_libraries": pl.system_libs},
+                         indent=2))
+        return 0
+    print(f"would write {out} ({len(members)} files, {pl.size() / 1e6:.0f} MB unpacked; "
+          "nothing is written):")
+    for member in members:
+        print(f"  {member}")
     return 0

@@ -6,13 +6,14 @@ import argparse
 import json
 
 from ..filenames import MANIFEST_JSON
-from .common import add_json_arg
+from .common import add_build_dir_arg, add_json_arg
 
 HELP = "print the rustc bootstrap.toml fragment and environment for the toolchain"
 EPILOG = """\
 examples:
   mlirboot rustc-config > rust/mlirboot.toml     # then include = ["mlirboot.toml"]
   mlirboot rustc-config --toolchain build/toolchain --json
+  mlirboot rustc-config -B /scratch/tc          # the prefix that build dir's plan names
   eval "$(mlirboot rustc-config --env)"          # export PATH, LD_LIBRARY_PATH, ...
 """
 
@@ -27,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--triple", help="rust target triple (default: this machine's)")
     parser.add_argument("--env", action="store_true",
                         help="print only shell `export` lines for the environment")
+    add_build_dir_arg(parser, default=None, help="find the toolchain through this build "
+                      "dir's plan (its prefix) when --toolchain is not given")
     add_json_arg(parser)
     parser.set_defaults(func=run)
 
@@ -37,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from ..manifest import Manifest, locate
     from ..ship.rustc import fragment
     from ..toolset import system_manifest
+    from .common import toolchain_from_args
 
-    path = locate(args.toolchain)
+    path = locate(toolchain_from_args(args))
     manifest = Manifest.load(path) if path else system_manifest()
     text, env = fragment(manifest, args.triple)
     if args.json:

@@ -9,11 +9,17 @@ from dataclasses import asdict
 from .common import add_json_arg
 
 HELP = "list the accelerator targets, what each adds, and its device archs"
+EPILOG = """\
+examples:
+  mlirboot targets
+  mlirboot targets --json | jq -r '.[].name'
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("targets", help=HELP, description=HELP.capitalize() + ". "
-                            "Targets are data: configs/targets/<name>.yaml.")
+                            "Targets are data: configs/targets/<name>.yaml.",
+                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_json_arg(parser)
     parser.set_defaults(func=run)
 
