@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import DEFAULT_BUILD_DIR
+from .common import DEFAULT_BUILD_DIR, add_json_arg
 
 if TYPE_CHECKING:
     from ..engine.planfile import Plan
@@ -23,6 +23,7 @@ examples:
   mlirboot plan --graph                      # Graphviz dot on stdout
   mlirboot plan --graph mermaid              # Mermaid, for Markdown
   mlirboot plan --output plan.svg            # rendered by Graphviz `dot` (.svg, .png)
+  mlirboot plan --json                       # components and dependencies for scripts
 """
 RENDERED = {".svg": "svg", ".png": "png"}
 TEXT = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
@@ -61,14 +62,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write the graph to FILE: .svg/.png rendered by Graphviz `dot`, "
         ".dot/.gv dot text, .mmd Mermaid text",
     )
+    add_json_arg(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
     from ..engine import planfile
     from ..plangraph import render
 
     plan = planfile.load(args.build_dir.resolve())
+    if args.json and args.output is None and not args.graph:
+        print(json.dumps({"components": [
+            {"name": c.name, "version": c.version, "action": c.action,
+             "depends_on": list(c.depends_on)} for c in plan.components]}, indent=2))
+        return 0
     if args.output is None:
         text = render(plan, args.graph) if args.graph else _listing(plan)
         print(text, end="")
