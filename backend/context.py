@@ -33,6 +33,7 @@ class Files:
     launcher_object: Path | None = None  # main(): reads inputs, calls the entry
     executable: Path | None = None
     shared_library: Path | None = None  # the entry, for in-process calls (Artifact.run)
+    static_library: Path | None = None  # the entry archived (--emit staticlib)
     offload_mlir: Path | None = None  # the entry outlined into an omp.target region
     host_bc: Path | None = None  # host side of the split module
     device_ll: Path | None = None  # device side of the split module

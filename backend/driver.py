@@ -21,6 +21,7 @@ from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.fsutil import staging_dir
 from ..bootstrap.schema import did_you_mean
 from . import compile_cache, outputs
+from . import emit as emit_mod
 from .artifact import ARTIFACT_JSON, Artifact
 from .context import TEMPS, Context, StageRecord
 from .grad import GradRequest, parse_wrt
@@ -28,6 +29,7 @@ from .pipeline import OPT_LEVELS, Pipeline, Stage, default_target, targets
 from .pipeline import load as load_pipeline
 from .schedules import matmul
 from .steps import run_step
+from .steps.registry import STEPS
 from .tensorize import source_location
 from .toolbox import Toolbox
 
@@ -256,6 +258,7 @@ def compile_program(
     wrt: str | Sequence[int] | None = None,
     blas: bool = False,
     use_cache: bool = True,
+    emit: str = "artifact",
 ) -> Artifact:
     """Compile `source` (a path, or MLIR text) for `target`; returns an Artifact.
     With `grad=ENTRY` the artifact is ENTRY's gradient function, made by Enzyme
@@ -263,7 +266,9 @@ def compile_program(
     turns matmuls into OpenBLAS calls (host CPU targets: the pipelines with a
     `when: blas` stage). `target` None: the default target (_common.yaml).
     A compile seen before is copied from the compile cache (backend/
-    compile_cache.py) unless `use_cache` is False or temps are kept."""
+    compile_cache.py) unless `use_cache` is False or temps are kept.
+    `emit="sharedlib"|"staticlib"` also writes lib<entry>.so|.a, <entry>.h and
+    <entry>.rs into the artifact (backend/emit.py)."""
     opt = opt.lstrip("-").upper()
     if opt not in OPT_LEVELS:
         raise UsageError(
@@ -274,7 +279,9 @@ def compile_program(
     request = _grad_request(grad, wrt, entry)
     entry = request.entry if request else entry
     conditions = frozenset({"grad"} if request else ()) | frozenset({"blas"} if blas else ())
+    conditions |= frozenset({emit} if emit == "staticlib" else ())
     stages = pipeline.active(conditions)
+    _check_emit(pipeline, stages, emit)
     if blas and not any(s.when == "blas" for s in stages):
         raise UsageError(
             f"--blas is not available for target {pipeline.target}",
@@ -303,7 +310,7 @@ def compile_program(
         ).get("keep_temps"):
             settings = {"source": source_name, "target": pipeline.target, "arch": arch,
                         "entry": entry, "opt": opt, "options": options or {},
-                        "grad": grad, "wrt": wrt, "blas": blas}
+                        "grad": grad, "wrt": wrt, "blas": blas, "emit": emit}
             entry_key = compile_cache.key(src.read_bytes(), settings, tools.manifest)
             if compile_cache.fetch(entry_key, workdir):
                 compile_cache.mark(workdir, entry_key, hit=True, source=source_name,
@@ -338,6 +345,7 @@ def compile_program(
                 )
             )
         assert ctx.signature is not None
+        emitted = _emit(ctx, emit)
         meta = {
             "target": pipeline.target,
             "arch": ctx.device.arch if pipeline.device else None,
@@ -348,7 +356,9 @@ def compile_program(
             "source": source_name,
             "signature": ctx.signature.to_json(),
             "grad": ctx.grad_info,
-            "files": ctx.files.to_json(workdir),
+            "files": {**ctx.files.to_json(workdir),
+                      **{k: str(p.relative_to(workdir)) for k, p in emitted.items()}},
+            "emit": emit,
             "info": ctx.info.to_json(),
             "stages": [r.__dict__ for r in ctx.records],
             "remarks": [{"stage": r.name, **m} for r in ctx.records for m in r.remarks],
@@ -412,6 +422,33 @@ def _finish(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return Artifact.load(final)
+
+
+def _check_emit(pipeline: Pipeline, stages: Sequence[Stage], emit: str) -> None:
+    """`--emit`: a known kind, and a pipeline with a stage making its library."""
+    if emit not in emit_mod.KINDS:
+        raise UsageError(f"unknown --emit kind `{emit}`", where="--emit",
+                         hint="one of " + ", ".join(emit_mod.KINDS))
+    if emit == "artifact":
+        return
+    wanted = emit_mod.LIBRARY_FILE[emit]
+    if not any(s.step and wanted in STEPS[s.step].makes for s in stages if s.step in STEPS):
+        raise UsageError(
+            f"--emit {emit} is not available for target {pipeline.target}: its pipeline "
+            f"makes no {wanted}",
+            where="--emit",
+            hint="the entry as a library is for host-code targets: --target host",
+        )
+
+
+def _emit(ctx: Context, emit: str) -> dict[str, Path]:
+    """The library, header and binding `--emit` asks for (nothing by default)."""
+    if emit == "artifact":
+        return {}
+    assert ctx.signature is not None
+    name = emit_mod.check_name(ctx.signature.entry)
+    library = getattr(ctx.files, emit_mod.LIBRARY_FILE[emit])
+    return emit_mod.write(ctx.workdir, emit, library, ctx.signature, name, ctx.info.writes)
 
 
 def _has_blas(target: str) -> bool:

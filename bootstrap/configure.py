@@ -6,10 +6,12 @@ the new plan no longer has are removed."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import render
+from . import localsource, render
 from .config import Resolved
 from .engine import planfile
 from .errors import UsageError
@@ -26,9 +28,14 @@ class Configured:
 
 
 def configure(
-    resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: Path, codename: str | None
+    resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: Path, codename: str | None,
+    environ: Mapping[str, str] | None = None,
 ) -> Configured:
-    """Pure: the files `configure` writes, by name."""
+    """The files `configure` writes, by name. Writes nothing. Planning is pure;
+    the one outside read is `localsource.observe`: the git commit (or content
+    hash) of each local source tree, so the lock names what will be built
+    rather than the pin a MLIRBOOT_*_SOURCE override or `use: local` replaced.
+    `environ` (default: os.environ) holds those overrides."""
     targets = list(resolved.config.targets)
     plan = make_plan(
         resolved,
@@ -37,7 +44,9 @@ def configure(
         cwd=cwd,
         codename=codename,
         render_cache=lambda comp: render.cache_file(comp, targets),
+        environ=os.environ if environ is None else environ,
     )
+    localsource.observe(plan.components)
     resolved_text = render.to_yaml(to_data(resolved.config))
     plan.config_hash = sha256_text(resolved_text)
     lock_text = render.to_json(lock_data(plan))

@@ -4,11 +4,12 @@ inputs give byte-identical files (no clocks, no host probing here)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, buildfarm
+from . import __version__, buildfarm, localsource
 from .config import Resolved
 from .config_model import Source
 from .enzyme import recipe as enzyme_recipe
@@ -74,9 +75,12 @@ def make_plan(
     cwd: Path,
     codename: str | None,
     render_cache,
+    environ: Mapping[str, str] | None = None,
 ) -> Plan:
     """`render_cache(component) -> str` renders a component's cache file (the
-    settings hash covers exactly that text)."""
+    settings hash covers exactly that text). `environ` holds the source
+    overrides (MLIRBOOT_*_SOURCE); none when omitted."""
+    environ = environ or {}
     config = resolved.config
     build_dir = build_dir if build_dir.is_absolute() else cwd / build_dir
     if prefix is None:
@@ -98,8 +102,9 @@ def make_plan(
     for comp in components:
         if comp.action == "cmake":
             # A recipe may bring its own source (passes: backend/passes in this package).
-            comp.source = comp.source or source_spec(
-                getattr(config.sources, RECIPE_SOURCES[comp.recipe]), cwd)
+            comp.source = localsource.override(comp.source or source_spec(
+                getattr(config.sources, RECIPE_SOURCES[comp.recipe]), cwd),
+                comp.source_env, environ, cwd)
             comp.cache_file = f"{comp.name}.cmake"
             comp.settings_hash = sha256_text(
                 render_cache(comp) + json.dumps(comp.source, sort_keys=True)
@@ -135,8 +140,9 @@ def make_plan(
 
 
 def lock_data(plan: Plan) -> dict[str, Any]:
-    """Every input pinned: sources (URL + sha256 or git commit), system
-    package versions, pip pins, and the resolved config's hash."""
+    """Every input pinned: sources (URL + sha256 or git commit; a local tree
+    as `configure` found it: its git commit and dirty flag, or a content hash),
+    system package versions, pip pins, and the resolved config's hash."""
     sources: dict[str, Any] = {}
     for comp in plan.components:
         if comp.source is not None:

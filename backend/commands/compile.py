@@ -28,6 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_compile_options(parser)
     parser.add_argument("-o", "--output", dest="out", help="artifact directory to write")
     parser.add_argument(
+        "--emit",
+        choices=("artifact", "sharedlib", "staticlib"),
+        default="artifact",
+        help="also write the entry as lib<entry>.so (sharedlib) or lib<entry>.a (staticlib), "
+        "with a C header <entry>.h and a Rust binding <entry>.rs, into the artifact dir "
+        "(host targets; default: the artifact only)",
+    )
+    parser.add_argument(
         "--print-pipeline",
         action="store_true",
         help="print the target's pipeline and exit (or compile with -o)",
@@ -57,7 +65,8 @@ def handle(args: argparse.Namespace) -> int:
             return 0
     if not args.out:
         raise UsageError("no output directory", where="compile", hint="pass -o OUT")
-    artifact = compile_program(args.program, out=args.out, **compile_args(args))
+    artifact = compile_program(args.program, out=args.out, emit=args.emit,
+                               **compile_args(args))
     if args.json:
         print(
             json.dumps(

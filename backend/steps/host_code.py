@@ -1,4 +1,5 @@
-"""Plain host code: LLVM IR -> object, the launcher (main), the executable."""
+"""Plain host code: LLVM IR -> object, the launcher (main), the executable,
+and the entry as a shared or static library."""
 
 from __future__ import annotations
 
@@ -89,3 +90,20 @@ def link_shared(ctx: Context) -> Path:
     ctx.run([ctx.tools.tool("clang"), "-shared", ctx.file("host_object"),
              *blas.link_args(ctx), "-lm", "-o", lib])
     return ctx.make("shared_library", lib)
+
+
+@step(
+    "link-static",
+    needs=("host_object",),
+    reads=("blas_objects",),
+    makes=("static_library",),
+)
+def link_static(ctx: Context) -> Path:
+    """The entry as a static library (`--emit staticlib`): the host object and
+    the BLAS shim objects, archived with llvm-ar. The caller links it with -lm
+    (and, with --blas, OpenBLAS: artifact.json `info.blas.libs`)."""
+    lib = ctx.product("libprog.a")
+    lib.unlink(missing_ok=True)  # `ar rcs` would add to an old archive
+    ctx.run([ctx.tools.tool("llvm-ar"), "rcsD", lib, ctx.file("host_object"),
+             *ctx.each("blas_objects")])
+    return ctx.make("static_library", lib)

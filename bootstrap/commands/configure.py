@@ -21,7 +21,8 @@ HELP = "resolve the config and write the build plan, lock file and CMake caches"
 EPILOG = f"""\
 writes into the build dir:
   {RESOLVED_YAML:<22} every setting after all layers
-  {LOCK_JSON:<22} every source pinned (URL + sha256 or git commit), config hash
+  {LOCK_JSON:<22} every source pinned (URL + sha256 or git commit), config hash;
+  {'':<22} a local tree (MLIRBOOT_*_SOURCE): its git commit + dirty, or content hash
   <component>.cmake      CMake initial caches: cmake -G Ninja -C llvm.cmake <src>/llvm
   {PRESETS_JSON:<22} the same settings as configure presets
   {PLAN_JSON:<22} components, order, dependencies, what each installs

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import proc
+from .. import localsource, proc
 from ..errors import BuildError, UsageError
 from ..fsutil import atomic_write_text, sha256_file, staging_dir, staging_file
 from . import extract as extract_mod
@@ -48,9 +48,7 @@ class SourceTree:
 
 def effective_source(comp: Component) -> dict[str, Any] | None:
     """The component's source, with its env override (MLIRBOOT_*_SOURCE) applied."""
-    if comp.source_env and os.environ.get(comp.source_env):
-        return {"kind": "local", "path": os.environ[comp.source_env], "env": comp.source_env}
-    return comp.source
+    return localsource.override(comp.source, comp.source_env, os.environ)
 
 
 def resolve(comp: Component, log_dir: Path, cache: Path | None = None,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, localsource
 from ..errors import UsageError
 from ..filenames import MANIFEST_JSON
 from ..manifest import Manifest
 from ..toolset import TOOLS, find_system_llvm, scan_prefix, system_manifest
-from . import publish
+from . import fetch, publish
 from .planfile import Component, Plan
 
 
@@ -48,7 +48,7 @@ def build_manifest(plan: Plan) -> Manifest:
             components[comp.name] = {
                 "version": comp.version,
                 "provider": "pip" if comp.action == "pip" else "source",
-                "source": (comp.source or {}).get("kind"),
+                **_source_entry(comp),
                 "generation": records[comp.name].get("generation"),
             }
     if system_prefix is not None:
@@ -81,6 +81,22 @@ def build_manifest(plan: Plan) -> Manifest:
         components=components,
         files=files,
     )
+
+
+def _source_entry(comp: Component) -> dict[str, object]:
+    """`source`: the kind built from. A local tree (config `use: local` or a
+    MLIRBOOT_*_SOURCE override) also gets its path and what it is now, right
+    after the build: git commit + dirty flag, or a content hash."""
+    source = fetch.effective_source(comp)
+    if source is None:
+        return {"source": None}
+    if source.get("kind") != "local":
+        return {"source": source.get("kind")}
+    path = str(Path(source["path"]).expanduser().resolve())
+    entry: dict[str, object] = {"source": "local", "path": path}
+    if source.get("env"):
+        entry["env"] = source["env"]
+    return {**entry, **localsource.describe(path)}
 
 
 def write(plan: Plan) -> Path:

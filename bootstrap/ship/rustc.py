@@ -68,24 +68,35 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
     ]
     if enzyme:
         lines += [
-            "# std::autodiff: bootstrap builds Enzyme against this LLVM; the toolchain's "
-            "prebuilt plugin",
-            "# is in MLIRBOOT_ENZYME_LIB (same LLVM major, usable with `opt "
-            "-load-pass-plugin`).",
+            "# std::autodiff: `enzyme = true` makes rust's bootstrap build its own bundled "
+            "Enzyme",
+            "# (the src/tools/enzyme submodule) against the LLVM above, in its own step. It "
+            "does not",
+            f"# use mlirboot's Enzyme plugin ({enzyme}); that one serves mlirboot's backend.",
             f"enzyme = {_q(True)}",
         ]
     else:
-        lines += ["# This toolchain has no Enzyme (configure with enzyme.enabled=true "
-                  "to get std::autodiff).", f"enzyme = {_q(False)}"]
-    lines += [
-        "# std::offload: build the offload/OpenMP runtimes rustc links against "
-        f"({'present' if offload else 'absent'} in this toolchain).",
-        f"offload = {_q(offload)}",
-    ]
-    if offload and (clang_dir / "ClangConfig.cmake").exists():
-        lines += ["# Directory holding ClangConfig.cmake: the clang the offload build "
-                  "compiles device code with.",
-                  f"offload-clang-dir = {_q(str(clang_dir))}"]
+        lines += ["# std::autodiff off: this toolchain has no Enzyme (configure with "
+                  "enzyme.enabled=true). With",
+                  "# `enzyme = true` rust's bootstrap would build its own bundled Enzyme "
+                  "against the LLVM above.",
+                  f"enzyme = {_q(False)}"]
+    if offload:
+        lines += [
+            "# std::offload: rust's bootstrap then builds the OpenMP/offload runtimes "
+            "itself, in its",
+            "# OmpOffload step, compiling their device code with the clang found through "
+            "offload-clang-dir;",
+            "# this toolchain has an offload runtime, so that clang and LLVM can do it.",
+            f"offload = {_q(True)}",
+        ]
+        if (clang_dir / "ClangConfig.cmake").exists():
+            lines += ["# Directory holding ClangConfig.cmake: the clang rust's OmpOffload "
+                      "step compiles device code with.",
+                      f"offload-clang-dir = {_q(str(clang_dir))}"]
+    else:
+        lines += ["# No `offload` key: this toolchain has no offload runtime (std::offload "
+                  "needs liboffload or libomptarget in the toolchain)."]
     lines += [
         "",
         "[build]",
@@ -107,8 +118,6 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
         "PATH": _dirs(llvm_root / "bin", prefix / "bin"),
         "LLVM_CONFIG": llvm_config,
     }
-    if enzyme:
-        env["MLIRBOOT_ENZYME_LIB"] = enzyme
     return "\n".join(lines) + "\n", env
 
 

@@ -7,7 +7,10 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from mlirboot.bootstrap.ship.rustc import paths_in
+import pytest
+
+from mlirboot.bootstrap.manifest import Manifest
+from mlirboot.bootstrap.ship.rustc import fragment, paths_in
 
 
 def test_fragment_parses_and_paths_exist(cli, system_build: Path):
@@ -43,8 +46,41 @@ def test_json_and_env(cli, system_build: Path):
     tomllib.loads(data["toml"])
     env = cli("rustc-config", "--toolchain", system_build / "toolchain", "--env").stdout
     assert "export LLVM_CONFIG=" in env
+    assert "MLIRBOOT_ENZYME_LIB" not in env
 
 
 def test_missing_toolchain_is_usage_error(cli, tmp_path: Path):
     res = cli("rustc-config", "--toolchain", tmp_path / "none")
     assert res.returncode == 2 and "hint:" in res.stderr
+
+
+LLVM_CONFIG = Path("/usr/lib/llvm-22/bin/llvm-config")
+needs_llvm = pytest.mark.skipif(not LLVM_CONFIG.exists(), reason="needs /usr/lib/llvm-22")
+
+
+def _manifest(tmp_path: Path, libraries: dict[str, str]) -> Manifest:
+    return Manifest(mlirboot_version="0", provider="source", llvm_version="22.1.8",
+                    prefix=str(tmp_path), tools={"llvm-config": str(LLVM_CONFIG)},
+                    libraries=libraries)
+
+
+@needs_llvm
+def test_no_offload_key_without_an_offload_runtime(tmp_path: Path):
+    text, env = fragment(_manifest(tmp_path, {}))
+    llvm = tomllib.loads(text)["llvm"]
+    assert "offload" not in llvm and "offload-clang-dir" not in llvm
+    assert llvm["enzyme"] is False
+    assert "No `offload` key" in text
+    assert "MLIRBOOT_ENZYME_LIB" not in env
+
+
+@needs_llvm
+def test_enzyme_comment_says_rust_builds_its_own(tmp_path: Path):
+    lib = tmp_path / "lib" / "LLVMEnzyme-22.so"
+    text, env = fragment(_manifest(tmp_path, {"LLVMEnzyme": str(lib),
+                                             "omptarget": str(tmp_path / "libomptarget.so")}))
+    llvm = tomllib.loads(text)["llvm"]
+    assert llvm["enzyme"] is True and llvm["offload"] is True
+    assert "bundled" in text and "does not" in text and str(lib) in text
+    assert "OmpOffload" in text
+    assert set(env) == {"LD_LIBRARY_PATH", "PATH", "LLVM_CONFIG"}
