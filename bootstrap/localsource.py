@@ -3,27 +3,27 @@ an `MLIRBOOT_*_SOURCE` override) really is, for the lock file and the manifest.
 
 A local tree has no pin, so the lock records what it found there instead: the
 checkout's git commit and whether its work tree was dirty, or, for a tree that
-is not a git checkout, a content hash of its files. Never the pin it replaced.
+is not a git checkout, a stamp of its files (paths, sizes, mtimes, modes).
+Never the pin it replaced.
 
 `override` is pure (the environment comes in as an argument).
 `describe` is the one impure read: it runs `git rev-parse HEAD` and
-`git status --porcelain` in the tree (reads only), or reads every file of a
+`git status --porcelain` in the tree (reads only), or stats every file of a
 non-git tree. Planning stays pure; `configure` calls `describe` once per local
 source after planning, and the manifest writer calls it again after a build."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import proc
+from .engine import treestamp
 
 # Keys `describe` adds to a local source spec.
-OBSERVED = ("git_commit", "dirty", "tree_sha256")
+OBSERVED = ("git_commit", "dirty", "tree_stamp")
 _SKIP_DIRS = frozenset((".git", "__pycache__"))
 
 
@@ -45,7 +45,7 @@ def override(
 
 def describe(path: str | Path) -> dict[str, Any]:
     """What the local tree at `path` is now: {"git_commit", "dirty"} for a git
-    checkout, {"tree_sha256"} otherwise, {} when it does not exist (the build
+    checkout, {"tree_stamp"} otherwise, {} when it does not exist (the build
     reports that). Reads only: git runs with GIT_OPTIONAL_LOCKS=0, so `status`
     does not even refresh the index. A plain dir inside someone else's checkout
     (not in its HEAD) counts as not a git checkout."""
@@ -60,7 +60,7 @@ def describe(path: str | Path) -> dict[str, Any]:
     if commit and tracked:
         status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
         return {"git_commit": commit.strip(), "dirty": bool((status or "").strip())}
-    return {"tree_sha256": tree_sha256(root)}
+    return {"tree_stamp": tree_stamp(root)}
 
 
 def observe(components: Iterable[Any]) -> None:
@@ -76,37 +76,14 @@ def observe(components: Iterable[Any]) -> None:
             comp.source = {**base, **seen[path]}
 
 
-def tree_sha256(root: Path) -> str:
-    """sha256 over every entry of the tree, sorted: relative path, kind, exec
-    bit, and the file's content (or a symlink's target). Skips .git, __pycache__."""
-    entries: list[tuple[str, str, str]] = []
-    stack = [(root, "")]
-    while stack:
-        path, rel = stack.pop()
-        with os.scandir(path) as it:
-            for entry in it:
-                name = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in _SKIP_DIRS:
-                        stack.append((Path(entry.path), name))
-                elif entry.is_symlink():
-                    entries.append((name, "l", os.readlink(entry.path)))
-                else:
-                    mode = entry.stat(follow_symlinks=False).st_mode
-                    kind = "x" if mode & stat.S_IXUSR else "f"
-                    entries.append((name, kind, _file_sha256(entry.path)))
-    digest = hashlib.sha256()
-    for name, kind, value in sorted(entries):
-        digest.update(f"{kind}\t{name}\t{value}\n".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def tree_stamp(root: Path) -> str:
+    """sha256 of the tree's stat listing (every entry's relative path, kind,
+    size, mtime and mode; symlink targets), as the engine stamps unpacked
+    sources (engine/treestamp.py): an edit, addition or removal changes it.
+    A stat walk, not a content hash: hashing every byte of an LLVM tree on
+    each configure would cost many seconds; this costs about one."""
+    lines = treestamp.listing(root)
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _git(root: Path, *args: str) -> str | None:

@@ -77,13 +77,13 @@ def test_config_local_plain_dir_locks_a_content_hash(tmp_path: Path):
     (tree / "llvm" / "CMakeLists.txt").write_text("project(x)\n")
     result = _configure(tmp_path, "sources.llvm.use=local", f"sources.llvm.local={tree}")
     source = _llvm_source(result)
-    assert set(source) == {"kind", "path", "tree_sha256"}
+    assert set(source) == {"kind", "path", "tree_stamp"}
     assert source["kind"] == "local" and source["path"] == str(tree)
-    assert source["tree_sha256"] == localsource.tree_sha256(tree)
+    assert source["tree_stamp"] == localsource.tree_stamp(tree)
     (tree / "llvm" / "CMakeLists.txt").write_text("project(y)\n")
     changed = _llvm_source(_configure(tmp_path, "sources.llvm.use=local",
                                       f"sources.llvm.local={tree}"))
-    assert changed["tree_sha256"] != source["tree_sha256"]
+    assert changed["tree_stamp"] != source["tree_stamp"]
 
 
 @needs_git
@@ -91,7 +91,7 @@ def test_plain_dir_inside_another_checkout_is_not_that_checkout(tmp_path: Path, 
     inner = checkout / "untracked-tree"
     inner.mkdir()
     (inner / "f").write_text("x\n")
-    assert set(localsource.describe(inner)) == {"tree_sha256"}
+    assert set(localsource.describe(inner)) == {"tree_stamp"}
     assert set(localsource.describe(checkout)) == {"git_commit", "dirty"}
 
 
