@@ -1,9 +1,9 @@
 """mlirboot.backend: lower, optimize and link split host/device programs.
 
-    from mlirboot import backend
-    art = backend.compile("prog.mlir", target="offload-host")
-    (out,) = art.run(a, b)          # numpy in, numpy out
-    art.files                       # every product: executable, device images, ...
+from mlirboot import backend
+art = backend.compile("prog.mlir", target="offload-host")
+(out,) = art.run(a, b)          # numpy in, numpy out
+art.files                       # every product: executable, device images, ...
 """
 
 from __future__ import annotations

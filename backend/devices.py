@@ -18,8 +18,12 @@ class DeviceError(BuildError):
 
 def runtime_backends(tools: Toolbox) -> list[str]:
     """The backends (HOST, CUDA, AMDGPU, LEVEL_ZERO) that have a device here."""
-    result = proc.run([tools.tool("llvm-offload-device-info")], stage="run/device-check",
-                      env={"LD_LIBRARY_PATH": str(tools.lib_dir)}, check=False)
+    result = proc.run(
+        [tools.tool("llvm-offload-device-info")],
+        stage="run/device-check",
+        env={"LD_LIBRARY_PATH": str(tools.lib_dir)},
+        check=False,
+    )
     return sorted(set(re.findall(r"^Platform Backend:\s*(\w+)", result.output, re.M)))
 
 

@@ -54,8 +54,10 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     current = ctx.current
     assert current is not None  # the input program, at least
     override = ctx.options.get("stage_passes", {}).get(stage.name)
-    passes = _without(stage.passes_for(ctx.opt) if override is None else list(override),
-                      ctx.options.get("disable_passes", ()))
+    passes = _without(
+        stage.passes_for(ctx.opt) if override is None else list(override),
+        ctx.options.get("disable_passes", ()),
+    )
     if any("hoist-static-allocs" in p for p in passes) and _returns_a_value_twice(current):
         # LLVM 22's buffer-results-to-out-params crashes hoisting the alloc of
         # a value returned twice (it erases the alloc the second copy reads).
@@ -84,8 +86,11 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     result = ctx.run(cmd, check=False)
     if result.returncode != 0 and _schedule_gave_up(passes, result.output):
         # The schedule is an optimization: the matmul keeps its plain lowering.
-        ctx.remark(str(ctx.source), "matmul schedule not applied: the transform interpreter "
-                   "lost track of a folded loop (reduction of size 1); plain loops instead")
+        ctx.remark(
+            str(ctx.source),
+            "matmul schedule not applied: the transform interpreter "
+            "lost track of a folded loop (reduction of size 1); plain loops instead",
+        )
         shutil.copyfile(current, out)
         return out
     if result.returncode != 0:
@@ -95,10 +100,15 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         first = first.replace(str(ctx.workdir / TEMPS) + "/", "")
         # An op the target has no lowering for is a property of the input
         # program (exit 2); anything else is a failed compile (exit 1).
-        bad_op = ("failed to legalize", "was not bufferized", "failed to bufferize",
-                  # the plugin's device checks (mlirboot-math-approximation,
-                  # mlirboot-device-temporaries)
-                  "has no lowering for the", "would need a heap on the")
+        bad_op = (
+            "failed to legalize",
+            "was not bufferized",
+            "failed to bufferize",
+            # the plugin's device checks (mlirboot-math-approximation,
+            # mlirboot-device-temporaries)
+            "has no lowering for the",
+            "would need a heap on the",
+        )
         err_cls = UsageError if any(b in first for b in bad_op) else BuildError
         raise err_cls(
             f"mlir-opt failed: {first}",
@@ -139,9 +149,7 @@ def _returns_a_value_twice(path: Path) -> bool:
 
 
 # A matmul that writes a memref (buffer semantics: no results, outs(... : memref<...>)).
-_MEMREF_LINALG = re.compile(
-    r"^\s*linalg\.(?:batch_)?matmul\b[^\n]*\bouts\([^)]*:\s*memref<", re.M
-)
+_MEMREF_LINALG = re.compile(r"^\s*linalg\.(?:batch_)?matmul\b[^\n]*\bouts\([^)]*:\s*memref<", re.M)
 
 
 def _check_memref_ops_kept(ctx: Context, before: Path, after: Path) -> None:
@@ -156,17 +164,22 @@ def _check_memref_ops_kept(ctx: Context, before: Path, after: Path) -> None:
         raise BuildError(
             f"internal error: the schedule dropped {had - has} matmul(s) on memrefs",
             where=ctx.where(),
-            hint="please report this with --save-temps output; -O1 or --blas avoid the schedule")
+            hint="please report this with --save-temps output; -O1 or --blas avoid the schedule",
+        )
 
 
-_NAMED = re.compile(r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.conv_\w+)\b"
-                    r".* loc\((?P<loc>[^()]*)\)$", re.M)
+_NAMED = re.compile(
+    r"^\s*(?:%\S+ = )?(?P<op>linalg\.(?:batch_)?matmul|linalg\.conv_\w+)\b"
+    r".* loc\((?P<loc>[^()]*)\)$",
+    re.M,
+)
 
 
 def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
     """mlirboot-specialize-generic-ops (upstream's naming, checked) names matmul/conv-shaped
     linalg.generic ops silently; report each named op that appeared at a
     location where no named op was and no plugin pass already spoke."""
+
     def named(path: Path) -> list[tuple[str, str]]:
         text = path.read_text()
         return [(m["op"], source_location(text, m["loc"])) for m in _NAMED.finditer(text)]
@@ -176,8 +189,9 @@ def _specialization_remarks(ctx: Context, before: Path, after: Path) -> None:
     for op, loc in named(after):
         shown = _display_location(ctx, loc)
         if loc and loc not in had and shown not in said:
-            ctx.remark(shown, f"recognized linalg.generic as {op} "
-                       "(mlirboot-specialize-generic-ops)")
+            ctx.remark(
+                shown, f"recognized linalg.generic as {op} (mlirboot-specialize-generic-ops)"
+            )
             said.add(shown)
 
 
@@ -305,16 +319,33 @@ def compile_program(
     try:
         src = _input_file(source, workdir)
         tools = Toolbox(toolchain)
-        if use_cache and compile_cache.enabled() and save_temps is None and not (
-            options or {}
-        ).get("keep_temps"):
-            settings = {"source": source_name, "target": pipeline.target, "arch": arch,
-                        "entry": entry, "opt": opt, "options": options or {},
-                        "grad": grad, "wrt": wrt, "blas": blas, "emit": emit}
+        if (
+            use_cache
+            and compile_cache.enabled()
+            and save_temps is None
+            and not (options or {}).get("keep_temps")
+        ):
+            settings = {
+                "source": source_name,
+                "target": pipeline.target,
+                "arch": arch,
+                "entry": entry,
+                "opt": opt,
+                "options": options or {},
+                "grad": grad,
+                "wrt": wrt,
+                "blas": blas,
+                "emit": emit,
+            }
             entry_key = compile_cache.key(src.read_bytes(), settings, tools.manifest)
             if compile_cache.fetch(entry_key, workdir):
-                compile_cache.mark(workdir, entry_key, hit=True, source=source_name,
-                                   toolchain=str(toolchain) if toolchain else None)
+                compile_cache.mark(
+                    workdir,
+                    entry_key,
+                    hit=True,
+                    source=source_name,
+                    toolchain=str(toolchain) if toolchain else None,
+                )
                 return _finish(workdir, out_path, save_temps, keep_temps=False)
         ctx = Context(
             source=src,
@@ -356,8 +387,10 @@ def compile_program(
             "source": source_name,
             "signature": ctx.signature.to_json(),
             "grad": ctx.grad_info,
-            "files": {**ctx.files.to_json(workdir),
-                      **{k: str(p.relative_to(workdir)) for k, p in emitted.items()}},
+            "files": {
+                **ctx.files.to_json(workdir),
+                **{k: str(p.relative_to(workdir)) for k, p in emitted.items()},
+            },
             "emit": emit,
             "info": ctx.info.to_json(),
             "stages": [r.__dict__ for r in ctx.records],
@@ -365,8 +398,13 @@ def compile_program(
         }
         (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
         if entry_key is not None:
-            compile_cache.mark(workdir, entry_key, hit=False, source=source_name,
-                               toolchain=str(toolchain) if toolchain else None)
+            compile_cache.mark(
+                workdir,
+                entry_key,
+                hit=False,
+                source=source_name,
+                toolchain=str(toolchain) if toolchain else None,
+            )
             compile_cache.store(entry_key, workdir)
     except BaseException as err:
         if save_temps is not None:
@@ -427,8 +465,11 @@ def _finish(
 def _check_emit(pipeline: Pipeline, stages: Sequence[Stage], emit: str) -> None:
     """`--emit`: a known kind, and a pipeline with a stage making its library."""
     if emit not in emit_mod.KINDS:
-        raise UsageError(f"unknown --emit kind `{emit}`", where="--emit",
-                         hint="one of " + ", ".join(emit_mod.KINDS))
+        raise UsageError(
+            f"unknown --emit kind `{emit}`",
+            where="--emit",
+            hint="one of " + ", ".join(emit_mod.KINDS),
+        )
     if emit == "artifact":
         return
     wanted = emit_mod.LIBRARY_FILE[emit]

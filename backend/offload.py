@@ -38,8 +38,11 @@ def wrap_entry_in_target(text: str, sig: Signature, kernel_loc: Path, where: str
         if match:
             body.append(f"  {match.group(1)}omp.terminator")
         elif line.strip().startswith("llvm.return"):
-            raise BuildError("the entry returns values after lowering", where=where,
-                             hint="results must be tensors (they become out-params)")
+            raise BuildError(
+                "the entry returns values after lowering",
+                where=where,
+                hint="results must be tensors (they become out-params)",
+            )
         else:
             body.append("  " + line)
     buffers = sig.buffers
@@ -50,7 +53,7 @@ def wrap_entry_in_target(text: str, sig: Signature, kernel_loc: Path, where: str
     for i, (buf, kind) in enumerate(zip(buffers, kinds, strict=True)):
         out.append(
             f"    %m{i} = omp.map.info var_ptr(%h{i} : !llvm.ptr, !llvm.array<{buf.nbytes} x i8>)"
-            f" map_clauses({kind}) capture(ByRef) -> !llvm.ptr {{name = \"arg{i}\"}}"
+            f' map_clauses({kind}) capture(ByRef) -> !llvm.ptr {{name = "arg{i}"}}'
         )
     if buffers:
         entries = ", ".join(f"%m{i} -> %arg{i}" for i in range(len(buffers)))
@@ -86,9 +89,13 @@ def allocas_in_address_space(text: str, space: int) -> str:
     """Targets whose stack lives in its own address space (AMDGPU: 5) need
     allocas there, cast back to the generic pointer the code uses -- what
     clang emits; the generic memref lowering does not know about it."""
+
     def fix(m: re.Match[str]) -> str:
         indent, name, rest, loc = m.groups()
-        return (f"{indent}%as_{name} = llvm.alloca {rest} -> !llvm.ptr<{space}>{loc}\n"
-                f"{indent}%{name} = llvm.addrspacecast %as_{name}"
-                f" : !llvm.ptr<{space}> to !llvm.ptr")
+        return (
+            f"{indent}%as_{name} = llvm.alloca {rest} -> !llvm.ptr<{space}>{loc}\n"
+            f"{indent}%{name} = llvm.addrspacecast %as_{name}"
+            f" : !llvm.ptr<{space}> to !llvm.ptr"
+        )
+
     return _ALLOCA.sub(fix, text)

@@ -48,8 +48,10 @@ def backend_for(plugin: str):
     if plugin == "tpu":
         library = find_libtpu()
         if library is None:
-            absent("no TPU: the TPU PJRT plugin (libtpu) is not installed here "
-                   "(no libtpu package, no $TPU_LIBRARY_PATH)")
+            absent(
+                "no TPU: the TPU PJRT plugin (libtpu) is not installed here "
+                "(no libtpu package, no $TPU_LIBRARY_PATH)"
+            )
         name = "mlirboot_tpu"
     else:
         library = plugin
@@ -84,11 +86,13 @@ def main() -> int:
     sig = meta["signature"]
     backend = backend_for(args.plugin)
     device = backend.devices()[0]
-    print(f"pjrt: platform={backend.platform} device={device} plugin={args.plugin}",
-          file=sys.stderr)
+    print(
+        f"pjrt: platform={backend.platform} device={device} plugin={args.plugin}", file=sys.stderr
+    )
     program = (args.artifact / "program.stablehlo.bc").read_bytes()
     executable = backend.compile_and_load(
-        program, xla_client.DeviceList((device,)), xla_client.CompileOptions())
+        program, xla_client.DeviceList((device,)), xla_client.CompileOptions()
+    )
     inputs = []
     for i, spec in enumerate(sig["args"]):
         data = (args.io / f"arg{i}.bin").read_bytes()

@@ -12,8 +12,14 @@ from ..bootstrap.errors import UsageError
 # MLIR element type -> numpy dtype name: the element types a signature may
 # use (not bf16: numpy has no such dtype).
 DTYPES: dict[str, str] = {
-    "f16": "float16", "f32": "float32", "f64": "float64",
-    "i1": "bool", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
+    "f16": "float16",
+    "f32": "float32",
+    "f64": "float64",
+    "i1": "bool",
+    "i8": "int8",
+    "i16": "int16",
+    "i32": "int32",
+    "i64": "int64",
 }
 
 _FUNC = re.compile(
@@ -88,19 +94,31 @@ def _parse_type(text: str, where: str) -> TensorType:
     text = re.sub(r"\s+loc\(.*$", "", text).strip()
     match = _TYPE.fullmatch(text.split(" {")[0].strip())
     if not match:
-        raise UsageError(f"unsupported entry type `{text}`", where=where,
-                         hint="entry arguments and results must be ranked tensors or memrefs")
+        raise UsageError(
+            f"unsupported entry type `{text}`",
+            where=where,
+            hint="entry arguments and results must be ranked tensors or memrefs",
+        )
     kind, body = match["kind"], match["body"]
     if "," in body:
-        raise UsageError(f"`{text}`: memref layouts/memory spaces are not supported",
-                         where=where, hint="use an identity-layout memref")
+        raise UsageError(
+            f"`{text}`: memref layouts/memory spaces are not supported",
+            where=where,
+            hint="use an identity-layout memref",
+        )
     *dims, element = body.split("x")
     if any(not d.isdigit() for d in dims):
-        raise UsageError(f"`{text}`: dynamic shapes are not supported", where=where,
-                         hint="give every dimension a static size")
+        raise UsageError(
+            f"`{text}`: dynamic shapes are not supported",
+            where=where,
+            hint="give every dimension a static size",
+        )
     if element not in DTYPES:
-        raise UsageError(f"`{text}`: element type {element} is not supported", where=where,
-                         hint=f"one of {', '.join(DTYPES)}")
+        raise UsageError(
+            f"`{text}`: element type {element} is not supported",
+            where=where,
+            hint=f"one of {', '.join(DTYPES)}",
+        )
     return TensorType(kind, tuple(int(d) for d in dims), element)
 
 
@@ -130,15 +148,19 @@ def parse_signature(text: str, entry: str | None, where: str) -> Signature:
     if entry is None:
         if len(public) != 1:
             names = ", ".join(f"@{m['name']}" for m in public) or "none"
-            raise UsageError(f"cannot pick the entry function: public functions are {names}",
-                             where=where, hint="pass --entry NAME")
+            raise UsageError(
+                f"cannot pick the entry function: public functions are {names}",
+                where=where,
+                hint="pass --entry NAME",
+            )
         match = public[0]
     else:
         found = [m for m in public if m["name"] == entry]
         if not found:
             names = ", ".join(f"@{m['name']}" for m in public) or "none"
-            raise UsageError(f"no public function @{entry}", where=where,
-                             hint=f"public functions: {names}")
+            raise UsageError(
+                f"no public function @{entry}", where=where, hint=f"public functions: {names}"
+            )
         match = found[0]
     fwhere = f"{where}: @{match['name']}"
     args = []
@@ -150,6 +172,9 @@ def parse_signature(text: str, entry: str | None, where: str) -> Signature:
         results_text = results_text[1:-1]
     results = [_parse_type(t, fwhere) for t in _split_top(results_text)]
     if any(r.kind != "tensor" for r in results):
-        raise UsageError("returning memrefs is not supported", where=fwhere,
-                         hint="return tensors, or take a memref argument and write into it")
+        raise UsageError(
+            "returning memrefs is not supported",
+            where=fwhere,
+            hint="return tensors, or take a memref argument and write into it",
+        )
     return Signature(match["name"], tuple(args), tuple(results))

@@ -25,63 +25,139 @@ from .program import Signature
 
 # Elementwise body ops with a one-op StableHLO translation.
 UNARY = {
-    "arith.negf": "negate", "math.exp": "exponential", "math.tanh": "tanh",
-    "math.sqrt": "sqrt", "math.rsqrt": "rsqrt", "math.log": "log", "math.absf": "abs",
-    "math.absi": "abs", "math.sin": "sine", "math.cos": "cosine",
-    "math.log1p": "log_plus_one", "math.expm1": "exponential_minus_one",
-    "math.floor": "floor", "math.ceil": "ceil", "math.round": "round_nearest_afz",
+    "arith.negf": "negate",
+    "math.exp": "exponential",
+    "math.tanh": "tanh",
+    "math.sqrt": "sqrt",
+    "math.rsqrt": "rsqrt",
+    "math.log": "log",
+    "math.absf": "abs",
+    "math.absi": "abs",
+    "math.sin": "sine",
+    "math.cos": "cosine",
+    "math.log1p": "log_plus_one",
+    "math.expm1": "exponential_minus_one",
+    "math.floor": "floor",
+    "math.ceil": "ceil",
+    "math.round": "round_nearest_afz",
     "math.roundeven": "round_nearest_even",
 }
 BINARY = {
-    "arith.addf": "add", "arith.subf": "subtract", "arith.mulf": "multiply",
-    "arith.divf": "divide", "arith.remf": "remainder", "arith.maximumf": "maximum",
-    "arith.maxnumf": "maximum", "arith.minimumf": "minimum", "arith.minnumf": "minimum",
-    "arith.addi": "add", "arith.subi": "subtract", "arith.muli": "multiply",
-    "arith.divsi": "divide", "arith.remsi": "remainder", "arith.maxsi": "maximum",
-    "arith.minsi": "minimum", "arith.andi": "and", "arith.ori": "or", "arith.xori": "xor",
-    "math.powf": "power", "math.atan2": "atan2",
+    "arith.addf": "add",
+    "arith.subf": "subtract",
+    "arith.mulf": "multiply",
+    "arith.divf": "divide",
+    "arith.remf": "remainder",
+    "arith.maximumf": "maximum",
+    "arith.maxnumf": "maximum",
+    "arith.minimumf": "minimum",
+    "arith.minnumf": "minimum",
+    "arith.addi": "add",
+    "arith.subi": "subtract",
+    "arith.muli": "multiply",
+    "arith.divsi": "divide",
+    "arith.remsi": "remainder",
+    "arith.maxsi": "maximum",
+    "arith.minsi": "minimum",
+    "arith.andi": "and",
+    "arith.ori": "or",
+    "arith.xori": "xor",
+    "math.powf": "power",
+    "math.atan2": "atan2",
 }
 # Element type conversions (stablehlo.convert: round to nearest, truncate
 # toward zero float -> int, sign-extend int -> int, like arith's).
-CONVERT = {"arith.extf", "arith.truncf", "arith.sitofp", "arith.fptosi", "arith.extsi",
-           "arith.trunci"}
+CONVERT = {
+    "arith.extf",
+    "arith.truncf",
+    "arith.sitofp",
+    "arith.fptosi",
+    "arith.extsi",
+    "arith.trunci",
+}
 # Ops written as a few StableHLO ops (see _Translator.composite).
-COMPOSITE = {"math.tan", "math.exp2", "math.log2", "math.log10", "math.atan", "math.trunc",
-             "math.copysign", "math.fma", "arith.select", "arith.cmpf", "arith.cmpi"}
+COMPOSITE = {
+    "math.tan",
+    "math.exp2",
+    "math.log2",
+    "math.log10",
+    "math.atan",
+    "math.trunc",
+    "math.copysign",
+    "math.fma",
+    "arith.select",
+    "arith.cmpf",
+    "arith.cmpi",
+}
 ELEMENTWISE = {**UNARY, **BINARY}
 # arith.cmpf predicates (enum values) -> (direction, negate): u* = not o*.
-_CMPF = {1: ("EQ", False), 2: ("GT", False), 3: ("GE", False), 4: ("LT", False),
-         5: ("LE", False), 9: ("LE", True), 10: ("LT", True), 11: ("GE", True),
-         12: ("GT", True), 13: ("NE", False)}
+_CMPF = {
+    1: ("EQ", False),
+    2: ("GT", False),
+    3: ("GE", False),
+    4: ("LT", False),
+    5: ("LE", False),
+    9: ("LE", True),
+    10: ("LT", True),
+    11: ("GE", True),
+    12: ("GT", True),
+    13: ("NE", False),
+}
 # arith.cmpi predicates -> (direction, compare type).
-_CMPI = {0: ("EQ", "SIGNED"), 1: ("NE", "SIGNED"), 2: ("LT", "SIGNED"),
-         3: ("LE", "SIGNED"), 4: ("GT", "SIGNED"), 5: ("GE", "SIGNED"),
-         6: ("LT", "UNSIGNED"), 7: ("LE", "UNSIGNED"), 8: ("GT", "UNSIGNED"),
-         9: ("GE", "UNSIGNED")}
+_CMPI = {
+    0: ("EQ", "SIGNED"),
+    1: ("NE", "SIGNED"),
+    2: ("LT", "SIGNED"),
+    3: ("LE", "SIGNED"),
+    4: ("GT", "SIGNED"),
+    5: ("GE", "SIGNED"),
+    6: ("LT", "UNSIGNED"),
+    7: ("LE", "UNSIGNED"),
+    8: ("GT", "UNSIGNED"),
+    9: ("GE", "UNSIGNED"),
+}
 _INT_BITS = {"f16": "i16", "bf16": "i16", "f32": "i32", "f64": "i64"}
 # Reduction combiners: StableHLO op and the identity it starts from. The
 # result is combine(init, reduce(f(inputs))), which equals linalg's
 # sequential fold for these associative, commutative combiners.
 COMBINERS = {
-    "arith.addf": "add", "arith.mulf": "multiply", "arith.maximumf": "maximum",
-    "arith.maxnumf": "maximum", "arith.minimumf": "minimum", "arith.minnumf": "minimum",
-    "arith.addi": "add", "arith.muli": "multiply", "arith.maxsi": "maximum",
+    "arith.addf": "add",
+    "arith.mulf": "multiply",
+    "arith.maximumf": "maximum",
+    "arith.maxnumf": "maximum",
+    "arith.minimumf": "minimum",
+    "arith.minnumf": "minimum",
+    "arith.addi": "add",
+    "arith.muli": "multiply",
+    "arith.maxsi": "maximum",
     "arith.minsi": "minimum",
 }
 _IDENTITY = {
     "add": {"f16": "0.0", "bf16": "0.0", "f32": "0.0", "f64": "0.0", "i32": "0", "i64": "0"},
-    "multiply": {"f16": "1.0", "bf16": "1.0", "f32": "1.0", "f64": "1.0", "i32": "1",
-                 "i64": "1"},
-    "maximum": {"f16": "0xFC00", "bf16": "0xFF80", "f32": "0xFF800000",
-                "f64": "0xFFF0000000000000", "i32": "-2147483648",
-                "i64": "-9223372036854775808"},
-    "minimum": {"f16": "0x7C00", "bf16": "0x7F80", "f32": "0x7F800000",
-                "f64": "0x7FF0000000000000", "i32": "2147483647", "i64": "9223372036854775807"},
+    "multiply": {"f16": "1.0", "bf16": "1.0", "f32": "1.0", "f64": "1.0", "i32": "1", "i64": "1"},
+    "maximum": {
+        "f16": "0xFC00",
+        "bf16": "0xFF80",
+        "f32": "0xFF800000",
+        "f64": "0xFFF0000000000000",
+        "i32": "-2147483648",
+        "i64": "-9223372036854775808",
+    },
+    "minimum": {
+        "f16": "0x7C00",
+        "bf16": "0x7F80",
+        "f32": "0x7F800000",
+        "f64": "0x7FF0000000000000",
+        "i32": "2147483647",
+        "i64": "9223372036854775807",
+    },
 }
-HINT = ("the tpu target translates the ops listed under \"TPU op set\" in README.md "
-        "(linalg named ops matmul/batch_matmul/conv_2d_nhwc_hwcf/conv_2d_nchw_fchw/fill/"
-        "broadcast/transpose/copy/reduce, linalg.generic with an elementwise arith/math body "
-        "or an add/mul/max/min reduction); rewrite the op that way or use host/offload-host")
+HINT = (
+    'the tpu target translates the ops listed under "TPU op set" in README.md '
+    "(linalg named ops matmul/batch_matmul/conv_2d_nhwc_hwcf/conv_2d_nchw_fchw/fill/"
+    "broadcast/transpose/copy/reduce, linalg.generic with an elementwise arith/math body "
+    "or an add/mul/max/min reduction); rewrite the op that way or use host/offload-host"
+)
 # Contractions: stablehlo.dot_general dimension numbers.
 DOT_DIMS = {
     "linalg.matmul": "contracting_dims = [1] x [0]",
@@ -100,15 +176,36 @@ CONV_DIMS = {
 }
 # Pooling: the reduce_window combiner.
 POOLING = {
-    "linalg.pooling_nhwc_max": "maximum", "linalg.pooling_nhwc_sum": "add",
-    "linalg.pooling_nhwc_min": "minimum", "linalg.pooling_nchw_max": "maximum",
+    "linalg.pooling_nhwc_max": "maximum",
+    "linalg.pooling_nhwc_sum": "add",
+    "linalg.pooling_nhwc_min": "minimum",
+    "linalg.pooling_nchw_max": "maximum",
     "linalg.pooling_nchw_sum": "add",
 }
 # Named elementwise linalg ops (their region holds the scalar body).
 NAMED_ELEMENTWISE = {
-    f"linalg.{n}" for n in ("add", "sub", "mul", "div", "max", "min", "powf", "exp", "log",
-                            "abs", "ceil", "floor", "negf", "reciprocal", "round", "sqrt",
-                            "rsqrt", "square", "tanh")
+    f"linalg.{n}"
+    for n in (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "max",
+        "min",
+        "powf",
+        "exp",
+        "log",
+        "abs",
+        "ceil",
+        "floor",
+        "negf",
+        "reciprocal",
+        "round",
+        "sqrt",
+        "rsqrt",
+        "square",
+        "tanh",
+    )
 }
 _DENSE = r"{} = dense<(\[[^\]]*\]|-?\d+)>"
 _ITER = re.compile(r"iterator_type<(parallel|reduction)>|\"(parallel|reduction)\"")
@@ -118,12 +215,12 @@ _LOC = re.compile(r'loc\("([^"]+)":(\d+):(\d+)\)')
 
 def _element(type_text: str) -> str:
     """The element type of `tensor<4x8xf32>` / `tensor<f32>` / `f32`."""
-    inner = type_text[type_text.index("<") + 1:-1] if "<" in type_text else type_text
+    inner = type_text[type_text.index("<") + 1 : -1] if "<" in type_text else type_text
     return inner.rsplit("x", 1)[-1]
 
 
 def _shape(type_text: str) -> list[int]:
-    inner = type_text[type_text.index("<") + 1:-1]
+    inner = type_text[type_text.index("<") + 1 : -1]
     return [int(d) for d in inner.split("x")[:-1]]
 
 
@@ -165,8 +262,9 @@ class _Translator:
         return name
 
     def unsupported(self, op, why: str) -> UsageError:
-        return UsageError(f"{op.name}: {why}", where=f"{self.place(op)} (tpu: to-stablehlo)",
-                          hint=HINT)
+        return UsageError(
+            f"{op.name}: {why}", where=f"{self.place(op)} (tpu: to-stablehlo)", hint=HINT
+        )
 
     def place(self, op) -> str:
         """file:line:col of `op` (the input file's), else the stage's."""
@@ -191,8 +289,9 @@ class _Translator:
         if element.startswith(("f", "bf")) and re.fullmatch(r"-?\d+", scalar):
             scalar += ".0"  # a float literal, as MLIR wants
         const = self.emit(f"stablehlo.constant dense<{scalar}> : tensor<{element}>")
-        return self.emit(f"stablehlo.broadcast_in_dim {const}, dims = [] : "
-                         f"(tensor<{element}>) -> {type_text}")
+        return self.emit(
+            f"stablehlo.broadcast_in_dim {const}, dims = [] : (tensor<{element}>) -> {type_text}"
+        )
 
     # -- ops --
     def entry(self, module_text: str):
@@ -204,12 +303,15 @@ class _Translator:
         try:
             module = ir.Module.parse(module_text, ctx)
         except Exception as err:
-            raise UsageError(f"cannot read the program: {str(err).splitlines()[0]}",
-                             where=self.where) from None
+            raise UsageError(
+                f"cannot read the program: {str(err).splitlines()[0]}", where=self.where
+            ) from None
         func = None
         for op in module.body.operations:
-            if op.operation.name == "func.func" and \
-                    ir.StringAttr(op.attributes["sym_name"]).value == self.sig.entry:
+            if (
+                op.operation.name == "func.func"
+                and ir.StringAttr(op.attributes["sym_name"]).value == self.sig.entry
+            ):
                 func = op
         if func is None:
             raise UsageError(f"no @{self.sig.entry} in the program", where=self.where)
@@ -233,17 +335,22 @@ class _Translator:
         if self.writes:
             missing = [i for i in self.writes if i not in self.written]
             if missing or results:
-                raise UsageError(f"@{self.sig.entry}: written arguments {missing} have no "
-                                 "final value", where=self.where)
+                raise UsageError(
+                    f"@{self.sig.entry}: written arguments {missing} have no final value",
+                    where=self.where,
+                )
             results = [self.written[i] for i in self.writes]
-            result_types = ", ".join(str(self.sig.args[i]).replace("memref<", "tensor<", 1)
-                                     for i in self.writes)
+            result_types = ", ".join(
+                str(self.sig.args[i]).replace("memref<", "tensor<", 1) for i in self.writes
+            )
         body = "\n".join(self.lines)
-        return (f"module @{self.sig.entry} {{\n"
-                f"  func.func public @main({', '.join(params)}) -> ({result_types}) {{\n"
-                f"{body}\n"
-                f"    return {', '.join(results)} : {result_types}\n"
-                f"  }}\n}}\n")
+        return (
+            f"module @{self.sig.entry} {{\n"
+            f"  func.func public @main({', '.join(params)}) -> ({result_types}) {{\n"
+            f"{body}\n"
+            f"    return {', '.join(results)} : {result_types}\n"
+            f"  }}\n}}\n"
+        )
 
     def op(self, op, results: list[str]) -> None:
         name = op.name
@@ -252,7 +359,8 @@ class _Translator:
             res = op.results[0]
             if str(res.type).startswith("tensor<"):
                 self.names[res.get_name()] = self.emit(
-                    f"stablehlo.constant {text.split(' : ')[0]} : {res.type}")
+                    f"stablehlo.constant {text.split(' : ')[0]} : {res.type}"
+                )
             else:
                 value, _, element = text.partition(" : ")
                 self.scalars[res.get_name()] = _Scalar(value, element)
@@ -277,13 +385,18 @@ class _Translator:
             self.transpose(op)
         elif name == "linalg.copy" and len(op.operands) == 2:
             self.names[op.results[0].get_name()] = self.tensor(
-                op.operands[0], str(op.operands[0].type), op)
-        elif name in ("tensor.collapse_shape", "tensor.expand_shape", "tensor.reshape") \
-                and op.results and str(op.results[0].type).startswith("tensor<"):
+                op.operands[0], str(op.operands[0].type), op
+            )
+        elif (
+            name in ("tensor.collapse_shape", "tensor.expand_shape", "tensor.reshape")
+            and op.results
+            and str(op.results[0].type).startswith("tensor<")
+        ):
             src = op.operands[0]
             self.names[op.results[0].get_name()] = self.emit(
                 f"stablehlo.reshape {self.tensor(src, str(src.type), op)} : "
-                f"({src.type}) -> {op.results[0].type}")
+                f"({src.type}) -> {op.results[0].type}"
+            )
         elif name == "linalg.generic":
             self.generic(op)
         elif name == "linalg.reduce":
@@ -291,11 +404,14 @@ class _Translator:
         elif name == "bufferization.to_tensor" and op.operands[0].get_name() in self.arg_index:
             # A tensorized memref entry reads its argument: the parameter itself.
             self.names[op.results[0].get_name()] = self.names[op.operands[0].get_name()]
-        elif name == "bufferization.materialize_in_destination" and \
-                op.operands[1].get_name() in self.arg_index:
+        elif (
+            name == "bufferization.materialize_in_destination"
+            and op.operands[1].get_name() in self.arg_index
+        ):
             value = op.operands[0]
             self.written[self.arg_index[op.operands[1].get_name()]] = self.tensor(
-                value, str(value.type), op)
+                value, str(value.type), op
+            )
         elif name == "func.return":
             results.extend(self.tensor(v, str(v.type), op) for v in op.operands)
         else:
@@ -312,14 +428,21 @@ class _Translator:
         text = str(op).split("({")[0]
         if "indexing_maps" in text and op.name == "linalg.matmul":
             maps = [(d.replace(" ", ""), r.replace(" ", "")) for d, r in _MAP.findall(text)]
-            if len(maps) != 3 or maps[2] != ("d0,d1,d2", "d0,d1") or \
-                    maps[0][1] not in ("d0,d2", "d2,d0") or maps[1][1] not in ("d2,d1", "d1,d2"):
+            if (
+                len(maps) != 3
+                or maps[2] != ("d0,d1,d2", "d0,d1")
+                or maps[0][1] not in ("d0,d2", "d2,d0")
+                or maps[1][1] not in ("d2,d1", "d1,d2")
+            ):
                 raise self.unsupported(op, "broadcast matmul maps are not supported")
-            dims = (f"contracting_dims = [{maps[0][1].split(',').index('d2')}] x "
-                    f"[{maps[1][1].split(',').index('d2')}]")
+            dims = (
+                f"contracting_dims = [{maps[0][1].split(',').index('d2')}] x "
+                f"[{maps[1][1].split(',').index('d2')}]"
+            )
         product = self.emit(
             f"stablehlo.dot_general {self.tensor(a, str(a.type), op)}, "
-            f"{self.tensor(b, str(b.type), op)}, {dims} : ({a.type}, {b.type}) -> {out_type}")
+            f"{self.tensor(b, str(b.type), op)}, {dims} : ({a.type}, {b.type}) -> {out_type}"
+        )
         self.accumulate(op, product)
 
     def accumulate(self, op, value: str) -> None:
@@ -332,7 +455,8 @@ class _Translator:
             return
         acc = self.tensor(init, str(init.type), op)
         self.names[op.results[0].get_name()] = self.emit(
-            f"stablehlo.add {acc}, {value} : {out_type}")
+            f"stablehlo.add {acc}, {value} : {out_type}"
+        )
 
     def window_attrs(self, op, spatial: int) -> dict[str, list[int]]:
         head = str(op).split("({")[0]
@@ -347,8 +471,9 @@ class _Translator:
     def conv(self, op) -> None:
         """Convolutions, no padding (linalg convs take the padded input)."""
         x, f, init = op.operands
-        if _element(str(x.type)) != _element(str(f.type)) or \
-                _element(str(x.type)) != _element(str(init.type)):
+        if _element(str(x.type)) != _element(str(f.type)) or _element(str(x.type)) != _element(
+            str(init.type)
+        ):
             raise self.unsupported(op, "mixed element types are not supported")
         out_type = str(op.results[0].type)
         x_type, f_type, o_type = str(x.type), str(f.type), out_type
@@ -356,11 +481,14 @@ class _Translator:
         groups = 1
         numbers = CONV_DIMS.get(op.name)
         if op.name == "linalg.conv_2d":  # [H, W] * [KH, KW]: one batch, one channel
-            x_type, f_type, o_type = (_with_element(f"tensor<{'x'.join(map(str, shape))}xf32>",
-                                                   _element(t)) for shape, t in (
-                ([1, *_shape(str(x.type)), 1], str(x.type)),
-                ([*_shape(str(f.type)), 1, 1], str(f.type)),
-                ([1, *_shape(out_type), 1], out_type)))
+            x_type, f_type, o_type = (
+                _with_element(f"tensor<{'x'.join(map(str, shape))}xf32>", _element(t))
+                for shape, t in (
+                    ([1, *_shape(str(x.type)), 1], str(x.type)),
+                    ([*_shape(str(f.type)), 1, 1], str(f.type)),
+                    ([1, *_shape(out_type), 1], out_type),
+                )
+            )
             numbers = CONV_DIMS["linalg.conv_2d_nhwc_hwcf"]
         elif op.name == "linalg.depthwise_conv_2d_nhwc_hwc":  # a group per channel
             kh, kw, groups = _shape(str(f.type))
@@ -379,7 +507,8 @@ class _Translator:
             f"lhs_dilate = [{', '.join(['1'] * spatial)}], "
             f"rhs_dilate = [{', '.join(map(str, window['dilations']))}]}} "
             f"{{batch_group_count = 1 : i64, feature_group_count = {groups} : i64}} : "
-            f"({x_type}, {f_type}) -> {o_type}")
+            f"({x_type}, {f_type}) -> {o_type}"
+        )
         if o_type != out_type:
             value = self.emit(f"stablehlo.reshape {value} : ({o_type}) -> {out_type}")
         self.accumulate(op, value)
@@ -406,19 +535,22 @@ class _Translator:
         src = self.tensor(x, str(x.type), op)
         scalar = f"tensor<{element}>"
         reduced = self.fresh()
-        self.lines.extend([
-            f'    {reduced} = "stablehlo.reduce_window"({src}, {start}) ({{',
-            f"    ^bb0(%pa: {scalar}, %pb: {scalar}):",
-            f"      %pc = stablehlo.{combiner} %pa, %pb : {scalar}",
-            f"      stablehlo.return %pc : {scalar}",
-            f"    }}) {{window_dimensions = array<i64: {full(kernel)}>, "
-            f"window_strides = array<i64: {full(window['strides'])}>, "
-            f"window_dilations = array<i64: {full(window['dilations'])}>}} : "
-            f"({x.type}, {scalar}) -> {out_type}",
-        ])
+        self.lines.extend(
+            [
+                f'    {reduced} = "stablehlo.reduce_window"({src}, {start}) ({{',
+                f"    ^bb0(%pa: {scalar}, %pb: {scalar}):",
+                f"      %pc = stablehlo.{combiner} %pa, %pb : {scalar}",
+                f"      stablehlo.return %pc : {scalar}",
+                f"    }}) {{window_dimensions = array<i64: {full(kernel)}>, "
+                f"window_strides = array<i64: {full(window['strides'])}>, "
+                f"window_dilations = array<i64: {full(window['dilations'])}>}} : "
+                f"({x.type}, {scalar}) -> {out_type}",
+            ]
+        )
         acc = self.tensor(init, str(init.type), op)
         self.names[op.results[0].get_name()] = self.emit(
-            f"stablehlo.{combiner} {acc}, {reduced} : {out_type}")
+            f"stablehlo.{combiner} {acc}, {reduced} : {out_type}"
+        )
 
     def named_elementwise(self, op) -> None:
         """linalg.add/exp/...: their region is the scalar body, like a generic's
@@ -428,8 +560,10 @@ class _Translator:
         if any(_shape(str(v.type)) != _shape(out_type) for v in op.operands):
             raise self.unsupported(op, "operands must have the output's shape")
         block = op.regions[0].blocks[0]
-        env = {arg.get_name(): self.tensor(v, str(v.type), op)
-               for arg, v in zip(list(block.arguments)[:n_in], op.operands, strict=False)}
+        env = {
+            arg.get_name(): self.tensor(v, str(v.type), op)
+            for arg, v in zip(list(block.arguments)[:n_in], op.operands, strict=False)
+        }
         (result,) = self.body(op, block, env, out_type)
         self.names[op.results[0].get_name()] = result
 
@@ -447,14 +581,16 @@ class _Translator:
         kept = [d for d in range(len(_shape(out_type))) if d not in added]
         self.names[op.results[0].get_name()] = self.emit(
             f"stablehlo.broadcast_in_dim {self.tensor(src, str(src.type), op)}, "
-            f"dims = [{', '.join(map(str, kept))}] : ({src.type}) -> {out_type}")
+            f"dims = [{', '.join(map(str, kept))}] : ({src.type}) -> {out_type}"
+        )
 
     def transpose(self, op) -> None:
         src = op.operands[0]
         perm = self.dims_attr(op, "permutation")
         self.names[op.results[0].get_name()] = self.emit(
             f"stablehlo.transpose {self.tensor(src, str(src.type), op)}, "
-            f"dims = [{', '.join(map(str, perm))}] : ({src.type}) -> {op.results[0].type}")
+            f"dims = [{', '.join(map(str, perm))}] : ({src.type}) -> {op.results[0].type}"
+        )
 
     def generic(self, op) -> None:
         head = str(op).split("({")[0]
@@ -469,21 +605,23 @@ class _Translator:
             self.reduction_generic(op, maps, space, n_in)
             return
         out_dims = [d.strip() for d in maps[n_in][0].split(",")]
-        for _dims_text, res_text in maps[n_in:len(op.operands)]:
+        for _dims_text, res_text in maps[n_in : len(op.operands)]:
             if [r.strip() for r in res_text.split(",")] != out_dims:
                 raise self.unsupported(op, "outputs must use the identity map")
         out_type = str(op.results[0].type)
         block = op.regions[0].blocks[0]
         env: dict[str, str] = {}
         for i, (arg, operand) in enumerate(zip(block.arguments, op.operands, strict=True)):
-            env[arg.get_name()] = self.broadcast_operand(op, operand, maps[i][1], out_dims,
-                                                         out_type)
+            env[arg.get_name()] = self.broadcast_operand(
+                op, operand, maps[i][1], out_dims, out_type
+            )
         yielded = self.body(op, block, env, out_type)
         for result, value in zip(op.results, yielded, strict=True):
             self.names[result.get_name()] = value
 
-    def broadcast_operand(self, op, operand, res_text: str, space: list[str],
-                          space_type: str) -> str:
+    def broadcast_operand(
+        self, op, operand, res_text: str, space: list[str], space_type: str
+    ) -> str:
         """`operand` (indexed by `res_text`) as a tensor over the iteration space."""
         operand_type = str(operand.type)
         res = [r.strip() for r in res_text.split(",") if r.strip()]
@@ -493,11 +631,20 @@ class _Translator:
         if res == space:
             return src
         positions = ", ".join(str(space.index(r)) for r in res)
-        return self.emit(f"stablehlo.broadcast_in_dim {src}, dims = [{positions}] : "
-                         f"({operand_type}) -> {space_type}")
+        return self.emit(
+            f"stablehlo.broadcast_in_dim {src}, dims = [{positions}] : "
+            f"({operand_type}) -> {space_type}"
+        )
 
-    def body(self, op, block, env: dict[str, str], out_type: str, acc: str | None = None,
-             reduce_into=None) -> list[str]:
+    def body(
+        self,
+        op,
+        block,
+        env: dict[str, str],
+        out_type: str,
+        acc: str | None = None,
+        reduce_into=None,
+    ) -> list[str]:
         """Translate an elementwise region over tensors of `out_type`. With
         `acc` (the accumulator block argument), the op that combines it is
         handed to `reduce_into(op, combiner, other_operand_value)`."""
@@ -510,12 +657,15 @@ class _Translator:
                 raise self.unsupported(inner, "a reduction body must end with the combine")
             if acc is not None and acc in used and inner.name != "linalg.yield":
                 if inner.name not in COMBINERS or used.count(acc) != 1 or len(used) != 2:
-                    raise self.unsupported(inner, "a reduction body must combine the "
-                                           "accumulator once with add/mul/max/min")
+                    raise self.unsupported(
+                        inner,
+                        "a reduction body must combine the accumulator once with add/mul/max/min",
+                    )
                 other = inner.operands[1 - used.index(acc)]
                 combined = inner.results[0].get_name()
                 env[combined] = reduce_into(
-                    inner, COMBINERS[inner.name], self.body_value(other, env, out_type, inner))
+                    inner, COMBINERS[inner.name], self.body_value(other, env, out_type, inner)
+                )
                 continue
             if inner.name == "linalg.yield":
                 if acc is not None and used != [combined]:
@@ -524,7 +674,8 @@ class _Translator:
             elif inner.name == "arith.constant":
                 value, _, _ = str(inner.attributes["value"]).partition(" : ")
                 env[inner.results[0].get_name()] = self.splat(
-                    value, _with_element(out_type, str(inner.results[0].type)))
+                    value, _with_element(out_type, str(inner.results[0].type))
+                )
             elif inner.name in ELEMENTWISE or inner.name in CONVERT or inner.name in COMPOSITE:
                 args = [self.body_value(v, env, out_type, inner) for v in inner.operands]
                 env[inner.results[0].get_name()] = self.elementwise(inner, args, out_type)
@@ -543,13 +694,17 @@ class _Translator:
             return self.emit(f"stablehlo.convert {args[0]} : ({types[0]}) -> {typ}")
         element = str(inner.results[0].type)
         if name == "arith.select":
-            return self.emit(f'"stablehlo.select"({", ".join(args)}) : '
-                             f"({', '.join(types)}) -> {typ}")
+            return self.emit(
+                f'"stablehlo.select"({", ".join(args)}) : ({", ".join(types)}) -> {typ}'
+            )
         if name in ("arith.cmpf", "arith.cmpi"):
             code = int(str(inner.attributes["predicate"]).split(":")[0])
             if code not in (_CMPF if name == "arith.cmpf" else _CMPI):
-                raise self.unsupported(inner, f"comparison predicate {code} has no StableHLO "
-                                       "translation (ordered/unordered-only tests)")
+                raise self.unsupported(
+                    inner,
+                    f"comparison predicate {code} has no StableHLO "
+                    "translation (ordered/unordered-only tests)",
+                )
             if name == "arith.cmpi":
                 direction, kind = _CMPI[code]
                 return self.compare(direction, kind, args[0], args[1], types[0], typ)
@@ -565,8 +720,9 @@ class _Translator:
             two = self.splat("2.0", typ)
             return self.emit(f"stablehlo.power {two}, {x} : {typ}")
         if name in ("math.log2", "math.log10"):
-            base = self.splat("0.69314718055994530942" if name == "math.log2"
-                              else "2.30258509299404568402", typ)
+            base = self.splat(
+                "0.69314718055994530942" if name == "math.log2" else "2.30258509299404568402", typ
+            )
             ln = self.emit(f"stablehlo.log {x} : {typ}")
             return self.emit(f"stablehlo.divide {ln}, {base} : {typ}")
         if name == "math.atan":
@@ -578,8 +734,10 @@ class _Translator:
             negative = self.compare("LT", "FLOAT", x, zero, typ, pred_type)
             up = self.emit(f"stablehlo.ceil {x} : {typ}")
             down = self.emit(f"stablehlo.floor {x} : {typ}")
-            return self.emit(f'"stablehlo.select"({negative}, {up}, {down}) : '
-                             f"({pred_type}, {typ}, {typ}) -> {typ}")
+            return self.emit(
+                f'"stablehlo.select"({negative}, {up}, {down}) : '
+                f"({pred_type}, {typ}, {typ}) -> {typ}"
+            )
         if name == "math.copysign":
             bits_type = _with_element(typ, _INT_BITS.get(element, "i32"))
             pred_type = _with_element(typ, "i1")
@@ -588,20 +746,24 @@ class _Translator:
             negative = self.compare("LT", "SIGNED", bits, zero, bits_type, pred_type)
             mag = self.emit(f"stablehlo.abs {x} : {typ}")
             neg = self.emit(f"stablehlo.negate {mag} : {typ}")
-            return self.emit(f'"stablehlo.select"({negative}, {neg}, {mag}) : '
-                             f"({pred_type}, {typ}, {typ}) -> {typ}")
+            return self.emit(
+                f'"stablehlo.select"({negative}, {neg}, {mag}) : '
+                f"({pred_type}, {typ}, {typ}) -> {typ}"
+            )
         if name == "math.fma":
             product = self.emit(f"stablehlo.multiply {args[0]}, {args[1]} : {typ}")
             return self.emit(f"stablehlo.add {product}, {args[2]} : {typ}")
         raise self.unsupported(inner, "no elementwise StableHLO translation")
 
-    def compare(self, direction: str, kind: str, a: str, b: str, operand_type: str,
-                pred_type: str) -> str:
+    def compare(
+        self, direction: str, kind: str, a: str, b: str, operand_type: str, pred_type: str
+    ) -> str:
         return self.emit(
             f'"stablehlo.compare"({a}, {b}) {{comparison_direction = '
             f"#stablehlo<comparison_direction {direction}>, compare_type = "
             f"#stablehlo<comparison_type {kind}>}} : ({operand_type}, {operand_type}) -> "
-            f"{pred_type}")
+            f"{pred_type}"
+        )
 
     def space_type(self, op, operands, maps, space: list[str]) -> str:
         """The tensor type of the whole iteration space, sized from the inputs."""
@@ -609,10 +771,11 @@ class _Translator:
         element = ""
         for operand, (_dims, res_text) in zip(operands, maps, strict=False):
             typ = str(operand.type)
-            shape = typ[len("tensor<"):-1].split("x")
+            shape = typ[len("tensor<") : -1].split("x")
             element = element or shape[-1]
-            for r, size in zip([r.strip() for r in res_text.split(",") if r.strip()],
-                               shape[:-1], strict=False):
+            for r, size in zip(
+                [r.strip() for r in res_text.split(",") if r.strip()], shape[:-1], strict=False
+            ):
                 if r in space and size.isdigit():
                     sizes[r] = int(size)
         if any(d not in sizes for d in space):
@@ -620,11 +783,22 @@ class _Translator:
         dims = "x".join(str(sizes[d]) for d in space)
         return f"tensor<{dims + 'x' if dims else ''}{element}>"
 
-    def reduce_to(self, op, value: str, value_type: str, combiner: str, dims: list[int],
-                  out_type: str, init_value) -> str:
+    def reduce_to(
+        self,
+        op,
+        value: str,
+        value_type: str,
+        combiner: str,
+        dims: list[int],
+        out_type: str,
+        init_value,
+    ) -> str:
         """combine(init, reduce(value over dims)) as StableHLO."""
-        element = out_type.rsplit("x", 1)[-1].rstrip(">") if "x" in out_type else \
-            out_type[len("tensor<"):-1]
+        element = (
+            out_type.rsplit("x", 1)[-1].rstrip(">")
+            if "x" in out_type
+            else out_type[len("tensor<") : -1]
+        )
         identity = _IDENTITY[combiner].get(element)
         if identity is None:
             raise self.unsupported(op, f"reductions over {element} are not supported")
@@ -632,7 +806,8 @@ class _Translator:
         dims_text = ", ".join(str(d) for d in dims)
         reduced = self.emit(
             f"stablehlo.reduce({value} init: {start}) applies stablehlo.{combiner} across "
-            f"dimensions = [{dims_text}] : ({value_type}, tensor<{element}>) -> {out_type}")
+            f"dimensions = [{dims_text}] : ({value_type}, tensor<{element}>) -> {out_type}"
+        )
         init = self.tensor(init_value, out_type, op)
         return self.emit(f"stablehlo.{combiner} {init}, {reduced} : {out_type}")
 
@@ -648,16 +823,18 @@ class _Translator:
         out_type = str(op.results[0].type)
         block = op.regions[0].blocks[0]
         env: dict[str, str] = {}
-        for arg, operand, (_d, res_text) in zip(block.arguments[:n_in], op.operands[:n_in],
-                                                maps[:n_in], strict=True):
+        for arg, operand, (_d, res_text) in zip(
+            block.arguments[:n_in], op.operands[:n_in], maps[:n_in], strict=True
+        ):
             env[arg.get_name()] = self.broadcast_operand(op, operand, res_text, space, full)
         init = op.operands[n_in]
 
         def into(inner, combiner: str, value: str) -> str:
             return self.reduce_to(inner, value, full, combiner, reduced, out_type, init)
 
-        (result,) = self.body(op, block, env, full, acc=block.arguments[n_in].get_name(),
-                              reduce_into=into)
+        (result,) = self.body(
+            op, block, env, full, acc=block.arguments[n_in].get_name(), reduce_into=into
+        )
         self.names[op.results[0].get_name()] = result
 
     def reduce(self, op) -> None:
@@ -677,8 +854,9 @@ class _Translator:
         def into(inner, combiner: str, value: str) -> str:
             return self.reduce_to(inner, value, full, combiner, dims, out_type, init)
 
-        (result,) = self.body(op, block, env, full, acc=block.arguments[1].get_name(),
-                              reduce_into=into)
+        (result,) = self.body(
+            op, block, env, full, acc=block.arguments[1].get_name(), reduce_into=into
+        )
         self.names[op.results[0].get_name()] = result
 
     def body_value(self, v, env: dict[str, str], out_type: str, op) -> str:
@@ -698,29 +876,40 @@ def _memref_refusal(generic_text: str, sig: Signature, where: str, opt: str) -> 
     from .tensorize import memrefs_to_tensors
 
     place, name = memrefs_to_tensors(generic_text, raise_nests=True).declined.get(
-        sig.entry, ("", "?"))
+        sig.entry, ("", "?")
+    )
     where_text = f"{place or where} (tpu: to-stablehlo)"
     if name in ("scf.for", "affine.for"):
-        what = ("a loop nest that is neither a contraction raised by recognition "
-                f"{'(off at -O0) ' if opt == 'O0' else ''}nor an elementwise nest (perfect, "
-                "constant bounds, loads at the loop indices, scalar arith/math, one store of a "
-                "whole argument)")
+        what = (
+            "a loop nest that is neither a contraction raised by recognition "
+            f"{'(off at -O0) ' if opt == 'O0' else ''}nor an elementwise nest (perfect, "
+            "constant bounds, loads at the loop indices, scalar arith/math, one store of a "
+            "whole argument)"
+        )
     else:
         what = "an op on memref arguments that is not whole-buffer linalg"
     if opt == "O0":
-        hint = ("at -O0 recognition is off: compile at -O1 or higher so matmul, batch-matmul "
-                "and conv loop nests are raised to linalg, write the entry on tensors, or use "
-                "host/offload-host")
+        hint = (
+            "at -O0 recognition is off: compile at -O1 or higher so matmul, batch-matmul "
+            "and conv loop nests are raised to linalg, write the entry on tensors, or use "
+            "host/offload-host"
+        )
     else:
-        hint = (f"recognition (-{opt}) raises matmul, batch-matmul and conv nests and tensorize "
-                "raises elementwise nests; write this part as linalg on tensors or use "
-                "host/offload-host, which run loop nests as they are")
-    return UsageError(f"{name}: {what}; the tpu target translates whole-tensor linalg only",
-                      where=where_text, hint=hint)
+        hint = (
+            f"recognition (-{opt}) raises matmul, batch-matmul and conv nests and tensorize "
+            "raises elementwise nests; write this part as linalg on tensors or use "
+            "host/offload-host, which run loop nests as they are"
+        )
+    return UsageError(
+        f"{name}: {what}; the tpu target translates whole-tensor linalg only",
+        where=where_text,
+        hint=hint,
+    )
 
 
-def translate(generic_text: str, sig: Signature, where: str,
-              writes: list[int] | None = None, opt: str = "O2") -> str:
+def translate(
+    generic_text: str, sig: Signature, where: str, writes: list[int] | None = None, opt: str = "O2"
+) -> str:
     """StableHLO `@main` of the entry. `writes`: the memref arguments a
     tensorized memref entry writes (backend/tensorize.py); their final values
     become @main's results, in that order."""

@@ -43,18 +43,26 @@ from dataclasses import dataclass, field
 _FUNC = re.compile(r'^  "func\.func"\(\) <\{(?P<props>.*)\}> \(\{$')
 _SYM = re.compile(r'sym_name = "(?P<name>[^"]+)"')
 _BLOCK = re.compile(r"^  \^bb0\((?P<args>.*)\):$")
-_ARG = re.compile(r"(?P<name>%arg\d+): (?P<type>memref<[^<>]*>|tensor<[^<>]*>|[\w.]+)"
-                  r"(?: loc\((?P<loc>[^()]*(?:\([^()]*\))?[^()]*)\))?")
-_OP = re.compile(r'^    (?:(?P<res>%[\w]+)(?::(?P<n>\d+))? = )?'
-                 r'"(?P<name>[\w.]+)"\((?P<operands>[^)]*)\)')
+_ARG = re.compile(
+    r"(?P<name>%arg\d+): (?P<type>memref<[^<>]*>|tensor<[^<>]*>|[\w.]+)"
+    r"(?: loc\((?P<loc>[^()]*(?:\([^()]*\))?[^()]*)\))?"
+)
+_OP = re.compile(
+    r"^    (?:(?P<res>%[\w]+)(?::(?P<n>\d+))? = )?"
+    r'"(?P<name>[\w.]+)"\((?P<operands>[^)]*)\)'
+)
 _SEGMENTS = re.compile(r"operandSegmentSizes = array<i32: (?P<ins>\d+), (?P<outs>\d+)>")
-_TRAILER = re.compile(r"^(?P<head>.*): \((?P<ins>.*)\) -> (?P<outs>\(\)|\(.*\)|[^ ]+)"
-                      r"(?P<loc> loc\(.*\))?$")
+_TRAILER = re.compile(
+    r"^(?P<head>.*): \((?P<ins>.*)\) -> (?P<outs>\(\)|\(.*\)|[^ ]+)"
+    r"(?P<loc> loc\(.*\))?$"
+)
 _MEMREF = re.compile(r"memref<([^<>]*)>")
 _LOCREF = re.compile(r"^(?P<ref>#loc\d*) = loc\((?P<body>.*)\)$", re.M)
 _MAPDEF = re.compile(r"^(?P<ref>#map\d*) = (?P<map>affine_map<.*>)$", re.M)
-_CONST_INDEX = re.compile(r'^    (?P<res>%[\w]+) = "arith\.constant"\(\) '
-                          r"<\{value = (?P<value>-?\d+) : index\}>")
+_CONST_INDEX = re.compile(
+    r'^    (?P<res>%[\w]+) = "arith\.constant"\(\) '
+    r"<\{value = (?P<value>-?\d+) : index\}>"
+)
 _BB_ARG = re.compile(r"^\s*\^bb0\((?P<iv>%[\w]+): index(?: loc\(.*\))?\):$")
 _IDENTITY_MAP = re.compile(r"affine_map<\((?P<dims>[^)]*)\) -> \((?P<res>[^)]*)\)>")
 _FILELOC = re.compile(r'"(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)')
@@ -79,8 +87,11 @@ def _statements(lines: list[str], start: int) -> tuple[list[list[str]], int]:
     i = start
     while i < len(lines) and not lines[i].startswith("  })"):
         line = lines[i]
-        if line.startswith("    ") and not line.startswith("     ") and \
-                not line.lstrip().startswith(("}", "^")):
+        if (
+            line.startswith("    ")
+            and not line.startswith("     ")
+            and not line.lstrip().startswith(("}", "^"))
+        ):
             stmts.append([line])
         elif stmts:
             stmts[-1].append(line)
@@ -151,26 +162,39 @@ def _match_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str]) -
             found = re.search(r" loc\((.*)\)$", trailer)
             nest.loc = found.group(1) if found else None
         loop = _OP.match("    " + head.lstrip())
-        if loop is None or head.lstrip().startswith("%") or \
-                loop["name"] not in ("scf.for", "affine.for"):
+        if (
+            loop is None
+            or head.lstrip().startswith("%")
+            or loop["name"] not in ("scf.for", "affine.for")
+        ):
             return None
         if loop["name"] == "scf.for":
             bounds = [o.strip() for o in loop["operands"].split(",")]
-            if len(bounds) != 3 or [consts.get(b) for b in (bounds[0], bounds[2])] != [0, 1] \
-                    or consts.get(bounds[1]) is None:
+            if (
+                len(bounds) != 3
+                or [consts.get(b) for b in (bounds[0], bounds[2])] != [0, 1]
+                or consts.get(bounds[1]) is None
+            ):
                 return None
             trip = consts[bounds[1]]
         else:
-            props = head[head.find("<{"):]
+            props = head[head.find("<{") :]
             lower = re.search(r"lowerBoundMap = ([#\w<>()\s>-]+?)(?:,|\}>)", props)
             upper = re.search(r"upperBoundMap = ([#\w<>()\s>-]+?)(?:,|\}>)", props)
-            if loop["operands"].strip() or "array<i32: 0, 0, 0>" not in props or \
-                    "step = 1 : index" not in props or not lower or not upper:
+            if (
+                loop["operands"].strip()
+                or "array<i32: 0, 0, 0>" not in props
+                or "step = 1 : index" not in props
+                or not lower
+                or not upper
+            ):
                 return None
-            lo = re.fullmatch(r"affine_map<\(\) -> \((\d+)\)>", maps.get(lower[1].strip(),
-                                                                         lower[1].strip()))
-            hi = re.fullmatch(r"affine_map<\(\) -> \((\d+)\)>", maps.get(upper[1].strip(),
-                                                                         upper[1].strip()))
+            lo = re.fullmatch(
+                r"affine_map<\(\) -> \((\d+)\)>", maps.get(lower[1].strip(), lower[1].strip())
+            )
+            hi = re.fullmatch(
+                r"affine_map<\(\) -> \((\d+)\)>", maps.get(upper[1].strip(), upper[1].strip())
+            )
             if not lo or not hi or lo[1] != "0":
                 return None
             trip = int(hi[1])
@@ -184,11 +208,15 @@ def _match_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str]) -
         if not body or not re.match(rf'^{inner}"(scf|affine)\.yield"\(\) ', body[-1]):
             return None
         body = body[:-1]
-        if body and body[0].startswith(inner + '"') and \
-                re.match(r'"(scf|affine)\.for"', body[0].lstrip()) and \
-                len(body) > 2 and body[1].startswith(inner + "^bb0") and \
-                body[-1].startswith(inner + "})") and \
-                all(line.startswith(inner + " ") for line in body[2:-1]):
+        if (
+            body
+            and body[0].startswith(inner + '"')
+            and re.match(r'"(scf|affine)\.for"', body[0].lstrip())
+            and len(body) > 2
+            and body[1].startswith(inner + "^bb0")
+            and body[-1].startswith(inner + "})")
+            and all(line.startswith(inner + " ") for line in body[2:-1])
+        ):
             lines = body
             depth += 1
             continue
@@ -198,8 +226,13 @@ def _match_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str]) -
         return nest
 
 
-def _raise_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str],
-                memrefs: dict[str, str], counter: int) -> list[str] | None:
+def _raise_nest(
+    stmt: list[str],
+    consts: dict[str, int],
+    maps: dict[str, str],
+    memrefs: dict[str, str],
+    counter: int,
+) -> list[str] | None:
     """The nest as one `linalg.generic` statement on memref arguments, or None."""
     nest = _match_nest(stmt, consts, maps)
     if nest is None or not nest.body:
@@ -212,15 +245,18 @@ def _raise_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str],
 
     def access(op: re.Match, line: str, first: int) -> tuple[str, list[str]] | None:
         operands = [o.strip() for o in op["operands"].split(",")]
-        buf, idx = operands[first], operands[first + 1:]
+        buf, idx = operands[first], operands[first + 1 :]
         if buf not in memrefs or any(i not in pos for i in idx) or len(set(idx)) != len(idx):
             return None
         if op["name"].startswith("affine."):
-            found = _IDENTITY_MAP.fullmatch(_resolve_map(line[line.find("<{"):], maps))
-            if not found or found["dims"].replace(" ", "") != found["res"].replace(" ", "") or \
-                    len([d for d in found["dims"].split(",") if d.strip()]) != len(idx):
+            found = _IDENTITY_MAP.fullmatch(_resolve_map(line[line.find("<{") :], maps))
+            if (
+                not found
+                or found["dims"].replace(" ", "") != found["res"].replace(" ", "")
+                or len([d for d in found["dims"].split(",") if d.strip()]) != len(idx)
+            ):
                 return None
-        shape = memrefs[buf][len("memref<"):-1].split("x")[:-1]
+        shape = memrefs[buf][len("memref<") : -1].split("x")[:-1]
         if [str(nest.trips[pos[i]]) for i in idx] != shape:
             return None  # not the whole buffer (or a dynamic one)
         return buf, idx
@@ -248,20 +284,26 @@ def _raise_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str],
             else:
                 ins.append((got[0], got[1], op["res"]))
             continue
-        if not op["name"].startswith(("arith.", "math.")) or "memref<" in line or \
-                any(iv in re.findall(r"%[\w]+", line) for iv in nest.ivs):
+        if (
+            not op["name"].startswith(("arith.", "math."))
+            or "memref<" in line
+            or any(iv in re.findall(r"%[\w]+", line) for iv in nest.ivs)
+        ):
             return None
         body.append("      " + line.lstrip())
-    element = memrefs[out_buf][len("memref<"):-1].split("x")[-1]
+    element = memrefs[out_buf][len("memref<") : -1].split("x")[-1]
     in_types = [memrefs[b] for b, _, _ in ins]
-    elements = [t[len("memref<"):-1].split("x")[-1] for t in in_types]
-    index_maps = [f"affine_map<({dims}) -> ({', '.join(f'd{pos[i]}' for i in idx)})>"
-                  for _, idx, _ in ins]
+    elements = [t[len("memref<") : -1].split("x")[-1] for t in in_types]
+    index_maps = [
+        f"affine_map<({dims}) -> ({', '.join(f'd{pos[i]}' for i in idx)})>" for _, idx, _ in ins
+    ]
     index_maps.append(f"affine_map<({dims}) -> ({dims})>")
     iterators = ", ".join(["#linalg.iterator_type<parallel>"] * len(nest.ivs))
     operands = ", ".join([b for b, _, _ in ins] + [out_buf])
-    block_args = ", ".join([f"{n}: {e}" for (_, _, n), e in zip(ins, elements, strict=True)]
-                           + [f"{out_arg}: {element}"])
+    block_args = ", ".join(
+        [f"{n}: {e}" for (_, _, n), e in zip(ins, elements, strict=True)]
+        + [f"{out_arg}: {element}"]
+    )
     loc = f" loc({nest.loc})" if nest.loc else ""
     return [
         f'    "linalg.generic"({operands}) <{{indexing_maps = [{", ".join(index_maps)}], '
@@ -273,9 +315,15 @@ def _raise_nest(stmt: list[str], consts: dict[str, int], maps: dict[str, str],
     ]
 
 
-def _convert_function(text: str, lines: list[str], block_at: int, name: str,
-                      func_loc: str | None, out: Converted,
-                      raise_nests: bool = False) -> list[str] | None:
+def _convert_function(
+    text: str,
+    lines: list[str],
+    block_at: int,
+    name: str,
+    func_loc: str | None,
+    out: Converted,
+    raise_nests: bool = False,
+) -> list[str] | None:
     """The converted body lines (from the ^bb0 line through the last
     statement), or None when the function is not a straight-line linalg
     program over its memref arguments."""
@@ -324,7 +372,8 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
             body.extend(
                 f'    "bufferization.materialize_in_destination"({current[a]}, {a}) '
                 f"<{{restrict, writable}}> : ({_tensor(memrefs[a])}, {memrefs[a]}) -> ()"
-                for a in written)
+                for a in written
+            )
             body.extend(stmt)
             continue
         if not uses.search(text_all) and "memref<" not in text_all:
@@ -337,8 +386,10 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
             decline(stmt, op)
             return None
         inner = "\n".join(stmt[1:-1] if len(stmt) > 2 else [])
-        if uses.search(inner) or any(o not in memrefs and "memref<" in t for o, t in
-                                     zip(operands, _split_types(trailer["ins"]), strict=False)):
+        if uses.search(inner) or any(
+            o not in memrefs and "memref<" in t
+            for o, t in zip(operands, _split_types(trailer["ins"]), strict=False)
+        ):
             return None  # a memref used inside a region, or one that is not an argument
         n_in = int(segments["ins"])
         outs = operands[n_in:]
@@ -350,10 +401,15 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
         first = stmt[0].replace(f'"{op}"({head["operands"]})', f'"{op}"({renamed})', 1)
         results = [_tensor(memrefs[o]) for o in outs]
         result_types = results[0] if len(results) == 1 else f"({', '.join(results)})"
-        last = (f"{trailer['head']}: ({_tensor(trailer['ins'])}) -> {result_types}"
-                f"{trailer['loc'] or ''}")
-        lines_out = [first, *stmt[1:-1], last] if len(stmt) > 1 else [
-            first[: first.rindex(": (")] + last[last.rindex(": ("):]]
+        last = (
+            f"{trailer['head']}: ({_tensor(trailer['ins'])}) -> {result_types}"
+            f"{trailer['loc'] or ''}"
+        )
+        lines_out = (
+            [first, *stmt[1:-1], last]
+            if len(stmt) > 1
+            else [first[: first.rindex(": (")] + last[last.rindex(": (") :]]
+        )
         suffix = f":{len(outs)}" if len(outs) > 1 else ""
         lines_out[0] = lines_out[0].replace("    ", f"    {result}{suffix} = ", 1)
         body.extend(lines_out)
@@ -368,12 +424,16 @@ def _convert_function(text: str, lines: list[str], block_at: int, name: str,
     ]
     arg_index = {a: i for i, (a, _) in enumerate(args)}
     out.writes[name] = [arg_index[a] for a in written]
-    out.remarks.extend((where, "raised elementwise loop nest to linalg.generic")
-                       for where in raised)
-    out.remarks.append((
-        source_location(text, func_loc),
-        f"converted @{name} to tensors: reads its memref arguments once, writes "
-        + (", ".join(f"argument {arg_index[a]}" for a in written) or "none")))
+    out.remarks.extend(
+        (where, "raised elementwise loop nest to linalg.generic") for where in raised
+    )
+    out.remarks.append(
+        (
+            source_location(text, func_loc),
+            f"converted @{name} to tensors: reads its memref arguments once, writes "
+            + (", ".join(f"argument {arg_index[a]}" for a in written) or "none"),
+        )
+    )
     return [lines[block_at], *reads, *body]
 
 
@@ -396,11 +456,17 @@ def memrefs_to_tensors(generic_text: str, raise_nests: bool = False) -> Converte
         trailer = _TRAILER.match(lines[end]) if end < len(lines) else None
         converted = None
         if has_block and name_match and "function_type" in func["props"]:
-            converted = _convert_function(generic_text, lines, i + 1, name_match["name"],
-                                          trailer["loc"][5:-1] if trailer and trailer["loc"]
-                                          else None, out, raise_nests)
+            converted = _convert_function(
+                generic_text,
+                lines,
+                i + 1,
+                name_match["name"],
+                trailer["loc"][5:-1] if trailer and trailer["loc"] else None,
+                out,
+                raise_nests,
+            )
         result.append(lines[i])
-        result.extend(converted if converted is not None else lines[i + 1:end])
+        result.extend(converted if converted is not None else lines[i + 1 : end])
         i = end
     out.text = "\n".join(result)
     return out

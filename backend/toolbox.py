@@ -79,9 +79,11 @@ class Toolbox:
         env = os.environ.get("CUDA_PATH")
         if env and (Path(env) / "bin" / "ptxas").exists():
             return Path(env)
-        raise UsageError("tool not found: ptxas", where="nvidia device",
-                         hint="pip install nvidia-cuda-nvcc "
-                         "(or put ptxas in the toolchain manifest)")
+        raise UsageError(
+            "tool not found: ptxas",
+            where="nvidia device",
+            hint="pip install nvidia-cuda-nvcc (or put ptxas in the toolchain manifest)",
+        )
 
     def ptxas(self) -> Path:
         return self.cuda_root() / "bin" / "ptxas"
@@ -89,6 +91,9 @@ class Toolbox:
     def spirv_val(self) -> Path:
         known = self.manifest.tools.get("spirv-val") or shutil.which("spirv-val")
         if not known:
-            raise UsageError("tool not found: spirv-val", where="intel device",
-                             hint="apt-get install spirv-tools")
+            raise UsageError(
+                "tool not found: spirv-val",
+                where="intel device",
+                hint="apt-get install spirv-tools",
+            )
         return Path(known)

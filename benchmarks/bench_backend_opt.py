@@ -50,39 +50,56 @@ def loop_matmul(n: int) -> str:
 
 
 def _mm(out: str, a: str, b: str, ta: str, tb: str, tc: str) -> str:
-    return (f"  %{out}_e = tensor.empty() : {tc}\n"
-            f"  %{out}_f = linalg.fill ins(%zero : f32) outs(%{out}_e : {tc}) -> {tc}\n"
-            f"  %{out} = linalg.matmul ins({a}, {b} : {ta}, {tb}) outs(%{out}_f : {tc}) -> {tc}\n")
+    return (
+        f"  %{out}_e = tensor.empty() : {tc}\n"
+        f"  %{out}_f = linalg.fill ins(%zero : f32) outs(%{out}_e : {tc}) -> {tc}\n"
+        f"  %{out} = linalg.matmul ins({a}, {b} : {ta}, {tb}) outs(%{out}_f : {tc}) -> {tc}\n"
+    )
 
 
 def chain(c: int) -> str:
     sq, v = f"tensor<{c}x{c}xf32>", f"tensor<{c}x2xf32>"
-    return (f"func.func @chain(%a: {sq}, %b: {sq}, %v: {v}) -> {v} {{\n"
-            "  %zero = arith.constant 0.0 : f32\n"
-            + _mm("ab", "%a", "%b", sq, sq, sq) + _mm("abv", "%ab", "%v", sq, v, v)
-            + f"  return %abv : {v}\n}}\n")
+    return (
+        f"func.func @chain(%a: {sq}, %b: {sq}, %v: {v}) -> {v} {{\n"
+        "  %zero = arith.constant 0.0 : f32\n"
+        + _mm("ab", "%a", "%b", sq, sq, sq)
+        + _mm("abv", "%ab", "%v", sq, v, v)
+        + f"  return %abv : {v}\n}}\n"
+    )
 
 
 def mlp(batch: int, d_in: int, hidden: int, d_out: int) -> str:
-    x, w1, w2 = (f"tensor<{batch}x{d_in}xf32>", f"tensor<{d_in}x{hidden}xf32>",
-                 f"tensor<{hidden}x{d_out}xf32>")
+    x, w1, w2 = (
+        f"tensor<{batch}x{d_in}xf32>",
+        f"tensor<{d_in}x{hidden}xf32>",
+        f"tensor<{hidden}x{d_out}xf32>",
+    )
     h, o = f"tensor<{batch}x{hidden}xf32>", f"tensor<{batch}x{d_out}xf32>"
 
     def bias(out: str, v: str, b: str, t: str, relu: bool) -> str:
-        body = "      %r = arith.maximumf %s, %zero : f32\n      linalg.yield %r : f32\n" \
-            if relu else "      linalg.yield %s : f32\n"
-        return (f"  {out} = linalg.generic {{indexing_maps = [#id, #bias, #id], "
-                f"iterator_types = [\"parallel\", \"parallel\"]}} ins({v}, {b} : {t}, "
-                f"tensor<{t.split('x')[1]}xf32>) outs({v}_e : {t}) {{\n"
-                "    ^bb0(%p: f32, %q: f32, %o: f32):\n      %s = arith.addf %p, %q : f32\n"
-                f"{body}  }} -> {t}\n")
+        body = (
+            "      %r = arith.maximumf %s, %zero : f32\n      linalg.yield %r : f32\n"
+            if relu
+            else "      linalg.yield %s : f32\n"
+        )
+        return (
+            f"  {out} = linalg.generic {{indexing_maps = [#id, #bias, #id], "
+            f'iterator_types = ["parallel", "parallel"]}} ins({v}, {b} : {t}, '
+            f"tensor<{t.split('x')[1]}xf32>) outs({v}_e : {t}) {{\n"
+            "    ^bb0(%p: f32, %q: f32, %o: f32):\n      %s = arith.addf %p, %q : f32\n"
+            f"{body}  }} -> {t}\n"
+        )
 
-    return ("#id = affine_map<(i, j) -> (i, j)>\n#bias = affine_map<(i, j) -> (j)>\n"
-            f"func.func @mlp(%x: {x}, %w1: {w1}, %b1: tensor<{hidden}xf32>, %w2: {w2}, "
-            f"%b2: tensor<{d_out}xf32>) -> {o} {{\n  %zero = arith.constant 0.0 : f32\n"
-            + _mm("h", "%x", "%w1", x, w1, h) + bias("%hb", "%h", "%b1", h, True)
-            + _mm("y", "%hb", "%w2", h, w2, o) + bias("%yb", "%y", "%b2", o, False)
-            + f"  return %yb : {o}\n}}\n")
+    return (
+        "#id = affine_map<(i, j) -> (i, j)>\n#bias = affine_map<(i, j) -> (j)>\n"
+        f"func.func @mlp(%x: {x}, %w1: {w1}, %b1: tensor<{hidden}xf32>, %w2: {w2}, "
+        f"%b2: tensor<{d_out}xf32>) -> {o} {{\n  %zero = arith.constant 0.0 : f32\n"
+        + _mm("h", "%x", "%w1", x, w1, h)
+        + bias("%hb", "%h", "%b1", h, True)
+        + _mm("y", "%hb", "%w2", h, w2, o)
+        + bias("%yb", "%y", "%b2", o, False)
+        + f"  return %yb : {o}\n}}\n"
+    )
 
 
 class Compiled:
@@ -94,8 +111,11 @@ class Compiled:
         self.artifact = art
         objs = [v for k, v in art.files.items() if k == "host_object" or k.startswith("blas_blas")]
         lib = work / f"{name}.so"
-        proc.run([Toolbox().tool("clang"), "-shared", *objs, "-lopenblas", "-lm", "-o", lib],
-                 stage=f"bench/{name}", log_path=work / f"{name}.link.log")
+        proc.run(
+            [Toolbox().tool("clang"), "-shared", *objs, "-lopenblas", "-lm", "-o", lib],
+            stage=f"bench/{name}",
+            log_path=work / f"{name}.link.log",
+        )
         self.fn = getattr(ctypes.CDLL(str(lib)), art.signature.entry)
         self.sig = art.signature
 
@@ -126,10 +146,12 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
 
     def add(group: str, label: str, seconds: float, flops: float) -> None:
-        rows.append({"group": group, "label": label, "seconds": seconds,
-                     "gflops": flops / seconds / 1e9})
-        print(f"{group:<8} {label:<44} {seconds * 1e3:10.3f} ms {flops / seconds / 1e9:8.2f} "
-              "GFLOP/s")
+        rows.append(
+            {"group": group, "label": label, "seconds": seconds, "gflops": flops / seconds / 1e9}
+        )
+        print(
+            f"{group:<8} {label:<44} {seconds * 1e3:10.3f} ms {flops / seconds / 1e9:8.2f} GFLOP/s"
+        )
 
     def close(got: np.ndarray, want: np.ndarray, what: str, tol: float = 1e-3) -> None:
         if not np.allclose(got, want, rtol=tol, atol=tol * float(np.abs(want).max())):
@@ -140,10 +162,12 @@ def main() -> int:
         n = args.n
         a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
         want = a @ b
-        flops = 2.0 * n ** 3
-        for label, kw in (("naive loop nest -O0 (no recognition)", {"opt": "O0"}),
-                          ("-O2 (raised + matmul schedule)", {"opt": "O2"}),
-                          ("-O2 --blas (OpenBLAS)", {"opt": "O2", "blas": True})):
+        flops = 2.0 * n**3
+        for label, kw in (
+            ("naive loop nest -O0 (no recognition)", {"opt": "O0"}),
+            ("-O2 (raised + matmul schedule)", {"opt": "O2"}),
+            ("-O2 --blas (OpenBLAS)", {"opt": "O2", "blas": True}),
+        ):
             fn = Compiled(loop_matmul(n), work, f"mm{len(rows)}", **kw)
             c = np.zeros((n, n), np.float32)
             fn(a, b, c)
@@ -155,10 +179,11 @@ def main() -> int:
         ca, cb = (rng.standard_normal((m, m)).astype(np.float32) for _ in range(2))
         cv = rng.standard_normal((m, 2)).astype(np.float32)
         cwant = ca @ (cb @ cv)
-        written = 2.0 * (m ** 3 + m * m * 2)
-        for label, opts in (("-O2 without chain reassociation",
-                             {"disable_passes": [REASSOCIATE_CHAINS]}),
-                            ("-O2 (reassociated)", {})):
+        written = 2.0 * (m**3 + m * m * 2)
+        for label, opts in (
+            ("-O2 without chain reassociation", {"disable_passes": [REASSOCIATE_CHAINS]}),
+            ("-O2 (reassociated)", {}),
+        ):
             fn = Compiled(chain(m), work, f"chain{len(rows)}", options=opts)
             (got,) = fn(ca, cb, cv)
             close(got, cwant, label)
@@ -175,15 +200,21 @@ def main() -> int:
         # The CPU pipelines do not fuse (see optimize-cpu in _common.yaml); the
         # fused row runs the plugin's full -O2 sequence in the optimize stage.
         fused = {"stage_passes": {"optimize": [f"func.func({func_passes()})"]}}
-        for label, kw in (("-O2 unfused (schedule on whole matmuls)", {}),
-                          ("-O2 fused (epilogues in matmul tiles)", {"options": fused}),
-                          ("-O2 --blas", {"blas": True})):
+        for label, kw in (
+            ("-O2 unfused (schedule on whole matmuls)", {}),
+            ("-O2 fused (epilogues in matmul tiles)", {"options": fused}),
+            ("-O2 --blas", {"blas": True}),
+        ):
             fn = Compiled(mlp(*shape), work, f"mlp{len(rows)}", **kw)
             (got,) = fn(x, w1, b1, w2, b2)
             close(got, mwant, label)
             add("mlp", label, timeit(lambda fn=fn: fn(x, w1, b1, w2, b2), args.seconds), mflops)
-        add("mlp", "numpy (one thread)",
-            timeit(lambda: np.maximum(x @ w1 + b1, 0) @ w2 + b2, args.seconds), mflops)
+        add(
+            "mlp",
+            "numpy (one thread)",
+            timeit(lambda: np.maximum(x @ w1 + b1, 0) @ w2 + b2, args.seconds),
+            mflops,
+        )
 
     by = {(r["group"], r["label"]): r["seconds"] for r in rows}
     ratios = {
@@ -199,9 +230,13 @@ def main() -> int:
     for k, v in ratios.items():
         print(f"{k:<32} {v:8.2f}x")
     OUT.mkdir(exist_ok=True)
-    (OUT / "backend_opt.json").write_text(json.dumps(
-        {"n": args.n, "chain": args.chain, "mlp": shape, "rows": rows, "ratios": ratios},
-        indent=2) + "\n")
+    (OUT / "backend_opt.json").write_text(
+        json.dumps(
+            {"n": args.n, "chain": args.chain, "mlp": shape, "rows": rows, "ratios": ratios},
+            indent=2,
+        )
+        + "\n"
+    )
     plot(rows, OUT / "backend_opt.png")
     print(f"wrote {OUT / 'backend_opt.json'} and {OUT / 'backend_opt.png'}")
     return 0

@@ -33,10 +33,15 @@ def steps(cache: str, source: Path, work: Path, target: str) -> int:
     """Configure with `cache` and count what `ninja -n <target>` would run."""
     work.mkdir(parents=True)
     (work / "init.cmake").write_text(cache)
-    subprocess.run(["cmake", "-G", "Ninja", "-C", "init.cmake", str(source / "llvm")],
-                   cwd=work, check=True, capture_output=True)
-    out = subprocess.run(["ninja", "-n", target], cwd=work, check=True,
-                         capture_output=True, text=True).stdout
+    subprocess.run(
+        ["cmake", "-G", "Ninja", "-C", "init.cmake", str(source / "llvm")],
+        cwd=work,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        ["ninja", "-n", target], cwd=work, check=True, capture_output=True, text=True
+    ).stdout
     counts = re.findall(r"^\[\d+/(\d+)\]", out, re.MULTILINE)
     return int(counts[-1]) if counts else 0
 
@@ -44,8 +49,11 @@ def steps(cache: str, source: Path, work: Path, target: str) -> int:
 def main() -> int:
     source = Path(os.environ.get("MLIRBOOT_LLVM_SOURCE", ""))
     if not (source / "llvm" / "CMakeLists.txt").exists():
-        print("set MLIRBOOT_LLVM_SOURCE to the LLVM 22.1.8 source "
-              "(`mlirboot fetch llvm --print-path`)", file=sys.stderr)
+        print(
+            "set MLIRBOOT_LLVM_SOURCE to the LLVM 22.1.8 source "
+            "(`mlirboot fetch llvm --print-path`)",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -54,10 +62,12 @@ def main() -> int:
         print(f"{'naive (all backends)':<24} {naive:>7} {1.0:>8.2f}")
         for targets in SELECTIONS:
             resolved = resolve(targets=targets.split(","), sets=["provider=source"], cwd=root)
-            files = configure(resolved, build_dir=root / "b", prefix=None, cwd=root,
-                              codename=None).files
-            count = steps(files["llvm.cmake"], source, root / targets.replace(",", "-"),
-                          "distribution")
+            files = configure(
+                resolved, build_dir=root / "b", prefix=None, cwd=root, codename=None
+            ).files
+            count = steps(
+                files["llvm.cmake"], source, root / targets.replace(",", "-"), "distribution"
+            )
             print(f"{targets:<24} {count:>7} {count / naive:>8.2f}")
     return 0
 

@@ -35,8 +35,13 @@ def main() -> int:
             for _ in range(args.repeat):
                 with tempfile.TemporaryDirectory() as tmp:
                     start = time.perf_counter()
-                    art = compile_program(args.program, target=target, opt=args.opt,
-                                          out=Path(tmp) / "a", use_cache=False)
+                    art = compile_program(
+                        args.program,
+                        target=target,
+                        opt=args.opt,
+                        out=Path(tmp) / "a",
+                        use_cache=False,
+                    )
                     times.append(time.perf_counter() - start)
                     if times[-1] == min(times):
                         stage = max(art.meta["stages"], key=lambda s: s["seconds"])
@@ -51,8 +56,10 @@ def main() -> int:
         print(f"{target:<14} {best:>7} {median:>9}  {slow}")
     host = next((float(r[1]) for r in rows if r[0] == "host" and r[1] != "-"), None)
     if host:
-        print("ratio to host: " + ", ".join(
-            f"{r[0]} {float(r[1]) / host:.1f}x" for r in rows if r[1] != "-"))
+        print(
+            "ratio to host: "
+            + ", ".join(f"{r[0]} {float(r[1]) / host:.1f}x" for r in rows if r[1] != "-")
+        )
     return 0
 
 

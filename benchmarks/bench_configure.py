@@ -38,12 +38,21 @@ def main() -> int:
         print(f"{'python -c pass':<36} {baseline:9.3f} {1.0:9.2f}")
         worst = 0.0
         for targets in SELECTIONS:
-            cmd = [sys.executable, "-m", "mlirboot.bootstrap.cli", "configure",
-                   "--target", targets, "--set", "provider=source", "--build-dir", "b"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "mlirboot.bootstrap.cli",
+                "configure",
+                "--target",
+                targets,
+                "--set",
+                "provider=source",
+                "--build-dir",
+                "b",
+            ]
             seconds = wall(cmd, cwd, args.runs)
             worst = max(worst, seconds)
-            print(f"{'configure --target ' + targets:<36} {seconds:9.3f} "
-                  f"{seconds / baseline:9.2f}")
+            print(f"{'configure --target ' + targets:<36} {seconds:9.3f} {seconds / baseline:9.2f}")
         verdict = "meets" if worst < GOAL_SECONDS else "MISSES"
         print(f"slowest configure {worst:.3f} s: {verdict} the {GOAL_SECONDS} s goal")
     return 0 if worst < GOAL_SECONDS else 1

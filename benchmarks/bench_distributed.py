@@ -36,9 +36,20 @@ from engine import servers  # noqa: E402  (tests/engine/servers.py: the test ser
 
 def _build(build: Path) -> tuple[float, dict]:
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "mlirboot.bootstrap.cli", "build",
-                             "--build-dir", str(build), "--json"],
-                            capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlirboot.bootstrap.cli",
+            "build",
+            "--build-dir",
+            str(build),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     seconds = time.monotonic() - start
     if result.returncode != 0:
         raise SystemExit(f"build in {build} failed:\n{result.stderr[-3000:]}")
@@ -73,18 +84,32 @@ def main() -> int:
         remote = f"redis://{redis.host}:{redis.port}"
         for run in range(args.runs):
             base = work / f"run{run}"
-            servers.builtins_plan(base / "local" / "b", base / "local" / "p", args.source,
-                                  launcher=None)
+            servers.builtins_plan(
+                base / "local" / "b", base / "local" / "p", args.source, launcher=None
+            )
             times["local"].append(_build(base / "local" / "b")[0])
-            servers.builtins_plan(base / "cluster" / "b", base / "cluster" / "p", args.source,
-                                  launcher="distcc", distributed=cluster)
+            servers.builtins_plan(
+                base / "cluster" / "b",
+                base / "cluster" / "p",
+                args.source,
+                launcher="distcc",
+                distributed=cluster,
+            )
             times["cluster"].append(_build(base / "cluster" / "b")[0])
-            subprocess.run(["redis-cli", "-h", redis.host, "-p", str(redis.port), "flushall"],
-                           check=True, capture_output=True, timeout=30)
+            subprocess.run(
+                ["redis-cli", "-h", redis.host, "-p", str(redis.port), "flushall"],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
             for kind in ("cold", "warm"):
                 servers.builtins_plan(
-                    base / kind / "b", base / kind / "p", args.source, launcher="ccache",
-                    cache={"tool": "ccache", "remote": remote, "dir": str(base / kind / "cc")})
+                    base / kind / "b",
+                    base / kind / "p",
+                    args.source,
+                    launcher="ccache",
+                    cache={"tool": "ccache", "remote": remote, "dir": str(base / kind / "cc")},
+                )
                 seconds, summary = _build(base / kind / "b")
                 times[kind].append(seconds)
                 if kind == "warm":
@@ -97,18 +122,26 @@ def main() -> int:
         shutil.rmtree(where, ignore_errors=True)
 
     t = {k: _median(v) for k, v in times.items()}
-    print(f"component: compiler-rt builtins (LLVM 22.1.8), {os.cpu_count()} cores here, "
-          f"median of {args.runs} run(s), configure included")
+    print(
+        f"component: compiler-rt builtins (LLVM 22.1.8), {os.cpu_count()} cores here, "
+        f"median of {args.runs} run(s), configure included"
+    )
     local = f"local (-j{os.cpu_count()}):"
     print(f"{local:<40}{t['local']:7.1f} s")
-    print(f"{'cluster (2 x distccd on loopback, -j4):':<40}{t['cluster']:7.1f} s   "
-          f"cluster/local = {t['cluster'] / t['local']:.2f}x   (server compiles: {compiles})")
+    print(
+        f"{'cluster (2 x distccd on loopback, -j4):':<40}{t['cluster']:7.1f} s   "
+        f"cluster/local = {t['cluster'] / t['local']:.2f}x   (server compiles: {compiles})"
+    )
     print(f"{'ccache+redis cold:':<40}{t['cold']:7.1f} s")
-    print(f"{'ccache+redis warm (new dir, new cache):':<40}{t['warm']:7.1f} s   "
-          f"warm/cold = {t['warm'] / t['cold']:.2f}x   hit rate {_median(warm_rate):.1%}")
-    print("note: the loopback 'cluster' shares this machine's cores and adds distcc's "
-          "preprocessing and transfer per file, so it is not expected to beat local here; "
-          "the warm build still pays configure and the install/link steps.")
+    print(
+        f"{'ccache+redis warm (new dir, new cache):':<40}{t['warm']:7.1f} s   "
+        f"warm/cold = {t['warm'] / t['cold']:.2f}x   hit rate {_median(warm_rate):.1%}"
+    )
+    print(
+        "note: the loopback 'cluster' shares this machine's cores and adds distcc's "
+        "preprocessing and transfer per file, so it is not expected to beat local here; "
+        "the warm build still pays configure and the install/link steps."
+    )
     return 0
 
 

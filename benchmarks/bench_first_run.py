@@ -40,18 +40,22 @@ def one_run(release: str) -> tuple[dict[str, int], float]:
     start = time.monotonic()
     done = subprocess.run(
         ["bash", str(REPO / "scripts" / "fresh-root.sh"), release, "bash scripts/quickstart.sh"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     wall = time.monotonic() - start
     if done.returncode != 0:
-        sys.exit(f"bench_first_run: quickstart failed in a fresh {release} root:\n"
-                 + "\n".join((done.stdout + done.stderr).splitlines()[-20:]))
+        sys.exit(
+            f"bench_first_run: quickstart failed in a fresh {release} root:\n"
+            + "\n".join((done.stdout + done.stderr).splitlines()[-20:])
+        )
     return steps_of(done.stdout), wall
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--release", default="bookworm", help="Debian release of the root")
     parser.add_argument("--runs", type=int, default=1, help="fresh roots, one after another")
     parser.add_argument("--log", type=Path, help="parse a saved quickstart log instead")
@@ -67,9 +71,16 @@ def main() -> int:
     rows = []
     for number, (steps, wall) in enumerate(runs, 1):
         total = sum(steps.values())
-        rows.append({"run": number, "steps_s": steps, "command1_s": total,
-                     "with_root_s": round(wall, 1) if wall is not None else None,
-                     "goal_s": GOAL_S, "ratio_to_goal": round(total / GOAL_S, 2)})
+        rows.append(
+            {
+                "run": number,
+                "steps_s": steps,
+                "command1_s": total,
+                "with_root_s": round(wall, 1) if wall is not None else None,
+                "goal_s": GOAL_S,
+                "ratio_to_goal": round(total / GOAL_S, 2),
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

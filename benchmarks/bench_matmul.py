@@ -86,21 +86,29 @@ func.func @mm(%a: {ta}, %b: {tb}) -> {tc}{attrs} {{
 def chain(m: int, k: int, n: int, p: int, *, left_first: bool) -> str:
     """A[m,k] B[k,n] C[n,p] as (A B) C (left_first) or A (B C): same result, the
     second needs ~(m*k*n)/(k*n*p) times fewer flops when p is small."""
+
     def t(r: int, c: int) -> str:
         return f"tensor<{r}x{c}xf32>"
 
     def mm(name: str, x: str, y: str, r: int, s: int, c: int) -> str:
-        return (f"  %{name}_e = tensor.empty() : {t(r, c)}\n"
-                f"  %{name}_z = linalg.fill ins(%zero : f32) outs(%{name}_e : {t(r, c)})"
-                f" -> {t(r, c)}\n"
-                f"  %{name} = linalg.matmul ins({x}, {y} : {t(r, s)}, {t(s, c)})"
-                f" outs(%{name}_z : {t(r, c)}) -> {t(r, c)}\n")
+        return (
+            f"  %{name}_e = tensor.empty() : {t(r, c)}\n"
+            f"  %{name}_z = linalg.fill ins(%zero : f32) outs(%{name}_e : {t(r, c)})"
+            f" -> {t(r, c)}\n"
+            f"  %{name} = linalg.matmul ins({x}, {y} : {t(r, s)}, {t(s, c)})"
+            f" outs(%{name}_z : {t(r, c)}) -> {t(r, c)}\n"
+        )
 
-    body = (mm("ab", "%a", "%b", m, k, n) + mm("r", "%ab", "%c", m, n, p) if left_first
-            else mm("bc", "%b", "%c", k, n, p) + mm("r", "%a", "%bc", m, k, p))
-    return (f"func.func @mm(%a: {t(m, k)}, %b: {t(k, n)}, %c: {t(n, p)}) -> {t(m, p)}"
-            " attributes {llvm.emit_c_interface} {\n  %zero = arith.constant 0.0 : f32\n"
-            f"{body}  return %r : {t(m, p)}\n}}\n")
+    body = (
+        mm("ab", "%a", "%b", m, k, n) + mm("r", "%ab", "%c", m, n, p)
+        if left_first
+        else mm("bc", "%b", "%c", k, n, p) + mm("r", "%a", "%bc", m, k, p)
+    )
+    return (
+        f"func.func @mm(%a: {t(m, k)}, %b: {t(k, n)}, %c: {t(n, p)}) -> {t(m, p)}"
+        " attributes {llvm.emit_c_interface} {\n  %zero = arith.constant 0.0 : f32\n"
+        f"{body}  return %r : {t(m, p)}\n}}\n"
+    )
 
 
 def timeit(fn: Callable[[], Any], seconds: float) -> float:
@@ -120,16 +128,31 @@ def timeit(fn: Callable[[], Any], seconds: float) -> float:
     return best
 
 
-def compile_lib(text: str, work: Path, name: str, *, tools: matmul.Tools,
-                use_blas: bool = False, plain: bool = False) -> ctypes.CDLL:
+def compile_lib(
+    text: str,
+    work: Path,
+    name: str,
+    *,
+    tools: matmul.Tools,
+    use_blas: bool = False,
+    plain: bool = False,
+) -> ctypes.CDLL:
     obj = work / f"{name}.o"
     if plain:  # no schedule, no recognition: scf -> LLVM, then the same opt/llc -O3
         src = work / f"{name}.mlir"
         src.write_text(text)
         llvm = work / f"{name}.llvm.mlir"
-        proc.run([tools.mlir_opt, src,
-                  f"--pass-pipeline={matmul.pass_pipeline(matmul.TO_LLVM)}", "-o", llvm],
-                 stage="bench: plain lowering", log_path=work / f"{name}.log")
+        proc.run(
+            [
+                tools.mlir_opt,
+                src,
+                f"--pass-pipeline={matmul.pass_pipeline(matmul.TO_LLVM)}",
+                "-o",
+                llvm,
+            ],
+            stage="bench: plain lowering",
+            log_path=work / f"{name}.log",
+        )
         wdir = work / f"{name}.work"
         wdir.mkdir(exist_ok=True)
         matmul.llvm_to_object(llvm, obj, tools=tools, workdir=wdir)
@@ -139,21 +162,25 @@ def compile_lib(text: str, work: Path, name: str, *, tools: matmul.Tools,
     if use_blas:
         objects.append(blas.build_shim(work / "shim.o", clang=tools.clang))
         libs = blas.link_args()
-    return ctypes.CDLL(str(cabi.link_shared(objects, work / f"{name}.so", clang=tools.clang,
-                                            libs=libs)))
+    return ctypes.CDLL(
+        str(cabi.link_shared(objects, work / f"{name}.so", clang=tools.clang, libs=libs))
+    )
 
 
-def iree_time(n: int, a: np.ndarray, b: np.ndarray, want: np.ndarray,
-              seconds: float) -> tuple[float, str]:
+def iree_time(
+    n: int, a: np.ndarray, b: np.ndarray, want: np.ndarray, seconds: float
+) -> tuple[float, str]:
     import iree.compiler as ic
     import iree.runtime as rt
 
     vmfb = ic.compile_str(
         tensor_matmul(n, n, n, c_interface=False),
         target_backends=["llvm-cpu"],
-        extra_args=["--iree-hal-target-device=local",
-                    "--iree-hal-local-target-device-backends=llvm-cpu",
-                    "--iree-llvmcpu-target-cpu=host"],
+        extra_args=[
+            "--iree-hal-target-device=local",
+            "--iree-hal-local-target-device-backends=llvm-cpu",
+            "--iree-llvmcpu-target-cpu=host",
+        ],
     )
     module = rt.load_vm_flatbuffer(vmfb, driver="local-sync")  # local-sync: one thread
     got = module.mm(a, b).to_host()
@@ -179,8 +206,15 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
 
     def add(key: str, label: str, seconds: float, note: str = "") -> None:
-        rows.append({"key": key, "label": label, "seconds": seconds,
-                     "gflops": flops / seconds / 1e9, "note": note})
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "seconds": seconds,
+                "gflops": flops / seconds / 1e9,
+                "note": note,
+            }
+        )
 
     def check(got: np.ndarray | None, what: str) -> None:
         assert got is not None
@@ -190,33 +224,47 @@ def main() -> int:
         work = Path(tmp)
         naive = compile_lib(loop_matmul(n), work, "naive", tools=tools, plain=True)
         c = np.zeros((n, n), np.float32)
-        add("naive", "(a) naive loop nest, scf->llvm -O3",
-            timeit(lambda: cabi.call(naive, "mm", [a, b, c]), args.seconds))
+        add(
+            "naive",
+            "(a) naive loop nest, scf->llvm -O3",
+            timeit(lambda: cabi.call(naive, "mm", [a, b, c]), args.seconds),
+        )
         check(c, "naive")  # C = A B (stores, not accumulates): any call leaves it right
 
         sched = compile_lib(tensor_matmul(n, n, n), work, "sched", tools=tools)
         check(cabi.call(sched, "mm", [a, b], result=(2, np.float32)), "schedule")
         tiling = matmul.Tiling.for_host("f32")
-        add("schedule", "(b) linalg.matmul, transform schedule",
-            timeit(lambda: cabi.call(sched, "mm", [a, b], result=(2, np.float32)),
-                   args.seconds), f"register tile {tiling.mr}x{tiling.nr}, kc {tiling.kc}")
+        add(
+            "schedule",
+            "(b) linalg.matmul, transform schedule",
+            timeit(lambda: cabi.call(sched, "mm", [a, b], result=(2, np.float32)), args.seconds),
+            f"register tile {tiling.mr}x{tiling.nr}, kc {tiling.kc}",
+        )
 
-        blas_lib = compile_lib(tensor_matmul(n, n, n), work, "blas", tools=tools,
-                               use_blas=True)
+        blas_lib = compile_lib(tensor_matmul(n, n, n), work, "blas", tools=tools, use_blas=True)
         check(cabi.call(blas_lib, "mm", [a, b], result=(2, np.float32)), "blas")
-        add("blas", "(c) linalg.matmul -> BLAS replacement",
-            timeit(lambda: cabi.call(blas_lib, "mm", [a, b], result=(2, np.float32)),
-                   args.seconds), "Debian libopenblas, OPENBLAS_NUM_THREADS=1")
+        add(
+            "blas",
+            "(c) linalg.matmul -> BLAS replacement",
+            timeit(lambda: cabi.call(blas_lib, "mm", [a, b], result=(2, np.float32)), args.seconds),
+            "Debian libopenblas, OPENBLAS_NUM_THREADS=1",
+        )
 
         import threadpoolctl
 
         with threadpoolctl.threadpool_limits(1):
             check(a @ b, "numpy")
-            info = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-                    f"threads={i.get('num_threads')} ({Path(i.get('filepath', '')).name})"
-                    for i in threadpoolctl.threadpool_info()]
-            add("numpy", "(d) numpy @ (OpenBLAS), 1 thread",
-                timeit(lambda: a @ b, args.seconds), "; ".join(info))
+            info = [
+                f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+                f"threads={i.get('num_threads')} ({Path(i.get('filepath', '')).name})"
+                for i in threadpoolctl.threadpool_info()
+            ]
+            add(
+                "numpy",
+                "(d) numpy @ (OpenBLAS), 1 thread",
+                timeit(lambda: a @ b, args.seconds),
+                "; ".join(info),
+            )
 
         try:
             seconds, note = iree_time(n, a, b, want, args.seconds)
@@ -231,14 +279,18 @@ def main() -> int:
         z = rng.standard_normal((nn, p), dtype=np.float32)
         chain_times = {}
         for left in (True, False):
-            lib = compile_lib(chain(m, k, nn, p, left_first=left), work,
-                              "chain_l" if left else "chain_r", tools=tools)
+            lib = compile_lib(
+                chain(m, k, nn, p, left_first=left),
+                work,
+                "chain_l" if left else "chain_r",
+                tools=tools,
+            )
             got = cabi.call(lib, "mm", [x, y, z], result=(2, np.float32))
-            np.testing.assert_allclose(got, (x.astype(np.float64) @ y) @ z, rtol=1e-3,
-                                       atol=0.5)
+            np.testing.assert_allclose(got, (x.astype(np.float64) @ y) @ z, rtol=1e-3, atol=0.5)
             chain_times["(AB)C" if left else "A(BC)"] = timeit(
                 lambda lib=lib: cabi.call(lib, "mm", [x, y, z], result=(2, np.float32)),
-                args.seconds)
+                args.seconds,
+            )
 
     numpy_s = next(r["seconds"] for r in rows if r["key"] == "numpy")
     iree_s = next((r["seconds"] for r in rows if r["key"] == "iree"), None)
@@ -248,22 +300,32 @@ def main() -> int:
         r["x_numpy"] = numpy_s / r["seconds"]
         r["x_iree"] = iree_s / r["seconds"] if iree_s else None
         xi = f"{r['x_iree']:7.2f}" if r["x_iree"] else f"{'-':>7}"
-        print(f"{r['label']:<42} {r['seconds'] * 1e3:9.1f} {r['gflops']:8.2f} "
-              f"{r['x_numpy']:8.2f} {xi}")
+        print(
+            f"{r['label']:<42} {r['seconds'] * 1e3:9.1f} {r['gflops']:8.2f} "
+            f"{r['x_numpy']:8.2f} {xi}"
+        )
     for r in rows:
         if r["note"]:
             print(f"  {r['key']}: {r['note']}")
     speedup = chain_times["(AB)C"] / chain_times["A(BC)"]
-    print(f"chain {m}x{k} . {k}x{nn} . {nn}x{p} (hand-written parenthesizations, schedule):"
-          f" (AB)C {chain_times['(AB)C'] * 1e3:.1f} ms, A(BC) {chain_times['A(BC)'] * 1e3:.1f}"
-          f" ms, reassociation speedup x{speedup:.1f}")
-    print("fused vs unfused MLP: not measured here (needs backend/passes' fusion pass"
-          " wired into a pipeline)")
+    print(
+        f"chain {m}x{k} . {k}x{nn} . {nn}x{p} (hand-written parenthesizations, schedule):"
+        f" (AB)C {chain_times['(AB)C'] * 1e3:.1f} ms, A(BC) {chain_times['A(BC)'] * 1e3:.1f}"
+        f" ms, reassociation speedup x{speedup:.1f}"
+    )
+    print(
+        "fused vs unfused MLP: not measured here (needs backend/passes' fusion pass"
+        " wired into a pipeline)"
+    )
 
     OUT.mkdir(parents=True, exist_ok=True)
-    result = {"n": n, "dtype": "f32", "threads": 1, "rows": rows,
-              "chain": {"shapes": [m, k, nn, p], "seconds": chain_times,
-                        "speedup": speedup}}
+    result = {
+        "n": n,
+        "dtype": "f32",
+        "threads": 1,
+        "rows": rows,
+        "chain": {"shapes": [m, k, nn, p], "seconds": chain_times, "speedup": speedup},
+    }
     (OUT / "matmul.json").write_text(json.dumps(result, indent=2))
     plot(rows, OUT / "matmul.png", n)
     print(f"wrote {OUT / 'matmul.json'} and {OUT / 'matmul.png'}")
@@ -281,8 +343,7 @@ def plot(rows: list[dict[str, Any]], path: Path, n: int) -> None:
     values = [r["gflops"] for r in rows]
     bars = ax.barh(labels[::-1], values[::-1], color="tab:blue")
     for bar, v in zip(bars, values[::-1], strict=True):
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1f}",
-                va="center")
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1f}", va="center")
     ax.set_xlabel("GFLOP/s (one thread)")
     ax.set_title(f"matmul {n}x{n}x{n} f32")
     fig.tight_layout()

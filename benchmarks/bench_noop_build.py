@@ -31,20 +31,40 @@ def _project(root: Path, files: int) -> Path:
         "cmake_minimum_required(VERSION 3.20)\nproject(bench C)\n"
         f"add_library(bench STATIC {' '.join(names)})\n"
         "add_executable(bench-tool main.c)\ntarget_link_libraries(bench-tool bench)\n"
-        "install(TARGETS bench bench-tool)\n")
+        "install(TARGETS bench bench-tool)\n"
+    )
     build = root / "build"
     build.mkdir()
     (build / "bench.cmake").write_text('set(CMAKE_BUILD_TYPE Release CACHE STRING "")\n')
     plan = {
-        "schema": 1, "mlirboot_version": "0.1.0", "config_hash": "", "lock_hash": "",
-        "targets": ["host"], "provider": "source", "build_dir": str(build),
-        "prefix": str(root / "prefix"), "jobs": None, "link_jobs": None,
+        "schema": 1,
+        "mlirboot_version": "0.1.0",
+        "config_hash": "",
+        "lock_hash": "",
+        "targets": ["host"],
+        "provider": "source",
+        "build_dir": str(build),
+        "prefix": str(root / "prefix"),
+        "jobs": None,
+        "link_jobs": None,
         "compiler_launcher": None,
-        "components": [{"name": "bench", "recipe": "bench", "action": "cmake", "version": "1",
-                        "source": {"kind": "local", "path": str(src)}, "source_env": None,
-                        "source_subdir": "", "cache_file": "bench.cmake", "depends_on": [],
-                        "build_targets": [], "install_targets": ["install"],
-                        "provides": {}, "settings_hash": ""}],
+        "components": [
+            {
+                "name": "bench",
+                "recipe": "bench",
+                "action": "cmake",
+                "version": "1",
+                "source": {"kind": "local", "path": str(src)},
+                "source_env": None,
+                "source_subdir": "",
+                "cache_file": "bench.cmake",
+                "depends_on": [],
+                "build_targets": [],
+                "install_targets": ["install"],
+                "provides": {},
+                "settings_hash": "",
+            }
+        ],
     }
     (build / "plan.json").write_text(json.dumps(plan))
     return build
@@ -60,8 +80,9 @@ def _time(cmd: list[str], runs: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--build-dir", type=Path)
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--runs", type=int, default=7)
@@ -71,8 +92,11 @@ def main() -> int:
         build = args.build_dir.resolve() if args.build_dir else _project(Path(tmp), args.files)
         subprocess.run([*mlirboot, "--build-dir", str(build)], check=True, capture_output=True)
         plan = json.loads((build / "plan.json").read_text())
-        ninja_dirs = [build / c["name"] / "build" for c in plan["components"]
-                      if c.get("action", "cmake") == "cmake"]
+        ninja_dirs = [
+            build / c["name"] / "build"
+            for c in plan["components"]
+            if c.get("action", "cmake") == "cmake"
+        ]
         from mlirboot.bootstrap.engine.hostinfo import find_tool
 
         ninja = find_tool("ninja")
@@ -83,8 +107,10 @@ def main() -> int:
     print(f"plain ninja no-op (all components): {t_ninja * 1000:8.1f} ms")
     print(f"mlirboot build no-op:               {t_mlirboot * 1000:8.1f} ms")
     print(f"  of which python startup alone:    {t_python * 1000:8.1f} ms")
-    print(f"ratio mlirboot/ninja: {t_mlirboot / t_ninja:.2f}x "
-          f"(goal <= 1.5x and < 1 s: {'met' if t_mlirboot < 1 else 'NOT met'} for < 1 s)")
+    print(
+        f"ratio mlirboot/ninja: {t_mlirboot / t_ninja:.2f}x "
+        f"(goal <= 1.5x and < 1 s: {'met' if t_mlirboot < 1 else 'NOT met'} for < 1 s)"
+    )
     return 0
 
 

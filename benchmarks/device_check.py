@@ -55,8 +55,17 @@ GPU_PROGRAMS = REPO / "tests" / "backend" / "gpu_programs"
 LLVM_LIB = Path("/usr/lib/llvm-22/lib")
 LIMIT = 64 * 1024 * 1024
 #: glibc and the driver: the GPU machine's own (never bundled).
-SYSTEM_LIBS = ("libc.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "ld-linux",
-               "linux-vdso", "libcuda.so", "libnvidia-")
+SYSTEM_LIBS = (
+    "libc.so",
+    "libm.so",
+    "libdl.so",
+    "libpthread.so",
+    "librt.so",
+    "ld-linux",
+    "linux-vdso",
+    "libcuda.so",
+    "libnvidia-",
+)
 MATMUL_N = 4096
 BIG_SOFTMAX = (4096, 4096)
 
@@ -88,14 +97,16 @@ def fail(message: str, code: int = 3) -> None:
 
 def _sources(work: Path) -> dict[str, Path]:
     work.mkdir(parents=True, exist_ok=True)
-    sources = {name: GPU_PROGRAMS / f"{name}.mlir" for name in ("softmax", "layernorm",
-                                                                  "mlp_relu")}
+    sources = {name: GPU_PROGRAMS / f"{name}.mlir" for name in ("softmax", "layernorm", "mlp_relu")}
     rows, cols = BIG_SOFTMAX
     big = (GPU_PROGRAMS / "softmax.mlir").read_text()
     big = big.replace("64x256", f"{rows}x{cols}").replace("tensor<64xf32>", f"tensor<{rows}xf32>")
     big = big.replace("f32[64,256]", f"f32[{rows},{cols}]")
-    for name, text in (("softmax_big", big), ("matmul4096", MATMUL.format(n=MATMUL_N)),
-                       ("empty", EMPTY)):
+    for name, text in (
+        ("softmax_big", big),
+        ("matmul4096", MATMUL.format(n=MATMUL_N)),
+        ("empty", EMPTY),
+    ):
         path = work / f"{name}.mlir"
         path.write_text(text)
         sources[name] = path
@@ -157,8 +168,9 @@ def prepare(out: Path) -> int:
         t0 = time.perf_counter()
         if shutil.which("xz"):
             with open(packed, "wb") as fh:
-                tar = subprocess.Popen(["tar", "-C", str(out), "-cf", "-", "lib"],
-                                       stdout=subprocess.PIPE)
+                tar = subprocess.Popen(
+                    ["tar", "-C", str(out), "-cf", "-", "lib"], stdout=subprocess.PIPE
+                )
                 subprocess.run(["xz", "-T0", "-6", "-c"], stdin=tar.stdout, stdout=fh, check=True)
                 if tar.wait() != 0:
                     fail("tar failed while packing the libraries", 1)
@@ -166,14 +178,23 @@ def prepare(out: Path) -> int:
             with tarfile.open(packed, "w:xz") as tf:
                 tf.add(lib, arcname="lib")
         shutil.rmtree(lib)
-        print(f"packed {total / 2**20:.1f} MiB of libraries into {packed.name} "
-              f"({packed.stat().st_size / 2**20:.1f} MiB, {time.perf_counter() - t0:.0f} s)")
+        print(
+            f"packed {total / 2**20:.1f} MiB of libraries into {packed.name} "
+            f"({packed.stat().st_size / 2**20:.1f} MiB, {time.perf_counter() - t0:.0f} s)"
+        )
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    meta = {"libraries": names, "libraries_bytes": total, "packed": bool(packed),
-            "bundle_bytes": size, "artifacts": sorted(p.name for p in arts.iterdir())}
+    meta = {
+        "libraries": names,
+        "libraries_bytes": total,
+        "packed": bool(packed),
+        "bundle_bytes": size,
+        "artifacts": sorted(p.name for p in arts.iterdir()),
+    }
     (out / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"bundle {out}: {len(names)} libraries, {size / 2**20:.1f} MiB in all "
-          f"({'under' if size <= LIMIT else 'OVER'} 64 MiB)")
+    print(
+        f"bundle {out}: {len(names)} libraries, {size / 2**20:.1f} MiB in all "
+        f"({'under' if size <= LIMIT else 'OVER'} 64 MiB)"
+    )
     return 0
 
 
@@ -211,20 +232,29 @@ def _signature(art: Path) -> dict:
     return json.loads((art / "artifact.json").read_text())["signature"]
 
 
-def run_prog(art: Path, lib: Path, inputs: list[np.ndarray], timeout: float
-             ) -> tuple[list[np.ndarray] | None, float, str]:
+def run_prog(
+    art: Path, lib: Path, inputs: list[np.ndarray], timeout: float
+) -> tuple[list[np.ndarray] | None, float, str]:
     sig = _signature(art)
     buffers = sig["args"] + sig["results"]
-    env = dict(os.environ, OMP_TARGET_OFFLOAD="MANDATORY",
-               LD_LIBRARY_PATH=f"{lib}:{os.environ.get('LD_LIBRARY_PATH', '')}".rstrip(":"))
+    env = dict(
+        os.environ,
+        OMP_TARGET_OFFLOAD="MANDATORY",
+        LD_LIBRARY_PATH=f"{lib}:{os.environ.get('LD_LIBRARY_PATH', '')}".rstrip(":"),
+    )
     with tempfile.TemporaryDirectory(prefix="device-check-") as tmp:
         io = Path(tmp)
         for i, arr in enumerate(inputs):
             (io / f"arg{i}.bin").write_bytes(np.ascontiguousarray(arr, np.float32).tobytes())
         t0 = time.perf_counter()
         try:
-            res = subprocess.run([str(art / "prog"), str(io)], env=env, capture_output=True,
-                                 text=True, timeout=timeout)
+            res = subprocess.run(
+                [str(art / "prog"), str(io)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
         except subprocess.TimeoutExpired:
             return None, time.perf_counter() - t0, f"timed out after {timeout:.0f} s"
         wall = time.perf_counter() - t0
@@ -235,7 +265,7 @@ def run_prog(art: Path, lib: Path, inputs: list[np.ndarray], timeout: float
         for i, buf in enumerate(buffers):
             data = (io / f"out{i}.bin").read_bytes()
             outs.append(np.frombuffer(data, dtype=buf["dtype"]).reshape(buf["shape"]).copy())
-    return outs[len(sig["args"]):], wall, "ok"
+    return outs[len(sig["args"]) :], wall, "ok"
 
 
 def _torch_time(fn, repeats: int = 5) -> float | None:
@@ -277,9 +307,16 @@ def check(bundle: Path, timeout: float, skip_matmul: bool) -> int:
     x = (rng.standard_normal(BIG_SOFTMAX) * 4).astype(np.float32)
     got, wall, status = run_prog(arts / "softmax_big", lib, [x], timeout)
     torch_s = _torch_softmax(x)
-    rows.append(_row(f"softmax {rows_big}x{cols_big}", got,
-                     [models.softmax(x.astype(np.float64)).astype(np.float32)], wall, status,
-                     torch_s))
+    rows.append(
+        _row(
+            f"softmax {rows_big}x{cols_big}",
+            got,
+            [models.softmax(x.astype(np.float64)).astype(np.float32)],
+            wall,
+            status,
+            torch_s,
+        )
+    )
 
     if not skip_matmul:
         n = MATMUL_N
@@ -291,8 +328,9 @@ def check(bundle: Path, timeout: float, skip_matmul: bool) -> int:
             ref = a @ b
         rows.append(_row(f"matmul {n}^3", got, [ref], wall, status, torch_s, tol=(1e-3, 1e-2)))
 
-    print(f"{'program':20s} {'status':10s} {'max |err|':>10s} {'prog wall s':>12s} "
-          f"{'torch s':>10s}")
+    print(
+        f"{'program':20s} {'status':10s} {'max |err|':>10s} {'prog wall s':>12s} {'torch s':>10s}"
+    )
     for r in rows:
         err = "-" if r["max_abs_err"] is None else f"{r['max_abs_err']:.2e}"
         torch_s = "-" if r["torch_s"] is None else f"{r['torch_s']:.4f}"
@@ -307,8 +345,14 @@ def _row(name, got, expected, wall, status, torch_s, tol=(2e-5, 2e-5)) -> dict:
         err = float(np.max(np.abs(got[0].astype(np.float64) - expected[0])))
         if not np.allclose(got[0], expected[0], rtol=tol[0], atol=tol[1]):
             status = "MISMATCH"
-    return {"program": name, "status": status.split(":")[0] if status != "ok" else "ok",
-            "detail": status, "max_abs_err": err, "wall_s": wall, "torch_s": torch_s}
+    return {
+        "program": name,
+        "status": status.split(":")[0] if status != "ok" else "ok",
+        "detail": status,
+        "max_abs_err": err,
+        "wall_s": wall,
+        "torch_s": torch_s,
+    }
 
 
 def _torch_matmul(a: np.ndarray, b: np.ndarray):
@@ -334,10 +378,18 @@ def _torch_softmax(x: np.ndarray) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--prepare", metavar="DIR", type=Path,
-                        help="CPU machine: compile the artifacts and bundle the libraries")
-    parser.add_argument("--bundle", type=Path, default=REPO / "build" / "device-bundle",
-                        help="GPU machine: the folder --prepare wrote")
+    parser.add_argument(
+        "--prepare",
+        metavar="DIR",
+        type=Path,
+        help="CPU machine: compile the artifacts and bundle the libraries",
+    )
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        default=REPO / "build" / "device-bundle",
+        help="GPU machine: the folder --prepare wrote",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="per program, seconds")
     parser.add_argument("--skip-matmul", action="store_true", help="leave out the 4096^3 matmul")
     args = parser.parse_args(argv)

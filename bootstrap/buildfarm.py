@@ -22,8 +22,10 @@ DEFAULT_PORTS = {"distcc": 3632, "icecream": 8765, "sccache-dist": 10600}
 DEFAULT_SLOTS = 4
 # The executable CMake puts in front of the compiler for each engine.
 ENGINE_LAUNCHER = {"distcc": "distcc", "icecream": "icecc", "sccache-dist": "sccache"}
-_HOST = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d+))?"
-                   r"(?:/(?P<slots>\d+))?$")
+_HOST = re.compile(
+    r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d+))?"
+    r"(?:/(?P<slots>\d+))?$"
+)
 _REMOTE = re.compile(r"^(redis|rediss|memcached|http|https|file)://")
 
 
@@ -56,38 +58,52 @@ def check(config: Config, where: Callable[[KeyPath], str]) -> None:
     dist, cache = build.distributed, build.cache
     if dist is not None:
         if not dist.hosts:
-            raise ConfigError("build.distributed.hosts: no servers listed",
-                              where=where(("build", "distributed")),
-                              hint="e.g. hosts: ['10.0.0.5/8', '10.0.0.6:3632/8']")
+            raise ConfigError(
+                "build.distributed.hosts: no servers listed",
+                where=where(("build", "distributed")),
+                hint="e.g. hosts: ['10.0.0.5/8', '10.0.0.6:3632/8']",
+            )
         for i, host in enumerate(dist.hosts):
             if parse_host(host, dist.engine) is None:
                 key: KeyPath = ("build", "distributed", "hosts", i)
                 raise ConfigError(
                     f"build.distributed.hosts[{i}]: `{host}` is not HOST[:PORT][/SLOTS]",
-                    where=where(key), hint="e.g. 10.0.0.5:3632/8 (port and slots optional)")
+                    where=where(key),
+                    hint="e.g. 10.0.0.5:3632/8 (port and slots optional)",
+                )
         if dist.engine != "distcc" and len(dist.hosts) != 1:
             raise ConfigError(
                 f"build.distributed.hosts: {dist.engine} takes one scheduler, "
-                f"got {len(dist.hosts)}", where=where(("build", "distributed", "hosts")),
-                hint="list only the scheduler; it hands jobs to its workers")
+                f"got {len(dist.hosts)}",
+                where=where(("build", "distributed", "hosts")),
+                hint="list only the scheduler; it hands jobs to its workers",
+            )
         for name in ("local_slots", "io_timeout", "backoff"):
             if getattr(dist, name) < 0:
                 key = ("build", "distributed", name)
                 raise ConfigError(f"build.distributed.{name}: must be >= 0", where=where(key))
         if dist.connect_timeout <= 0:
             key = ("build", "distributed", "connect_timeout")
-            raise ConfigError("build.distributed.connect_timeout: must be > 0",
-                              where=where(key))
+            raise ConfigError("build.distributed.connect_timeout: must be > 0", where=where(key))
     if cache is not None:
         if cache.remote and not _REMOTE.match(cache.remote):
             key = ("build", "cache", "remote")
-            raise ConfigError(f"build.cache.remote: `{cache.remote}` is not a URL",
-                              where=where(key), hint="e.g. redis://cache-host:6379")
-        if cache.tool == "sccache" and cache.remote and not cache.remote.startswith(
-                ("redis://", "rediss://")):
+            raise ConfigError(
+                f"build.cache.remote: `{cache.remote}` is not a URL",
+                where=where(key),
+                hint="e.g. redis://cache-host:6379",
+            )
+        if (
+            cache.tool == "sccache"
+            and cache.remote
+            and not cache.remote.startswith(("redis://", "rediss://"))
+        ):
             key = ("build", "cache", "remote")
-            raise ConfigError("build.cache.remote: mlirboot wires only redis for sccache",
-                              where=where(key), hint="use a redis:// URL or tool: ccache")
+            raise ConfigError(
+                "build.cache.remote: mlirboot wires only redis for sccache",
+                where=where(key),
+                hint="use a redis:// URL or tool: ccache",
+            )
     if dist is not None and cache is not None:
         pair = (cache.tool, dist.engine)
         if pair in (("sccache", "distcc"), ("sccache", "icecream"), ("ccache", "sccache-dist")):
@@ -95,12 +111,15 @@ def check(config: Config, where: Callable[[KeyPath], str]) -> None:
             raise ConfigError(
                 f"build.cache.tool: {cache.tool} cannot hand misses to {dist.engine}",
                 where=where(key),
-                hint="pair ccache with distcc/icecream, or sccache with sccache-dist")
+                hint="pair ccache with distcc/icecream, or sccache with sccache-dist",
+            )
     if build.compiler_launcher and (dist is not None or cache is not None):
         key = ("build", "compiler_launcher")
         raise ConfigError(
             "build.compiler_launcher: set together with build.distributed/build.cache",
-            where=where(key), hint="drop compiler_launcher: the launcher follows from those")
+            where=where(key),
+            hint="drop compiler_launcher: the launcher follows from those",
+        )
 
 
 def plan_data(config: Config, cwd: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -111,9 +130,14 @@ def plan_data(config: Config, cwd: Path) -> tuple[dict[str, Any] | None, dict[st
         d = build.distributed
         hosts = [parse_host(h, d.engine) for h in d.hosts]
         dist = {
-            "engine": d.engine, "launcher": ENGINE_LAUNCHER[d.engine], "hosts": hosts,
-            "local_slots": d.local_slots, "connect_timeout": d.connect_timeout,
-            "io_timeout": d.io_timeout, "backoff": d.backoff, "fallback": d.fallback,
+            "engine": d.engine,
+            "launcher": ENGINE_LAUNCHER[d.engine],
+            "hosts": hosts,
+            "local_slots": d.local_slots,
+            "connect_timeout": d.connect_timeout,
+            "io_timeout": d.io_timeout,
+            "backoff": d.backoff,
+            "fallback": d.fallback,
         }
     cache = None
     if build.cache is not None:

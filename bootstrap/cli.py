@@ -89,8 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mlirboot {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="only errors and the final result: no progress or info lines")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only errors and the final result: no progress or info lines",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -28,7 +28,12 @@ class Configured:
 
 
 def configure(
-    resolved: Resolved, *, build_dir: Path, prefix: Path | None, cwd: Path, codename: str | None,
+    resolved: Resolved,
+    *,
+    build_dir: Path,
+    prefix: Path | None,
+    cwd: Path,
+    codename: str | None,
     environ: Mapping[str, str] | None = None,
 ) -> Configured:
     """The files `configure` writes, by name. Writes nothing. Planning is pure;

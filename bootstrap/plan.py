@@ -93,8 +93,14 @@ def make_plan(
     llvm = llvm_recipe.plan(ctx)
     mlir_recipe.contribute(ctx, llvm)
     offload_recipe.contribute(ctx, llvm)
-    components = [llvm, *offload_recipe.plan(ctx), *enzyme_recipe.plan(ctx),
-                  *stablehlo_recipe.plan(ctx), *pjrt_recipe.plan(ctx), *passes_recipe.plan(ctx)]
+    components = [
+        llvm,
+        *offload_recipe.plan(ctx),
+        *enzyme_recipe.plan(ctx),
+        *stablehlo_recipe.plan(ctx),
+        *pjrt_recipe.plan(ctx),
+        *passes_recipe.plan(ctx),
+    ]
 
     assert config.sources is not None
     distributed, cache = buildfarm.plan_data(config, cwd)
@@ -102,9 +108,13 @@ def make_plan(
     for comp in components:
         if comp.action == "cmake":
             # A recipe may bring its own source (passes: backend/passes in this package).
-            comp.source = localsource.override(comp.source or source_spec(
-                getattr(config.sources, RECIPE_SOURCES[comp.recipe]), cwd),
-                comp.source_env, environ, cwd)
+            comp.source = localsource.override(
+                comp.source
+                or source_spec(getattr(config.sources, RECIPE_SOURCES[comp.recipe]), cwd),
+                comp.source_env,
+                environ,
+                cwd,
+            )
             comp.cache_file = f"{comp.name}.cmake"
             comp.settings_hash = sha256_text(
                 render_cache(comp) + json.dumps(comp.source, sort_keys=True)
@@ -146,16 +156,20 @@ def lock_data(plan: Plan) -> dict[str, Any]:
     sources: dict[str, Any] = {}
     for comp in plan.components:
         if comp.source is not None:
-            sources.setdefault(json.dumps(comp.source, sort_keys=True), {
-                "source": comp.source, "components": []})["components"].append(comp.name)
+            sources.setdefault(
+                json.dumps(comp.source, sort_keys=True), {"source": comp.source, "components": []}
+            )["components"].append(comp.name)
     return {
         "schema": PLAN_SCHEMA,
         "mlirboot_version": plan.mlirboot_version,
         "config_hash": plan.config_hash,
         "sources": [sources[k] for k in sorted(sources)],
         "system_packages": sorted(
-            ({"name": p["name"], "version": p["version"]}
-             for c in plan.components for p in c.packages),
+            (
+                {"name": p["name"], "version": p["version"]}
+                for c in plan.components
+                for p in c.packages
+            ),
             key=lambda p: p["name"],
         ),
         "pip": [{"component": c.name, **(c.pip or {})} for c in plan.components if c.pip],

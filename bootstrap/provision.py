@@ -60,8 +60,9 @@ def system_components(targets: list[str], build_dir: Path) -> tuple[list[planfil
             if comps:
                 return comps, str(path)
     resolved = resolve(targets=targets, sets=["provider=system"])
-    configured = configure(resolved, build_dir=build_dir, prefix=None, cwd=Path.cwd(),
-                           codename=os_codename())
+    configured = configure(
+        resolved, build_dir=build_dir, prefix=None, cwd=Path.cwd(), codename=os_codename()
+    )
     data = configured.plan.to_data()
     plan = planfile.parse(data, path, build_dir)
     return [c for c in plan.components if c.action == "system"], "configs (provider=system)"
@@ -70,8 +71,11 @@ def system_components(targets: list[str], build_dir: Path) -> tuple[list[planfil
 def installed_versions(names: list[str]) -> dict[str, str]:
     if not names or not proc.which("dpkg-query"):
         return {}
-    result = proc.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Abbrev}\n",
-                       *names], stage="provision", check=False)
+    result = proc.run(
+        ["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Abbrev}\n", *names],
+        stage="provision",
+        check=False,
+    )
     found = {}
     for line in result.output.splitlines():
         parts = line.split()
@@ -96,8 +100,14 @@ def adopt(components: list[planfile.Component], llvm_prefix: str | None) -> tupl
     return prefix, version
 
 
-def provision(targets: list[str], *, build_dir: Path, llvm_prefix: str | None = None,
-              dry_run: bool = False, log: Path | None = None) -> Provisioned:
+def provision(
+    targets: list[str],
+    *,
+    build_dir: Path,
+    llvm_prefix: str | None = None,
+    dry_run: bool = False,
+    log: Path | None = None,
+) -> Provisioned:
     components, origin = system_components(targets, build_dir)
     if not components:
         raise UsageError(
@@ -115,17 +125,20 @@ def provision(targets: list[str], *, build_dir: Path, llvm_prefix: str | None = 
     if not todo:
         prefix, version = adopt(components, None)
         return Provisioned("adopted", str(prefix), version, states, source=origin)
-    command = ["apt-get", "install", "-y", "--no-install-recommends",
-               *[s.spec() for s in todo]]
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *[s.spec() for s in todo]]
     if dry_run:
         return Provisioned("dry-run", None, None, states, command, origin)
     if os.geteuid() != 0:
         return Provisioned("needs-root", None, None, states, command, origin)
     try:
-        proc.run(command, stage="provision", log_path=log,
-                 env={"DEBIAN_FRONTEND": "noninteractive"},
-                 hint="run `apt-get update`; check that the pinned versions exist "
-                 "(`apt-cache policy " + todo[0].name + "`)")
+        proc.run(
+            command,
+            stage="provision",
+            log_path=log,
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+            hint="run `apt-get update`; check that the pinned versions exist "
+            "(`apt-cache policy " + todo[0].name + "`)",
+        )
     except BuildError:
         raise
     have = installed_versions([n for n, _ in wanted])

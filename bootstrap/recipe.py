@@ -80,8 +80,9 @@ class Context:
     def clangxx(self) -> Path:
         return self.llvm_prefix / "bin" / "clang++"
 
-    def against_toolchain(self, title: str, packages: list[str],
-                          build_type: str | None = None) -> Section:
+    def against_toolchain(
+        self, title: str, packages: list[str], build_type: str | None = None
+    ) -> Section:
         """The entries every build against the toolchain's own LLVM shares:
         `<Package>_DIR` for each CMake package (llvm, clang, mlir), build type,
         install prefix, and the toolchain's clang, so one LLVM major and one

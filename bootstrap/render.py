@@ -41,17 +41,27 @@ def presets(components: list[Component], build_dir: Path) -> str:
     for comp in components:
         if comp.action != "cmake":
             continue
-        variables = {e.key: {"type": e.cmake_type, "value": e.cmake_value}
-                     for s in comp.sections for e in s.entries}
-        configure.append({
-            "name": comp.name,
-            "displayName": comp.description,
-            "generator": "Ninja",
-            "binaryDir": str(build_dir / comp.name / "build"),
-            "cacheVariables": variables,
-        })
-        build.append({"name": comp.name, "configurePreset": comp.name,
-                      "targets": comp.build_targets or ["all"]})
+        variables = {
+            e.key: {"type": e.cmake_type, "value": e.cmake_value}
+            for s in comp.sections
+            for e in s.entries
+        }
+        configure.append(
+            {
+                "name": comp.name,
+                "displayName": comp.description,
+                "generator": "Ninja",
+                "binaryDir": str(build_dir / comp.name / "build"),
+                "cacheVariables": variables,
+            }
+        )
+        build.append(
+            {
+                "name": comp.name,
+                "configurePreset": comp.name,
+                "targets": comp.build_targets or ["all"],
+            }
+        )
     data = {
         "version": 3,
         "cmakeMinimumRequired": {"major": 3, "minor": 21, "patch": 0},

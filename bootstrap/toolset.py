@@ -20,12 +20,30 @@ LLVM_MAJOR = 22
 
 # Tools the backend and users call; found in <prefix>/bin.
 TOOLS = [
-    "clang", "clang++", "clang-linker-wrapper", "clang-offload-packager",
-    "clang-nvlink-wrapper", "ld.lld", "lld", "llc", "opt", "llvm-link", "llvm-config",
-    "llvm-offload-binary", "llvm-offload-device-info", "llvm-objdump", "llvm-objcopy",
+    "clang",
+    "clang++",
+    "clang-linker-wrapper",
+    "clang-offload-packager",
+    "clang-nvlink-wrapper",
+    "ld.lld",
+    "lld",
+    "llc",
+    "opt",
+    "llvm-link",
+    "llvm-config",
+    "llvm-offload-binary",
+    "llvm-offload-device-info",
+    "llvm-objdump",
+    "llvm-objcopy",
     "llvm-readelf",
-    "llvm-dis", "llvm-as", "llvm-ar", "FileCheck", "mlir-opt", "mlir-translate",
-    "mlir-runner", "llvm-spirv",
+    "llvm-dis",
+    "llvm-as",
+    "llvm-ar",
+    "FileCheck",
+    "mlir-opt",
+    "mlir-translate",
+    "mlir-runner",
+    "llvm-spirv",
 ]
 
 # Library name -> file name patterns searched in <prefix>/lib (first match wins).
@@ -91,7 +109,8 @@ def find_system_llvm(explicit_prefix: str | os.PathLike[str] | None = None) -> P
             return prefix
     raise UsageError(
         f"no LLVM {LLVM_MAJOR} install found (looked in: "
-        + ", ".join(str(c) for c in candidates) + ")",
+        + ", ".join(str(c) for c in candidates)
+        + ")",
         where="system provider",
         hint="run `mlirboot provision --target host` (installs the distribution's "
         f"LLVM {LLVM_MAJOR} packages) or pass --llvm-prefix DIR",
@@ -115,9 +134,7 @@ def scan_prefix(prefix: Path) -> tuple[dict[str, str], dict[str, str]]:
     return tools, libraries
 
 
-def system_manifest(
-    prefix: Path | None = None, targets: list[str] | None = None
-) -> Manifest:
+def system_manifest(prefix: Path | None = None, targets: list[str] | None = None) -> Manifest:
     """A manifest describing an existing LLVM 22 install (the system provider)."""
     prefix = prefix or find_system_llvm()
     version = llvm_version(prefix / "bin" / "llvm-config")

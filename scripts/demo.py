@@ -39,8 +39,10 @@ def main() -> int:
     expected = a @ b
     ok = np.allclose(c, expected, rtol=1e-5, atol=1e-5)
     err = float(np.max(np.abs(c - expected)))
-    print(f"check against numpy (rtol 1e-5): max abs error {err:.2e} over {c.size} values "
-          f"-> {'OK' if ok else 'MISMATCH'}")
+    print(
+        f"check against numpy (rtol 1e-5): max abs error {err:.2e} over {c.size} values "
+        f"-> {'OK' if ok else 'MISMATCH'}"
+    )
     return 0 if ok else 1
 
 

@@ -23,5 +23,11 @@ def cache_entries(text: str) -> dict[str, str]:
 def configured(tmp_path: Path, targets: str, *sets: str) -> Configured:
     resolved = resolve(targets=targets.split(","), sets=list(sets), cwd=tmp_path)
     # No MLIRBOOT_*_SOURCE overrides: the plan is the config's alone.
-    return configure(resolved, build_dir=tmp_path / "build", prefix=None, cwd=tmp_path,
-                     codename="trixie", environ={})
+    return configure(
+        resolved,
+        build_dir=tmp_path / "build",
+        prefix=None,
+        cwd=tmp_path,
+        codename="trixie",
+        environ={},
+    )

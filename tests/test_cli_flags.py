@@ -48,9 +48,22 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def test_every_command_is_walked():
-    assert {"targets", "configure", "config show", "config schema", "provision", "fetch",
-            "build", "doctor", "compile", "run", "package", "container", "rustc-config",
-            "completion"} <= set(COMMANDS)
+    assert {
+        "targets",
+        "configure",
+        "config show",
+        "config schema",
+        "provision",
+        "fetch",
+        "build",
+        "doctor",
+        "compile",
+        "run",
+        "package",
+        "container",
+        "rustc-config",
+        "completion",
+    } <= set(COMMANDS)
     for exempt in (NO_BUILD_DIR, NO_JSON, WRITES_WITHOUT_DRY_RUN):
         assert set(exempt) <= set(COMMANDS)
 
@@ -75,7 +88,8 @@ def test_description_and_examples(name: str):
     parser = COMMANDS[name]
     assert parser.description and parser.description.strip(), name
     assert parser.epilog and "examples:\n  mlirboot" in parser.epilog.replace(
-        "examples:\n  sudo mlirboot", "examples:\n  mlirboot"), name
+        "examples:\n  sudo mlirboot", "examples:\n  mlirboot"
+    ), name
     assert parser.formatter_class is argparse.RawDescriptionHelpFormatter, name
     text = parser.format_help()
     assert "examples:" in text and "-q, --quiet" in text
@@ -131,12 +145,12 @@ def test_dry_runs_write_nothing(tmp_path: Path):
     rc, out, _ = _run("configure", "--target", "host", "--dry-run", cwd=tmp_path)
     assert rc == 0 and "would write" in out and "new" in out
     assert not (tmp_path / "build").exists()
-    rc, _, _ = _run("configure", "--target", "host", "--set", "provider=source", "-q",
-                    cwd=tmp_path)
+    rc, _, _ = _run("configure", "--target", "host", "--set", "provider=source", "-q", cwd=tmp_path)
     assert rc == 0
     before = _tree(tmp_path)
-    rc, out, _ = _run("configure", "--target", "host", "--set", "provider=source", "-n",
-                      "--json", cwd=tmp_path)
+    rc, out, _ = _run(
+        "configure", "--target", "host", "--set", "provider=source", "-n", "--json", cwd=tmp_path
+    )
     assert rc == 0 and '"unchanged"' in out
     rc, out, _ = _run("build", "--dry-run", cwd=tmp_path)
     assert rc == 0 and "would build" in out and "ninja" in out and "cmake" in out
@@ -173,10 +187,13 @@ def test_bash_completion_completes(tmp_path: Path):
 
     def complete(*words: str) -> list[str]:
         line = " ".join(f"'{w}'" for w in words)
-        probe = (f"source {tmp_path / 'c.bash'}; COMP_WORDS=({line}); "
-                 f"COMP_CWORD={len(words) - 1}; _mlirboot; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
-        done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True,
-                              cwd=tmp_path, check=True)
+        probe = (
+            f"source {tmp_path / 'c.bash'}; COMP_WORDS=({line}); "
+            f"COMP_CWORD={len(words) - 1}; _mlirboot; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        )
+        done = subprocess.run(
+            ["bash", "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True
+        )
         return done.stdout.split()
 
     top = {name for name in COMMANDS if " " not in name}
@@ -189,6 +206,10 @@ def test_bash_completion_completes(tmp_path: Path):
 
 
 def test_cli_module_runs():
-    done = subprocess.run([sys.executable, "-m", "mlirboot.bootstrap.cli", "build", "--help"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlirboot.bootstrap.cli", "build", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "--dry-run" in done.stdout and "examples:" in done.stdout

@@ -16,10 +16,16 @@ LIB = Path(__file__).resolve().parent.parent / "scripts" / "lib.sh"
 
 
 def chosen(env: dict[str, str]) -> str:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("VIRTUAL_ENV", "PYTHON", "MLIRBOOT_VENV")}
-    done = subprocess.run(["bash", "-c", f'source "{LIB}" && use_venv && echo "$PY"'],
-                          env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHON", "MLIRBOOT_VENV")
+    }
+    done = subprocess.run(
+        ["bash", "-c", f'source "{LIB}" && use_venv && echo "$PY"'],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
 
@@ -48,6 +54,10 @@ def test_otherwise_a_venv_is_made_with_python(tmp_path: Path) -> None:
     target = tmp_path / "made"
     got = chosen({"PYTHON": base, "MLIRBOOT_VENV": str(target)})
     assert got == f"{target}/bin/python"
-    inside = subprocess.run([got, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
-                            capture_output=True, text=True, check=True)
+    inside = subprocess.run(
+        [got, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert inside.stdout.strip() == "True"

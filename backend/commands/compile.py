@@ -65,8 +65,7 @@ def handle(args: argparse.Namespace) -> int:
             return 0
     if not args.out:
         raise UsageError("no output directory", where="compile", hint="pass -o OUT")
-    artifact = compile_program(args.program, out=args.out, emit=args.emit,
-                               **compile_args(args))
+    artifact = compile_program(args.program, out=args.out, emit=args.emit, **compile_args(args))
     if args.json:
         print(
             json.dumps(

@@ -29,8 +29,12 @@ FUSE_ELEMENTWISE = "mlirboot-fuse-elementwise-into-matmul"
 #: names a transposed-operand matmul generic a plain linalg.matmul).
 SPECIALIZE_GENERICS = "mlirboot-specialize-generic-ops"
 #: The plugin's own passes (all run on any op, typically func.func).
-PLUGIN_PASSES: tuple[str, ...] = (RAISE_LOOPS, SPECIALIZE_GENERICS, REASSOCIATE_CHAINS,
-                                  FUSE_ELEMENTWISE)
+PLUGIN_PASSES: tuple[str, ...] = (
+    RAISE_LOOPS,
+    SPECIALIZE_GENERICS,
+    REASSOCIATE_CHAINS,
+    FUSE_ELEMENTWISE,
+)
 
 #: The -O2 sequence, as passes nested under func.func, in order:
 #: raise loop nests (memref) to linalg; name any remaining matmul/conv-shaped
@@ -133,7 +137,13 @@ def build_plugin(
     # The environment's own cmake/ninja (pip dependencies): its bin/ need not be on PATH.
     cmake, ninja = find_tool("cmake"), find_tool("ninja")
     configure = [
-        cmake, "-G", "Ninja", "-S", source_dir(), "-B", build_dir,
+        cmake,
+        "-G",
+        "Ninja",
+        "-S",
+        source_dir(),
+        "-B",
+        build_dir,
         f"-DMLIR_DIR={mlir_dir}",
         "-DCMAKE_BUILD_TYPE=Release",
         f"-DCMAKE_MAKE_PROGRAM={ninja}",
@@ -149,7 +159,8 @@ def build_plugin(
     plugin = build_dir / PLUGIN_NAME
     if not plugin.exists():
         raise BuildError(
-            f"{PLUGIN_NAME} was not produced", where="passes/build",
+            f"{PLUGIN_NAME} was not produced",
+            where="passes/build",
             hint=f"see {build_dir / 'build.log'}",
         )
     return plugin

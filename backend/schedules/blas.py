@@ -54,8 +54,9 @@ def replace_matmuls(text: str) -> str:
             counter += 1
             names.append(name)
             lines.append(f"{ind}{name} = memref.cast {operand} : {ty} to {dyn}")
-        lines.append(f"{ind}func.call @{FUNCS[dtype]}({', '.join(names)}) : "
-                     f"({dyn}, {dyn}, {dyn}) -> ()")
+        lines.append(
+            f"{ind}func.call @{FUNCS[dtype]}({', '.join(names)}) : ({dyn}, {dyn}, {dyn}) -> ()"
+        )
         return "\n".join(lines)
 
     out = _MATMUL.sub(rewrite, text)
@@ -69,14 +70,17 @@ def replace_matmuls(text: str) -> str:
     head = re.search(r"^module\b[^\n]*\{[ \t]*\n", out, re.MULTILINE)
     if head is None:
         return f"module {{\n{decls}{out}\n}}\n"
-    return out[: head.end()] + decls + out[head.end():]
+    return out[: head.end()] + decls + out[head.end() :]
 
 
 def build_shim(out: Path, *, clang: Path, run: Callable[..., proc.Result] = proc.run) -> Path:
     """Compile the shim to an object file (needs cblas.h from libopenblas-dev)."""
-    run([clang, "-O2", "-fPIC", "-c", SHIM_SOURCE, "-o", out], stage="blas: compile shim",
+    run(
+        [clang, "-O2", "-fPIC", "-c", SHIM_SOURCE, "-o", out],
+        stage="blas: compile shim",
         log_path=out.with_suffix(".log"),
-        hint="apt-get install libopenblas-dev (cblas.h, libopenblas.so)")
+        hint="apt-get install libopenblas-dev (cblas.h, libopenblas.so)",
+    )
     return out
 
 

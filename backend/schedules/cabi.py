@@ -26,8 +26,11 @@ _CTYPES: dict[np.dtype[Any], CElement] = {
 def descriptor_type(rank: int, elem: CElement) -> type[ctypes.Structure]:
     """The struct MLIR's default memref lowering uses for a rank-`rank` memref."""
     ptr = ctypes.POINTER(elem)
-    fields: list[tuple[str, Any]] = [("allocated", ptr), ("aligned", ptr),
-                                     ("offset", ctypes.c_int64)]
+    fields: list[tuple[str, Any]] = [
+        ("allocated", ptr),
+        ("aligned", ptr),
+        ("offset", ctypes.c_int64),
+    ]
     if rank:
         fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
     return type(f"MemRef{rank}D_{elem.__name__}", (ctypes.Structure,), {"_fields_": fields})
@@ -59,15 +62,28 @@ def to_numpy(desc: ctypes.Structure, dtype: np.dtype[Any] | type) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(flat, shape, strides).copy()
 
 
-def link_shared(objects: Sequence[Path], out: Path, *, clang: Path,
-                libs: Sequence[str] = (), run: Callable[..., proc.Result] = proc.run) -> Path:
-    run([clang, "-shared", "-o", out, *objects, *libs], stage="link shared library",
-        log_path=out.with_suffix(".log"))
+def link_shared(
+    objects: Sequence[Path],
+    out: Path,
+    *,
+    clang: Path,
+    libs: Sequence[str] = (),
+    run: Callable[..., proc.Result] = proc.run,
+) -> Path:
+    run(
+        [clang, "-shared", "-o", out, *objects, *libs],
+        stage="link shared library",
+        log_path=out.with_suffix(".log"),
+    )
     return out
 
 
-def call(lib: ctypes.CDLL, name: str, args: Sequence[np.ndarray],
-         result: tuple[int, np.dtype[Any] | type] | None = None) -> np.ndarray | None:
+def call(
+    lib: ctypes.CDLL,
+    name: str,
+    args: Sequence[np.ndarray],
+    result: tuple[int, np.dtype[Any] | type] | None = None,
+) -> np.ndarray | None:
     """Call `_mlir_ciface_<name>(result*, args*...)`; `result` = (rank, dtype) when the
     function returns one memref (its descriptor comes first in the C interface)."""
     fn = getattr(lib, f"_mlir_ciface_{name}")

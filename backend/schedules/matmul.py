@@ -66,8 +66,13 @@ TO_LLVM: tuple[str, ...] = (
 #: llc flags. -fp-contract=fast lets the backend fuse the kernel's mulf+addf into
 #: FMA (MLIR emits them without `contract` flags; without this the kernel runs at
 #: about half speed). Same rounding freedom as clang's -ffp-contract=fast.
-LLC_FLAGS: tuple[str, ...] = ("-O3", "-mcpu=native", "-fp-contract=fast", "-filetype=obj",
-                              "-relocation-model=pic")
+LLC_FLAGS: tuple[str, ...] = (
+    "-O3",
+    "-mcpu=native",
+    "-fp-contract=fast",
+    "-filetype=obj",
+    "-relocation-model=pic",
+)
 
 Runner = Callable[..., proc.Result]
 
@@ -203,7 +208,9 @@ def lower_to_object(
 
         memref = work / "bufferized.mlir"
         elements: tuple[str, ...] = (
-            preload(schedule), interpreter(BUFFERIZE_ENTRY), "canonicalize"
+            preload(schedule),
+            interpreter(BUFFERIZE_ENTRY),
+            "canonicalize",
         )
         _mlir_opt(run, tools, src, memref, elements, work, "bufferize")
         rewritten = work / "blas.mlir"
@@ -213,9 +220,14 @@ def lower_to_object(
     else:
         llvm_dialect = work / "llvm.mlir"
         elements = (
-            preload(schedule), interpreter(TENSOR_ENTRY), "canonicalize", "cse",
+            preload(schedule),
+            interpreter(TENSOR_ENTRY),
+            "canonicalize",
+            "cse",
             interpreter(BUFFERIZE_ENTRY),
-            interpreter(MEMREF_ENTRY), "canonicalize", "cse",
+            interpreter(MEMREF_ENTRY),
+            "canonicalize",
+            "cse",
             *TO_LLVM,
         )
         _mlir_opt(run, tools, src, llvm_dialect, elements, work, "schedule")
@@ -227,18 +239,28 @@ def llvm_to_object(
 ) -> Path:
     """LLVM-dialect MLIR -> LLVM IR -> opt -O3 -> llc (host CPU) -> object."""
     ll = workdir / "module.ll"
-    run([tools.mlir_translate, "--mlir-to-llvmir", llvm_dialect, "-o", ll],
-        stage="matmul: mlir-translate", log_path=workdir / "mlir-translate.log")
+    run(
+        [tools.mlir_translate, "--mlir-to-llvmir", llvm_dialect, "-o", ll],
+        stage="matmul: mlir-translate",
+        log_path=workdir / "mlir-translate.log",
+    )
     bc = workdir / "module.opt.bc"
     run([tools.opt, "-O3", ll, "-o", bc], stage="matmul: opt -O3", log_path=workdir / "opt.log")
-    run([tools.llc, *LLC_FLAGS, bc, "-o", out], stage="matmul: llc",
-        log_path=workdir / "llc.log")
+    run([tools.llc, *LLC_FLAGS, bc, "-o", out], stage="matmul: llc", log_path=workdir / "llc.log")
     return out
 
 
 def _mlir_opt(
-    run: Runner, tools: Tools, src: Path, dst: Path, elements: tuple[str, ...],
-    work: Path, name: str,
+    run: Runner,
+    tools: Tools,
+    src: Path,
+    dst: Path,
+    elements: tuple[str, ...],
+    work: Path,
+    name: str,
 ) -> None:
-    run([tools.mlir_opt, src, f"--pass-pipeline={pass_pipeline(elements)}", "-o", dst],
-        stage=f"matmul: mlir-opt {name}", log_path=work / f"mlir-opt-{name}.log")
+    run(
+        [tools.mlir_opt, src, f"--pass-pipeline={pass_pipeline(elements)}", "-o", dst],
+        stage=f"matmul: mlir-opt {name}",
+        log_path=work / f"mlir-opt-{name}.log",
+    )

@@ -87,8 +87,17 @@ def link_shared(ctx: Context) -> Path:
     """The entry as a shared library: Artifact.run calls it inside the
     Python process (bare-pointer C ABI, as the launcher calls it)."""
     lib = ctx.product("libprog.so")
-    ctx.run([ctx.tools.tool("clang"), "-shared", ctx.file("host_object"),
-             *blas.link_args(ctx), "-lm", "-o", lib])
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-shared",
+            ctx.file("host_object"),
+            *blas.link_args(ctx),
+            "-lm",
+            "-o",
+            lib,
+        ]
+    )
     return ctx.make("shared_library", lib)
 
 
@@ -104,6 +113,7 @@ def link_static(ctx: Context) -> Path:
     (and, with --blas, OpenBLAS: artifact.json `info.blas.libs`)."""
     lib = ctx.product("libprog.a")
     lib.unlink(missing_ok=True)  # `ar rcs` would add to an old archive
-    ctx.run([ctx.tools.tool("llvm-ar"), "rcsD", lib, ctx.file("host_object"),
-             *ctx.each("blas_objects")])
+    ctx.run(
+        [ctx.tools.tool("llvm-ar"), "rcsD", lib, ctx.file("host_object"), *ctx.each("blas_objects")]
+    )
     return ctx.make("static_library", lib)

@@ -18,8 +18,7 @@ PJRT_LAUNCHER = Path(__file__).parents[1] / "pjrt_launcher.py"
 def stablehlo(ctx: Context) -> Path:
     assert ctx.signature is not None and ctx.current is not None
     out = ctx.product("program.stablehlo.mlir")
-    text = translate(ctx.current.read_text(), ctx.signature, ctx.where(), ctx.info.writes,
-                     ctx.opt)
+    text = translate(ctx.current.read_text(), ctx.signature, ctx.where(), ctx.info.writes, ctx.opt)
     ctx.temp(".mlir").write_text(text)  # kept by --save-temps even if a later stage fails
     out.write_text(text)
     return ctx.make("stablehlo", out)

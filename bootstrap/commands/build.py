@@ -63,8 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     build_timeline.add_args(p)
-    add_dry_run_arg(p, "the components that would build, their steps and commands (a step "
-                    "whose stamp says done is marked)")
+    add_dry_run_arg(
+        p,
+        "the components that would build, their steps and commands (a step "
+        "whose stamp says done is marked)",
+    )
     p.set_defaults(func=run)
 
 
@@ -124,11 +127,13 @@ def _dry_run(plan, args: argparse.Namespace) -> int:
     from ..engine.runner import Engine, Options
 
     engine = Engine(plan, Options(jobs=args.jobs, only=list(args.components)), Reporter())
-    rows = dryrun.build_plan(plan, engine.selected(), args.jobs or plan.jobs
-                             or hostinfo.default_jobs())
+    rows = dryrun.build_plan(
+        plan, engine.selected(), args.jobs or plan.jobs or hostinfo.default_jobs()
+    )
     if args.json:
-        print(json.dumps({"dry_run": True, "prefix": str(plan.prefix), "components": rows},
-                         indent=2))
+        print(
+            json.dumps({"dry_run": True, "prefix": str(plan.prefix), "components": rows}, indent=2)
+        )
     else:
         print(dryrun.render_build(rows, plan.prefix))
     return 0

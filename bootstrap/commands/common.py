@@ -9,17 +9,35 @@ DEFAULT_BUILD_DIR = Path("build")
 
 
 def add_config_args(parser: argparse.ArgumentParser, *, targets: bool = True) -> None:
-    group = parser.add_argument_group("config layers (lowest first: built-in, profile, "
-                                      "mlirboot.yaml or --config, command line, --set)")
+    group = parser.add_argument_group(
+        "config layers (lowest first: built-in, profile, "
+        "mlirboot.yaml or --config, command line, --set)"
+    )
     if targets:
-        group.add_argument("--target", "-t", metavar="T[,T...]",
-                           help="accelerator targets, comma-separated (see `mlirboot targets`)")
+        group.add_argument(
+            "--target",
+            "-t",
+            metavar="T[,T...]",
+            help="accelerator targets, comma-separated (see `mlirboot targets`)",
+        )
     group.add_argument("--profile", "-p", metavar="P", help="release, debug, minimal, ...")
-    group.add_argument("--config", "-c", metavar="FILE", type=Path,
-                       help="user config file (default: ./mlirboot.yaml if present)")
-    group.add_argument("--set", "-s", metavar="KEY=VALUE", action="append", default=[],
-                       dest="sets", help="override one key, e.g. --set llvm.assertions=true "
-                       "(repeatable; VALUE is YAML: [a, b], true, 4)")
+    group.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        type=Path,
+        help="user config file (default: ./mlirboot.yaml if present)",
+    )
+    group.add_argument(
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="sets",
+        help="override one key, e.g. --set llvm.assertions=true "
+        "(repeatable; VALUE is YAML: [a, b], true, 4)",
+    )
 
 
 def add_json_arg(parser: argparse.ArgumentParser) -> None:
@@ -43,18 +61,28 @@ def resolve_from_args(args: argparse.Namespace):
     )
 
 
-
 # -- the flags every subcommand shares (issue 15: one vocabulary) ------------
 
-def add_build_dir_arg(parser: argparse.ArgumentParser, help: str | None = None,
-                      default: Path | None = DEFAULT_BUILD_DIR) -> None:
-    parser.add_argument("--build-dir", "-B", type=Path, default=default, metavar="DIR",
-                        help=help or "the build dir (default: ./build)")
+
+def add_build_dir_arg(
+    parser: argparse.ArgumentParser,
+    help: str | None = None,
+    default: Path | None = DEFAULT_BUILD_DIR,
+) -> None:
+    parser.add_argument(
+        "--build-dir",
+        "-B",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help=help or "the build dir (default: ./build)",
+    )
 
 
 def add_dry_run_arg(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--dry-run", "-n", action="store_true",
-                        help=f"print {what}; change nothing on disk")
+    parser.add_argument(
+        "--dry-run", "-n", action="store_true", help=f"print {what}; change nothing on disk"
+    )
 
 
 def add_verbosity_args(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +92,20 @@ def add_verbosity_args(parser: argparse.ArgumentParser) -> None:
     if "-v" in names or "-q" in names:
         return
     group = parser.add_argument_group("output")
-    group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="log every command run (and show tracebacks of internal errors)")
-    group.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                       help="only errors and the final result: no progress or info lines")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log every command run (and show tracebacks of internal errors)",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="only errors and the final result: no progress or info lines",
+    )
 
 
 def say(args: argparse.Namespace, *parts: object, **kwargs) -> None:

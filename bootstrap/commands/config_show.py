@@ -23,27 +23,42 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("config", help=HELP, description=HELP.capitalize() + ".",
-                            epilog="examples:\n  mlirboot config show --json\n"
-                            "  mlirboot config schema > mlirboot.schema.json\n",
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    actions = parser.add_subparsers(dest="config_command", metavar="ACTION",
-                                    parser_class=type(parser))
+    parser = sub.add_parser(
+        "config",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog="examples:\n  mlirboot config show --json\n"
+        "  mlirboot config schema > mlirboot.schema.json\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(
+        dest="config_command", metavar="ACTION", parser_class=type(parser)
+    )
     show = actions.add_parser(
-        "show", help="every resolved value and the layer (file:line) it came from",
+        "show",
+        help="every resolved value and the layer (file:line) it came from",
         description="Print every resolved setting with the layer that set it: built-in "
         "(configs/toolchain.yaml), the profile, mlirboot.yaml/--config, the command line, --set.",
-        epilog=SHOW_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_args(show)
-    add_build_dir_arg(show, default=None, help="show instead the config this build dir was "
-                      "configured with (its config.resolved.yaml; layer: configured)")
+    add_build_dir_arg(
+        show,
+        default=None,
+        help="show instead the config this build dir was "
+        "configured with (its config.resolved.yaml; layer: configured)",
+    )
     add_json_arg(show)
     show.set_defaults(func=run_show)
     schema = actions.add_parser(
-        "schema", help="print the JSON Schema of mlirboot.yaml",
+        "schema",
+        help="print the JSON Schema of mlirboot.yaml",
         description="Print the JSON Schema of mlirboot.yaml (always JSON; the same text as "
         "configs/mlirboot.schema.json).",
-        epilog=SCHEMA_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=SCHEMA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     schema.set_defaults(func=run_schema)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
@@ -88,23 +103,34 @@ def _configured_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     from ..yamlsrc import dotted
 
     if args.target or args.profile or args.config or args.sets:
-        raise UsageError("-B shows a configured build dir; layers cannot be added to it",
-                         where="config show",
-                         hint="drop -B to resolve with --target/--profile/--config/--set")
+        raise UsageError(
+            "-B shows a configured build dir; layers cannot be added to it",
+            where="config show",
+            hint="drop -B to resolve with --target/--profile/--config/--set",
+        )
     path = args.build_dir / RESOLVED_YAML
     try:
         data = yaml.safe_load(path.read_text())
     except OSError:
-        raise UsageError(f"no {RESOLVED_YAML} in {args.build_dir}", where=str(path),
-                         hint=f"run `mlirboot configure -B {args.build_dir}` first") from None
+        raise UsageError(
+            f"no {RESOLVED_YAML} in {args.build_dir}",
+            where=str(path),
+            hint=f"run `mlirboot configure -B {args.build_dir}` first",
+        ) from None
     except yaml.YAMLError as err:
-        raise UsageError(f"{RESOLVED_YAML} is not YAML ({err})", where=str(path),
-                         hint="re-run `mlirboot configure`") from None
+        raise UsageError(
+            f"{RESOLVED_YAML} is not YAML ({err})",
+            where=str(path),
+            hint="re-run `mlirboot configure`",
+        ) from None
     if not isinstance(data, dict):
-        raise UsageError(f"{RESOLVED_YAML} is not a mapping", where=str(path),
-                         hint="re-run `mlirboot configure`")
-    return [{"key": dotted(p), "value": v, "layer": "configured", "where": str(path)}
-            for p, v in _leaves(data)]
+        raise UsageError(
+            f"{RESOLVED_YAML} is not a mapping", where=str(path), hint="re-run `mlirboot configure`"
+        )
+    return [
+        {"key": dotted(p), "value": v, "layer": "configured", "where": str(path)}
+        for p, v in _leaves(data)
+    ]
 
 
 def _origin(origin: dict, path: tuple) -> tuple[str, str]:

@@ -22,7 +22,7 @@ EPILOG = f"""\
 writes into the build dir:
   {RESOLVED_YAML:<22} every setting after all layers
   {LOCK_JSON:<22} every source pinned (URL + sha256 or git commit), config hash;
-  {'':<22} a local tree (MLIRBOOT_*_SOURCE): its git commit + dirty, or content hash
+  {"":<22} a local tree (MLIRBOOT_*_SOURCE): its git commit + dirty, or content hash
   <component>.cmake      CMake initial caches: cmake -G Ninja -C llvm.cmake <src>/llvm
   {PRESETS_JSON:<22} the same settings as configure presets
   {PLAN_JSON:<22} components, order, dependencies, what each installs
@@ -57,8 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_config_args(parser)
     add_json_arg(parser)
-    add_dry_run_arg(parser, "the files that would be written (new, changed, unchanged) "
-                    "and the stale caches that would be removed")
+    add_dry_run_arg(
+        parser,
+        "the files that would be written (new, changed, unchanged) "
+        "and the stale caches that would be removed",
+    )
     parser.set_defaults(func=run)
 
 
@@ -140,11 +143,16 @@ def _dry_run(configured, args: argparse.Namespace) -> int:
             files[str(path)] = "new"
         else:
             files[str(path)] = "unchanged" if path.read_text() == text else "changed"
-    stale = sorted(str(build_dir / n) for n in
-                   _previous_cache_files(build_dir) - set(configured.files))
+    stale = sorted(
+        str(build_dir / n) for n in _previous_cache_files(build_dir) - set(configured.files)
+    )
     if args.json:
-        print(json.dumps({"dry_run": True, "build_dir": str(build_dir), "files": files,
-                          "remove": stale}, indent=2))
+        print(
+            json.dumps(
+                {"dry_run": True, "build_dir": str(build_dir), "files": files, "remove": stale},
+                indent=2,
+            )
+        )
         return 0
     print(f"would write {len(files)} files to {build_dir} (nothing is written):")
     for path, state in files.items():

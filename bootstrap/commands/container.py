@@ -40,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="accelerator targets (default: the build dir's plan, else host)",
     )
-    add_build_dir_arg(parser, help="build dir whose plan gives the default --target "
-                      "(default: ./build)")
+    add_build_dir_arg(
+        parser, help="build dir whose plan gives the default --target (default: ./build)"
+    )
     parser.add_argument(
         "-o",
         "--output-dir",
@@ -70,8 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--tag", help="image tag (default: localhost/mlirboot-<targets>:<llvm>)")
     add_json_arg(parser)
-    add_dry_run_arg(parser, "the context files that would be written (and, with --build, the "
-                    "buildah commands); the apt versions are still looked up")
+    add_dry_run_arg(
+        parser,
+        "the context files that would be written (and, with --build, the "
+        "buildah commands); the apt versions are still looked up",
+    )
     parser.set_defaults(func=run)
 
 
@@ -104,9 +108,11 @@ def run(args: argparse.Namespace) -> int:
         )
     from ..engine import planfile
 
-    targets = (parse_targets(args.target)
-               or planfile.load_data_if_present(args.build_dir.resolve()).get("targets")
-               or ["host"])
+    targets = (
+        parse_targets(args.target)
+        or planfile.load_data_if_present(args.build_dir.resolve()).get("targets")
+        or ["host"]
+    )
     epoch = source_date_epoch()
     spec = container.make_spec(targets, codename, base, epoch, Path.cwd())
     apt_packages = [p.spec for p in spec.runtime_packages]
@@ -157,14 +163,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _dry_run(spec, result: dict[str, object], args: argparse.Namespace) -> int:
     out = args.output_dir.resolve()
-    files = [str(out / f) for f in ("Containerfile", "apt/sources.list",
-                                    "apt/apt.conf.d/90mlirboot", "dpkg/90mlirboot-slim",
-                                    "python/requirements.txt", "python/wheels/")]
+    files = [
+        str(out / f)
+        for f in (
+            "Containerfile",
+            "apt/sources.list",
+            "apt/apt.conf.d/90mlirboot",
+            "dpkg/90mlirboot-slim",
+            "python/requirements.txt",
+            "python/wheels/",
+        )
+    ]
     commands = []
     if args.build:
         tag = args.tag or f"localhost/mlirboot-{'-'.join(spec.targets)}:{spec.llvm_version}"
-        commands = [f"buildah bud --timestamp {result['source_date_epoch']} -t {tag} {out}",
-                    f"buildah run <container of {tag}> mlir-opt --version"]
+        commands = [
+            f"buildah bud --timestamp {result['source_date_epoch']} -t {tag} {out}",
+            f"buildah run <container of {tag}> mlir-opt --version",
+        ]
     result.update({"dry_run": True, "context": str(out), "files": files, "commands": commands})
     if args.json:
         print(json.dumps(result, indent=2))

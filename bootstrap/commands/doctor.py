@@ -33,9 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="targets to check for (default: the build dir's plan, else host)",
     )
-    p.add_argument("--build-dir", "-B", type=Path, default=Path("build"), metavar="DIR",
-                   help="use this build dir's plan for the targets and provider "
-                   "(default: ./build)")
+    p.add_argument(
+        "--build-dir",
+        "-B",
+        type=Path,
+        default=Path("build"),
+        metavar="DIR",
+        help="use this build dir's plan for the targets and provider (default: ./build)",
+    )
     p.add_argument(
         "--provider",
         choices=["system", "source"],

@@ -22,14 +22,23 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("fetch", help=HELP, description=HELP.capitalize() + ".",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("components", nargs="*", metavar="COMPONENT",
-                        help="components whose source to fetch (default: every one built "
-                        "from source)")
+    parser = sub.add_parser(
+        "fetch",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "components",
+        nargs="*",
+        metavar="COMPONENT",
+        help="components whose source to fetch (default: every one built from source)",
+    )
     parser.add_argument("--build-dir", "-B", type=Path, default=DEFAULT_BUILD_DIR)
-    parser.add_argument("--print-path", action="store_true",
-                        help="print only the source root(s), one per line")
+    parser.add_argument(
+        "--print-path", action="store_true", help="print only the source root(s), one per line"
+    )
     add_json_arg(parser)
     add_dry_run_arg(parser, "what would be downloaded, verified and unpacked, and where")
     parser.set_defaults(func=run)
@@ -45,16 +54,23 @@ def run(args: argparse.Namespace) -> int:
     by_name = {c.name: c for c in plan.components}
     for name in args.components:
         if name not in by_name:
-            raise UsageError(f"unknown component `{name}`", where="fetch",
-                             hint=did_you_mean(name, by_name)
-                             or "components in this plan: " + ", ".join(by_name))
+            raise UsageError(
+                f"unknown component `{name}`",
+                where="fetch",
+                hint=did_you_mean(name, by_name)
+                or "components in this plan: " + ", ".join(by_name),
+            )
     chosen = [by_name[n] for n in args.components] or [
-        c for c in plan.components if c.source is not None or c.source_env]
+        c for c in plan.components if c.source is not None or c.source_env
+    ]
     if args.components:
         for comp in chosen:
             if comp.action != "cmake":
-                raise UsageError(f"component `{comp.name}` has no source to fetch "
-                                 f"(it is a {comp.action} component)", where="fetch")
+                raise UsageError(
+                    f"component `{comp.name}` has no source to fetch "
+                    f"(it is a {comp.action} component)",
+                    where="fetch",
+                )
     if args.dry_run:
         return _dry_run(chosen, args)
     raise_on_sigterm()  # git/apt-get are stopped like ninja in `build`

@@ -59,8 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"build dir holding {LOCK_JSON}/{PLAN_JSON} (default: the prefix's parent)",
     )
     add_json_arg(parser)
-    add_dry_run_arg(parser, "the package file that would be written and the files it would "
-                    "hold")
+    add_dry_run_arg(parser, "the package file that would be written and the files it would hold")
     parser.set_defaults(func=run)
 
 
@@ -86,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"sha256 {result['sha256']}")
     if result["not_packaged"]:
-        say(args,
+        say(
+            args,
             "not packaged (outside the prefix): "
-            + ", ".join(f"{k} ({v})" for k, v in sorted(result["not_packaged"].items()))
+            + ", ".join(f"{k} ({v})" for k, v in sorted(result["not_packaged"].items())),
         )
     if result["system_libraries"]:
         say(args, "needs from the system: " + ", ".join(result["system_libraries"]))
@@ -112,13 +112,25 @@ def _dry_run(ship, args: argparse.Namespace) -> int:
     extra += [PLAN_JSON] if ship.plan_text is not None else []
     members = sorted(f"toolchain/{e.arcname}" for e in pl.entries) + extra
     if args.json:
-        print(json.dumps({"dry_run": True, "format": args.format, "path": out,
-                          "members": members, "unpacked_bytes": pl.size(),
-                          "not_packaged": pl.external, "system_libraries": pl.system_libs},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "dry_run": True,
+                    "format": args.format,
+                    "path": out,
+                    "members": members,
+                    "unpacked_bytes": pl.size(),
+                    "not_packaged": pl.external,
+                    "system_libraries": pl.system_libs,
+                },
+                indent=2,
+            )
+        )
         return 0
-    print(f"would write {out} ({len(members)} files, {pl.size() / 1e6:.0f} MB unpacked; "
-          "nothing is written):")
+    print(
+        f"would write {out} ({len(members)} files, {pl.size() / 1e6:.0f} MB unpacked; "
+        "nothing is written):"
+    )
     for member in members:
         print(f"  {member}")
     return 0

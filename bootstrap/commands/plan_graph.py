@@ -74,9 +74,22 @@ def run(args: argparse.Namespace) -> int:
 
     plan = planfile.load(args.build_dir.resolve())
     if args.json and args.output is None and not args.graph:
-        print(json.dumps({"components": [
-            {"name": c.name, "version": c.version, "action": c.action,
-             "depends_on": list(c.depends_on)} for c in plan.components]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "components": [
+                        {
+                            "name": c.name,
+                            "version": c.version,
+                            "action": c.action,
+                            "depends_on": list(c.depends_on),
+                        }
+                        for c in plan.components
+                    ]
+                },
+                indent=2,
+            )
+        )
         return 0
     if args.output is None:
         text = render(plan, args.graph) if args.graph else _listing(plan)

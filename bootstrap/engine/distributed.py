@@ -61,7 +61,8 @@ class Cluster:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Cluster:
         return cls(
-            engine=str(data["engine"]), launcher=str(data["launcher"]),
+            engine=str(data["engine"]),
+            launcher=str(data["launcher"]),
             hosts=[Host(str(h["host"]), int(h["port"]), int(h["slots"])) for h in data["hosts"]],
             local_slots=int(data.get("local_slots", 0)),
             connect_timeout=float(data.get("connect_timeout", 2.0)),
@@ -102,8 +103,9 @@ def probe(host: Host, timeout: float) -> Probe:
         with socket.create_connection((host.host, host.port), timeout=timeout):
             return Probe(host, None)
     except OSError as err:
-        reason = "timed out" if isinstance(err, TimeoutError) else (
-            err.strerror or str(err)).lower()
+        reason = (
+            "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err)).lower()
+        )
         return Probe(host, reason)
 
 
@@ -117,10 +119,12 @@ def prepare(cluster: Cluster, build_dir: Path, warn: Callable[[str], None]) -> F
     """Check the servers (one-line error when none answers, a warning naming
     the dead ones otherwise) and build the environment for the live ones."""
     if proc.which(cluster.launcher) is None:
-        raise UsageError(f"{cluster.engine}: `{cluster.launcher}` not found",
-                         where="build/distributed",
-                         hint=f"apt-get install {package(cluster.engine)}, or drop "
-                         "build.distributed from the config")
+        raise UsageError(
+            f"{cluster.engine}: `{cluster.launcher}` not found",
+            where="build/distributed",
+            hint=f"apt-get install {package(cluster.engine)}, or drop "
+            "build.distributed from the config",
+        )
     probes = probe_all(cluster)
     farm = Farm(cluster, probes)
     dead = ", ".join(f"{p.host.name} ({p.error})" for p in farm.dead)
@@ -129,10 +133,13 @@ def prepare(cluster: Cluster, build_dir: Path, warn: Callable[[str], None]) -> F
             f"no {cluster.engine} server reachable: {dead}",
             where="build/distributed",
             hint="start the servers or fix build.distributed.hosts; `mlirboot doctor` "
-            "shows the cluster")
+            "shows the cluster",
+        )
     if farm.dead:
-        warn(f"{cluster.engine}: {len(farm.dead)} of {len(probes)} servers unreachable, "
-             f"building without them: {dead}")
+        warn(
+            f"{cluster.engine}: {len(farm.dead)} of {len(probes)} servers unreachable, "
+            f"building without them: {dead}"
+        )
     state = build_dir / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
     farm.env = environment(cluster, farm.alive, state)
@@ -183,16 +190,19 @@ def link_jobs(plan_link_jobs: int | None) -> int:
     change from one run to the next."""
     if plan_link_jobs:
         return plan_link_jobs
-    return max(1, min(hostinfo.cpu_count(),
-                      int(hostinfo.memory_total_gib() / hostinfo.GIB_PER_LINK_JOB)))
+    return max(
+        1, min(hostinfo.cpu_count(), int(hostinfo.memory_total_gib() / hostinfo.GIB_PER_LINK_JOB))
+    )
 
 
 def link_pool_defines(jobs: int) -> list[str]:
     # A ninja pool for every CMake project; LLVM's own knob too, because LLVM
     # replaces the JOB_POOLS property and CMAKE_JOB_POOL_LINK when it is set.
-    return [f"-DCMAKE_JOB_POOLS=mlirboot_link={jobs}",
-            "-DCMAKE_JOB_POOL_LINK=mlirboot_link",
-            f"-DLLVM_PARALLEL_LINK_JOBS={jobs}"]
+    return [
+        f"-DCMAKE_JOB_POOLS=mlirboot_link={jobs}",
+        "-DCMAKE_JOB_POOL_LINK=mlirboot_link",
+        f"-DLLVM_PARALLEL_LINK_JOBS={jobs}",
+    ]
 
 
 _EXEC_ON = re.compile(r"^distcc\[(\d+)\] exec on (\S+?)/")

@@ -24,21 +24,25 @@ def source_plan(comp: Component, cache: Path | None = None) -> dict[str, Any]:
     """Where the component's source comes from and what fetching it would do."""
     source = effective_source(comp)
     if source is None:
-        return {"kind": None, "action": "none (no source; set "
-                f"{comp.source_env or 'a source in the config'})"}
+        return {
+            "kind": None,
+            "action": f"none (no source; set {comp.source_env or 'a source in the config'})",
+        }
     cache = cache or cache_dir()
     kind = source["kind"]
     out: dict[str, Any] = {"kind": kind}
     if kind == "local":
         path = Path(source["path"]).expanduser()
-        out.update(tree=str(path), action="use local tree" if path.is_dir()
-                   else "error: not a directory")
+        out.update(
+            tree=str(path), action="use local tree" if path.is_dir() else "error: not a directory"
+        )
         return out
     if kind in ("tarball", "debian"):
         name = _url_name(source["url"]) if kind == "tarball" else source["file"]
         archive = _cached_path(cache, source["sha256"], name)
-        tree = cache / "src" / hash_key("archive", source["sha256"],
-                                        int(source.get("strip", 1)))[:32]
+        tree = (
+            cache / "src" / hash_key("archive", source["sha256"], int(source.get("strip", 1)))[:32]
+        )
         out.update(sha256=source["sha256"], archive=str(archive), tree=str(tree))
         if kind == "tarball":
             out["url"] = source["url"]
@@ -55,8 +59,11 @@ def source_plan(comp: Component, cache: Path | None = None) -> dict[str, Any]:
     if kind == "git":
         tree = cache / "git" / hash_key("git", source["url"], source["commit"])[:32]
         out.update(url=source["url"], commit=source["commit"], tree=str(tree))
-        out["action"] = ("reuse checkout (its content stamp is checked)" if tree.is_dir()
-                         else "clone, check out the commit")
+        out["action"] = (
+            "reuse checkout (its content stamp is checked)"
+            if tree.is_dir()
+            else "clone, check out the commit"
+        )
         return out
     out["action"] = f"error: unknown source kind {kind!r}"
     return out
@@ -75,24 +82,49 @@ def build_plan(plan: Plan, components: list[Component], jobs: int) -> list[dict[
     cmake, ninja = _tool("cmake"), _tool("ninja")
     rows = []
     for comp in components:
-        row: dict[str, Any] = {"name": comp.name, "action": comp.action,
-                               "depends_on": list(comp.depends_on), "steps": []}
+        row: dict[str, Any] = {
+            "name": comp.name,
+            "action": comp.action,
+            "depends_on": list(comp.depends_on),
+            "steps": [],
+        }
         rows.append(row)
         if comp.action == "system":
-            row["steps"].append({"step": "system", "what": "check the installed packages: "
-                                 + ", ".join(p.name for p in comp.packages)})
+            row["steps"].append(
+                {
+                    "step": "system",
+                    "what": "check the installed packages: "
+                    + ", ".join(p.name for p in comp.packages),
+                }
+            )
             continue
         comp_dir = plan.build_dir / comp.name
         stamps = Stamps(comp_dir / "stamps")
-        done = {s for s in ("configure", "build", "install")
-                if (stamps.read(s) or {}).get("state") == "done"}
+        done = {
+            s
+            for s in ("configure", "build", "install")
+            if (stamps.read(s) or {}).get("state") == "done"
+        }
         steps = row["steps"]
         if comp.action == "pip" and comp.pip is not None:
             target = comp_dir / "stage" / "lib" / "python"
-            steps.append({"step": "install", "stamp_done": "install" in done,
-                          "command": proc.quote([
-                              sys.executable, "-m", "pip", "install", "--target", str(target),
-                              f"{comp.pip.package}=={comp.pip.version}"])})
+            steps.append(
+                {
+                    "step": "install",
+                    "stamp_done": "install" in done,
+                    "command": proc.quote(
+                        [
+                            sys.executable,
+                            "-m",
+                            "pip",
+                            "install",
+                            "--target",
+                            str(target),
+                            f"{comp.pip.package}=={comp.pip.version}",
+                        ]
+                    ),
+                }
+            )
         else:
             src_info = source_plan(comp)
             row["source"] = src_info
@@ -102,16 +134,45 @@ def build_plan(plan: Plan, components: list[Component], jobs: int) -> list[dict[
                 src = src / comp.source_subdir
             bdir = comp_dir / "build"
             cache = plan.build_dir / (comp.cache_file or f"{comp.name}.cmake")
-            steps.append({"step": "configure", "stamp_done": "configure" in done,
-                          "command": proc.quote([
-                              cmake, "-G", "Ninja", "-C", str(cache), "-S", str(src),
-                              "-B", str(bdir), f"-DCMAKE_INSTALL_PREFIX={plan.prefix}"])})
-            steps.append({"step": "build", "stamp_done": "build" in done,
-                          "command": proc.quote([ninja, "-C", str(bdir), f"-j{jobs}",
-                                                 *comp.build_targets])})
-            steps.append({"step": "install", "stamp_done": "install" in done,
-                          "command": "DESTDIR=" + str(comp_dir / "stage") + " " + proc.quote(
-                              [ninja, "-C", str(bdir), f"-j{jobs}", *comp.install_targets])})
+            steps.append(
+                {
+                    "step": "configure",
+                    "stamp_done": "configure" in done,
+                    "command": proc.quote(
+                        [
+                            cmake,
+                            "-G",
+                            "Ninja",
+                            "-C",
+                            str(cache),
+                            "-S",
+                            str(src),
+                            "-B",
+                            str(bdir),
+                            f"-DCMAKE_INSTALL_PREFIX={plan.prefix}",
+                        ]
+                    ),
+                }
+            )
+            steps.append(
+                {
+                    "step": "build",
+                    "stamp_done": "build" in done,
+                    "command": proc.quote(
+                        [ninja, "-C", str(bdir), f"-j{jobs}", *comp.build_targets]
+                    ),
+                }
+            )
+            steps.append(
+                {
+                    "step": "install",
+                    "stamp_done": "install" in done,
+                    "command": "DESTDIR="
+                    + str(comp_dir / "stage")
+                    + " "
+                    + proc.quote([ninja, "-C", str(bdir), f"-j{jobs}", *comp.install_targets]),
+                }
+            )
         steps.append({"step": "publish", "what": f"into {plan.prefix}"})
     return rows
 

@@ -118,8 +118,15 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
                     if checked is not None:
                         members.append(checked)
                 tar.extractall(tmp, members=members, **_FILTER_ARGS)  # type: ignore[arg-type]
-        except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, lzma.LZMAError,
-                zlib.error) as err:
+        except (
+            tarfile.TarError,
+            EOFError,
+            OSError,
+            ValueError,
+            KeyError,
+            lzma.LZMAError,
+            zlib.error,
+        ) as err:
             if isinstance(err, _FILTER_ERROR):
                 info = getattr(err, "tarinfo", None)
                 raise _bad(archive, info.name if info is not None else "?", str(err)) from None

@@ -51,8 +51,9 @@ def effective_source(comp: Component) -> dict[str, Any] | None:
     return localsource.override(comp.source, comp.source_env, os.environ)
 
 
-def resolve(comp: Component, log_dir: Path, cache: Path | None = None,
-            checked: set[Path] | None = None) -> SourceTree:
+def resolve(
+    comp: Component, log_dir: Path, cache: Path | None = None, checked: set[Path] | None = None
+) -> SourceTree:
     """The component's source tree, fetched and unpacked if needed. `checked`
     holds trees already verified in this run (one stat walk per tree per run)."""
     source = effective_source(comp)
@@ -61,8 +62,11 @@ def resolve(comp: Component, log_dir: Path, cache: Path | None = None,
         raise UsageError(
             f"component `{comp.name}` has no source",
             where=where,
-            hint=(f"set {comp.source_env} to a source checkout" if comp.source_env
-                  else "add a source for it in the config"),
+            hint=(
+                f"set {comp.source_env} to a source checkout"
+                if comp.source_env
+                else "add a source for it in the config"
+            ),
         )
     cache = cache or cache_dir()
     kind = source["kind"]
@@ -78,20 +82,36 @@ def resolve(comp: Component, log_dir: Path, cache: Path | None = None,
         return SourceTree(path, hash_key("local", str(path)), immutable=False)
     checked = set() if checked is None else checked
     if kind == "tarball":
-        return _unpack(lambda: download(source["url"], source["sha256"], cache, where),
-                       _cached_path(cache, source["sha256"], _url_name(source["url"])),
-                       source, cache, where, checked)
+        return _unpack(
+            lambda: download(source["url"], source["sha256"], cache, where),
+            _cached_path(cache, source["sha256"], _url_name(source["url"])),
+            source,
+            cache,
+            where,
+            checked,
+        )
     if kind == "debian":
-        return _unpack(lambda: apt_source(source, cache, log_dir / "fetch.log", where),
-                       _cached_path(cache, source["sha256"], source["file"]),
-                       source, cache, where, checked)
+        return _unpack(
+            lambda: apt_source(source, cache, log_dir / "fetch.log", where),
+            _cached_path(cache, source["sha256"], source["file"]),
+            source,
+            cache,
+            where,
+            checked,
+        )
     if kind == "git":
         return git_checkout(source, cache, log_dir / "fetch.log", where, checked)
     raise UsageError(f"unknown source kind {kind!r}", where=where)
 
 
-def _unpack(fetch_archive: Callable[[], Path], cached: Path, source: dict[str, Any],
-            cache: Path, where: str, checked: set[Path]) -> SourceTree:
+def _unpack(
+    fetch_archive: Callable[[], Path],
+    cached: Path,
+    source: dict[str, Any],
+    cache: Path,
+    where: str,
+    checked: set[Path],
+) -> SourceTree:
     """The unpacked tree of an archive source. The archive is fetched only when
     the tree must be made again; a cached one is checked either way (a cheap
     stat check, a re-hash when that changed)."""
@@ -135,9 +155,14 @@ def reuse_tree(dest: Path, checked: set[Path]) -> bool:
         os.replace(dest, aside)
     except FileNotFoundError:
         return False  # another build moved it first
-    log.warning("cached source %s changed since it was unpacked (%s); moved it to %s and "
-                "unpacking it again (to build edited sources, point the component's "
-                "MLIRBOOT_*_SOURCE at a copy)", dest, problem, aside)
+    log.warning(
+        "cached source %s changed since it was unpacked (%s); moved it to %s and "
+        "unpacking it again (to build edited sources, point the component's "
+        "MLIRBOOT_*_SOURCE at a copy)",
+        dest,
+        problem,
+        aside,
+    )
     return False
 
 
@@ -151,15 +176,21 @@ def _cached_path(cache: Path, sha256: str, name: str) -> Path:
 
 def _stat_stamp(path: Path) -> dict[str, int]:
     st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
-            "ino": st.st_ino, "dev": st.st_dev}
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "ino": st.st_ino,
+        "dev": st.st_dev,
+    }
 
 
 def _remember(path: Path) -> None:
     """Record the stat of an archive whose hash was just checked."""
     with contextlib.suppress(OSError):  # only an optimisation: a re-hash next time
-        atomic_write_text(path.parent / VERIFIED,
-                          json.dumps({"name": path.name, **_stat_stamp(path)}))
+        atomic_write_text(
+            path.parent / VERIFIED, json.dumps({"name": path.name, **_stat_stamp(path)})
+        )
 
 
 def _matches(path: Path, expected: str, where: str) -> bool:
@@ -169,9 +200,14 @@ def _matches(path: Path, expected: str, where: str) -> bool:
     if got == expected.lower():
         _remember(path)
         return True
-    log.warning("%s: cached %s does not match its sha256 (expected %s, got %s): it was "
-                "replaced or damaged; removed it (it is fetched again when needed)",
-                where, path, expected, got)
+    log.warning(
+        "%s: cached %s does not match its sha256 (expected %s, got %s): it was "
+        "replaced or damaged; removed it (it is fetched again when needed)",
+        where,
+        path,
+        expected,
+        got,
+    )
     path.unlink(missing_ok=True)
     (path.parent / VERIFIED).unlink(missing_ok=True)
     return False
@@ -257,7 +293,10 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
         spec = f"{package}/{source['suite']}" if source.get("suite") else package
         result = proc.run(
             ["apt-get", "source", "--download-only", spec],
-            stage=where, log_path=log, cwd=work, check=False,
+            stage=where,
+            log_path=log,
+            cwd=work,
+            check=False,
         )
         got = work / name
         _say_no_space(result.output, name, where, work)
@@ -266,7 +305,10 @@ def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Pa
             # package whose orig tarball has the right checksum will do.
             result = proc.run(
                 ["apt-get", "source", "--download-only", package],
-                stage=where, log_path=log, cwd=work, check=False,
+                stage=where,
+                log_path=log,
+                cwd=work,
+                check=False,
             )
             _say_no_space(result.output, name, where, work)
         if not got.exists():
@@ -295,8 +337,9 @@ def _say_no_space(output: str, name: str, where: str, place: Path) -> None:
         raise extract_mod.disk_error(err, f"downloading {name}", where, place.parent) or err
 
 
-def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str,
-                 checked: set[Path] | None = None) -> SourceTree:
+def git_checkout(
+    source: dict[str, Any], cache: Path, log: Path, where: str, checked: set[Path] | None = None
+) -> SourceTree:
     url, commit = source["url"], source["commit"]
     ident = hash_key("git", url, commit)
     dest = cache / "git" / ident[:32]
@@ -309,14 +352,19 @@ def git_checkout(source: dict[str, Any], cache: Path, log: Path, where: str,
     try:
         git = ["git", "-C", str(tmp)]
         proc.run(["git", "init", "-q", str(tmp)], stage=where, log_path=log)
-        proc.run([*git, "fetch", "--depth", "1", url, commit], stage=where, log_path=log,
-                 hint=f"is {commit} a full commit id reachable in {url}?")
+        proc.run(
+            [*git, "fetch", "--depth", "1", url, commit],
+            stage=where,
+            log_path=log,
+            hint=f"is {commit} a full commit id reachable in {url}?",
+        )
         proc.run([*git, "checkout", "-q", "FETCH_HEAD"], stage=where, log_path=log)
         head = proc.run([*git, "rev-parse", "HEAD"], stage=where).output.strip()
         if head != commit:
             raise BuildError(
                 f"git checkout of {url} is at {head}, expected {commit}",
-                where=where, hint="pin a full 40-character commit id in the config",
+                where=where,
+                hint="pin a full 40-character commit id in the config",
             )
         shutil.rmtree(tmp / ".git")  # the tree is keyed by commit; history is dead weight
         treestamp.record(tmp, f"{url} {commit}")

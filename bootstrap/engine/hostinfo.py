@@ -27,9 +27,7 @@ def cpu_count() -> int:
 def memory_gib() -> float:
     """Available memory (MemAvailable), else total, in GiB."""
     try:
-        fields = dict(
-            line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines()
-        )
+        fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
         kib = int((fields.get("MemAvailable") or fields["MemTotal"]).split()[0])
         return kib / (1 << 20)
     except (OSError, KeyError, ValueError):

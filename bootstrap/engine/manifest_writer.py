@@ -41,9 +41,12 @@ def build_manifest(plan: Plan) -> Manifest:
     for comp in plan.components:
         if comp.action == "system":
             system_prefix = system_prefix or find_system_llvm(comp.llvm_prefix)
-            components[comp.name] = {"version": comp.version, "provider": "system",
-                                     "prefix": str(system_prefix),
-                                     "packages": [p.name for p in comp.packages]}
+            components[comp.name] = {
+                "version": comp.version,
+                "provider": "system",
+                "prefix": str(system_prefix),
+                "packages": [p.name for p in comp.packages],
+            }
         elif comp.name in records:
             components[comp.name] = {
                 "version": comp.version,
@@ -67,7 +70,7 @@ def build_manifest(plan: Plan) -> Manifest:
                 files.append({"path": rel, "sha256": digest})
     files.sort(key=lambda f: f["path"])
     llvm = next((c for c in plan.components if c.name == "llvm"), None)
-    version = (llvm or (plan.components[0] if plan.components else None))
+    version = llvm or (plan.components[0] if plan.components else None)
     only_system = all(c.action == "system" for c in plan.components)
     return Manifest(
         mlirboot_version=__version__,

@@ -84,8 +84,7 @@ class Reporter:
             width = 30
             filled = width * status.done // max(status.total, 1)
             bar = "#" * filled + "-" * (width - filled)
-            text = (f"\r{self._label} [{bar}] {pct:3d}% {status.done}/{status.total} "
-                    f"ETA {left} ")
+            text = f"\r{self._label} [{bar}] {pct:3d}% {status.done}/{status.total} ETA {left} "
             self.stream.write(text)
             self.stream.flush()
             self._bar_shown = True
@@ -93,8 +92,11 @@ class Reporter:
             decile = pct // 10
             if decile > self._last_decile:
                 self._last_decile = decile
-                print(f"mlirboot: {self._label}: {pct}% ({status.done}/{status.total}, "
-                      f"ETA {left})", file=self.stream, flush=True)
+                print(
+                    f"mlirboot: {self._label}: {pct}% ({status.done}/{status.total}, ETA {left})",
+                    file=self.stream,
+                    flush=True,
+                )
 
     def end(self) -> None:
         self._clear_bar()

@@ -34,9 +34,7 @@ from .stamps import Stamps
 from .stamps import key as hash_key
 
 _NO_WORK = "ninja: no work to do."
-_COMPILER_SET = re.compile(
-    r"set\(\s*CMAKE_(C|CXX)_COMPILER\s+\"?([^\s\")]+)", re.IGNORECASE
-)
+_COMPILER_SET = re.compile(r"set\(\s*CMAKE_(C|CXX)_COMPILER\s+\"?([^\s\")]+)", re.IGNORECASE)
 
 
 @dataclass
@@ -133,8 +131,16 @@ class Engine:
             return None
         line = compile_cache.summary_line(self.cache.spec.tool, delta, self.cache.spec.remote)
         self.out.info(line)
-        return ({"tool": self.cache.spec.tool, "hits": delta.hits, "misses": delta.misses,
-                 "remote_hits": delta.remote_hits, "hit_rate": round(delta.rate, 4)}, line)
+        return (
+            {
+                "tool": self.cache.spec.tool,
+                "hits": delta.hits,
+                "misses": delta.misses,
+                "remote_hits": delta.remote_hits,
+                "hit_rate": round(delta.rate, 4),
+            },
+            line,
+        )
 
     def _run_all(self, start: float) -> Summary:
         results: list[ComponentResult] = []
@@ -173,8 +179,9 @@ class Engine:
                 where="build",
                 hint="see the errors above; fix and re-run `mlirboot build` "
                 "(finished steps are not redone)",
-                details="\n".join(f"{r.name}: {r.status}" + (f": {r.error}" if r.error else "")
-                                  for r in results),
+                details="\n".join(
+                    f"{r.name}: {r.status}" + (f": {r.error}" if r.error else "") for r in results
+                ),
             )
         return summary
 
@@ -207,8 +214,9 @@ class Engine:
     # -- steps -------------------------------------------------------------
 
     @contextmanager
-    def _timed(self, comp: Component, step: str,
-               ninja_log: Path | None = None) -> Iterator[timeline.StepTime]:
+    def _timed(
+        self, comp: Component, step: str, ninja_log: Path | None = None
+    ) -> Iterator[timeline.StepTime]:
         record = timeline.StepTime(comp.name, step, time.monotonic())
         if ninja_log is not None:
             record.ninja_log = str(ninja_log)
@@ -231,36 +239,55 @@ class Engine:
             if ninja_log is not None:
                 _read_log_tail(record, ninja_log)
 
-    def _run(self, comp: Component, step: str, cmd: list[str], *, log: Path,
-             env: dict[str, str] | None = None, cwd: Path | None = None,
-             hint: str, show_progress: bool = False,
-             ninja_log: Path | None = None) -> proc.Result:
+    def _run(
+        self,
+        comp: Component,
+        step: str,
+        cmd: list[str],
+        *,
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        hint: str,
+        show_progress: bool = False,
+        ninja_log: Path | None = None,
+    ) -> proc.Result:
         label = f"{comp.name}: {step}"
         self.out.info(f"{label}: {proc.quote(cmd)}")
         self.out.begin(label)
         try:
             with self._timed(comp, step, ninja_log) as record:
-                result = proc.run(cmd, stage=f"{comp.name}/{step}", log_path=log, cwd=cwd,
-                                  env=env, check=False, die_with_parent=True,
-                                  on_line=self.out.on_line if show_progress else None)
+                result = proc.run(
+                    cmd,
+                    stage=f"{comp.name}/{step}",
+                    log_path=log,
+                    cwd=cwd,
+                    env=env,
+                    check=False,
+                    die_with_parent=True,
+                    on_line=self.out.on_line if show_progress else None,
+                )
                 if result.returncode != 0:
                     record.status = "failed"
         finally:
             self.out.end()
         if result.returncode != 0:
-            tail = "\n".join(result.output.splitlines()[-proc.TAIL_LINES:])
+            tail = "\n".join(result.output.splitlines()[-proc.TAIL_LINES :])
             first = proc.first_diagnostic(result.output.splitlines()[-200:])
             raise BuildError(
                 f"{step} failed ({first or f'exit code {result.returncode}'})",
                 where=f"{comp.name}/{step}",
                 hint=f"{hint}; full log: {log}",
-                details=(f"component: {comp.name}\nstep: {step}\ncommand: {proc.quote(cmd)}\n"
-                         f"log: {log}\n--- last {proc.TAIL_LINES} lines of the log ---\n{tail}"),
+                details=(
+                    f"component: {comp.name}\nstep: {step}\ncommand: {proc.quote(cmd)}\n"
+                    f"log: {log}\n--- last {proc.TAIL_LINES} lines of the log ---\n{tail}"
+                ),
             )
         return result
 
-    def cmake_steps(self, comp: Component, comp_dir: Path, stamps: Stamps,
-                    res: ComponentResult) -> str:
+    def cmake_steps(
+        self, comp: Component, comp_dir: Path, stamps: Stamps, res: ComponentResult
+    ) -> str:
         logs = comp_dir / "logs"
         with self._timed(comp, "fetch"):
             tree = fetch.resolve(comp, logs, checked=self.checked_trees)
@@ -274,15 +301,20 @@ class Engine:
                 + (f"(check {comp.source_env})" if comp.source_env else ""),
             )
         if not comp.cache_file:
-            raise UsageError(f"component `{comp.name}` has no cache_file",
-                             where=f"{comp.name}/configure", hint="re-run `mlirboot configure`")
+            raise UsageError(
+                f"component `{comp.name}` has no cache_file",
+                where=f"{comp.name}/configure",
+                hint="re-run `mlirboot configure`",
+            )
         cache = self.plan.build_dir / comp.cache_file
         try:
             cache_text = cache.read_text()
         except OSError:
-            raise UsageError(f"CMake cache file {cache} is missing",
-                             where=f"{comp.name}/configure",
-                             hint="re-run `mlirboot configure`") from None
+            raise UsageError(
+                f"CMake cache file {cache} is missing",
+                where=f"{comp.name}/configure",
+                hint="re-run `mlirboot configure`",
+            ) from None
         bdir = comp_dir / "build"
         self._check_distcc_compilers(comp, cache_text)
         cmake = hostinfo.find_tool("cmake")
@@ -292,21 +324,34 @@ class Engine:
         if launcher:
             found = shutil.which(launcher)
             if not found:
-                raise UsageError(f"compiler launcher `{launcher}` not found",
-                                 where=f"{comp.name}/configure",
-                                 hint=f"apt-get install {launcher} (or pip install {launcher}), "
-                                 "or drop compiler_launcher from the config")
-            defines += [f"-DCMAKE_C_COMPILER_LAUNCHER={found}",
-                        f"-DCMAKE_CXX_COMPILER_LAUNCHER={found}"]
+                raise UsageError(
+                    f"compiler launcher `{launcher}` not found",
+                    where=f"{comp.name}/configure",
+                    hint=f"apt-get install {launcher} (or pip install {launcher}), "
+                    "or drop compiler_launcher from the config",
+                )
+            defines += [
+                f"-DCMAKE_C_COMPILER_LAUNCHER={found}",
+                f"-DCMAKE_CXX_COMPILER_LAUNCHER={found}",
+            ]
         if self.plan.distributed is not None:
             # -j grows with the remote slots; links must not follow it.
             defines += distributed.link_pool_defines(distributed.link_jobs(self.plan.link_jobs))
-        deps = {d: (publish.read_record(self.plan.prefix, d) or {}).get("generation")
-                for d in comp.depends_on}
+        deps = {
+            d: (publish.read_record(self.plan.prefix, d) or {}).get("generation")
+            for d in comp.depends_on
+        }
         cfg_key = hash_key(
-            __version__, sha256_file(cache), comp.settings_hash, tree.key, str(src),
-            self._compiler_ids(cache_text), hostinfo.file_identity(cmake),
-            hostinfo.file_identity(ninja), defines, deps,
+            __version__,
+            sha256_file(cache),
+            comp.settings_hash,
+            tree.key,
+            str(src),
+            self._compiler_ids(cache_text),
+            hostinfo.file_identity(cmake),
+            hostinfo.file_identity(ninja),
+            defines,
+            deps,
         )
         # configure
         if stamps.valid("configure", cfg_key) and (bdir / "build.ninja").exists():
@@ -318,12 +363,15 @@ class Engine:
             # only what the changed flags touch.
             (bdir / "CMakeCache.txt").unlink(missing_ok=True)
             bdir.mkdir(parents=True, exist_ok=True)
-            self._run(comp, "configure",
-                      [cmake, "-G", "Ninja", "-C", str(cache), "-S", str(src), "-B", str(bdir),
-                       *defines],
-                      log=logs / "configure.log", env=self._farm_env(src, bdir, logs),
-                      hint=f"fix the CMake error (cache file: {cache}); re-running "
-                      "`mlirboot build` redoes only this step onwards")
+            self._run(
+                comp,
+                "configure",
+                [cmake, "-G", "Ninja", "-C", str(cache), "-S", str(src), "-B", str(bdir), *defines],
+                log=logs / "configure.log",
+                env=self._farm_env(src, bdir, logs),
+                hint=f"fix the CMake error (cache file: {cache}); re-running "
+                "`mlirboot build` redoes only this step onwards",
+            )
             stamps.write("configure", cfg_key)
             res.steps["configure"] = "ran"
         # build
@@ -337,12 +385,17 @@ class Engine:
             # then still seen as a change that needs installing.
             stamps.write("build", cfg_key, state="running")
             env.update(self._farm_env(src, bdir, logs))
-            result = self._run(comp, "build",
-                               [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.build_targets],
-                               log=logs / "build.log", env=env, show_progress=True,
-                               ninja_log=bdir / timeline.NINJA_LOG,
-                               hint="fix the error shown (a compile error in the source or a "
-                               "setting in the cache file); re-running `mlirboot build` resumes")
+            result = self._run(
+                comp,
+                "build",
+                [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.build_targets],
+                log=logs / "build.log",
+                env=env,
+                show_progress=True,
+                ninja_log=bdir / timeline.NINJA_LOG,
+                hint="fix the error shown (a compile error in the source or a "
+                "setting in the cache file); re-running `mlirboot build` resumes",
+            )
             did_work = _NO_WORK not in result.output
             self._report_fallbacks(comp, logs)
             stamps.write("build", cfg_key)
@@ -357,11 +410,16 @@ class Engine:
         stage = comp_dir / "stage"
         shutil.rmtree(stage, ignore_errors=True)
         env.update(self._farm_env(src, bdir, logs))
-        self._run(comp, "install",
-                  [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.install_targets],
-                  log=logs / "install.log", env={**env, "DESTDIR": str(stage)},
-                  show_progress=True, ninja_log=bdir / timeline.NINJA_LOG,
-                  hint="the install rules failed; see the log")
+        self._run(
+            comp,
+            "install",
+            [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.install_targets],
+            log=logs / "install.log",
+            env={**env, "DESTDIR": str(stage)},
+            show_progress=True,
+            ninja_log=bdir / timeline.NINJA_LOG,
+            hint="the install rules failed; see the log",
+        )
         generation = uuid.uuid4().hex
         stamps.write("install", cfg_key, generation=generation)
         res.steps["install"] = "ran"
@@ -381,9 +439,11 @@ class Engine:
                 if not (self.opts.jobs or self.plan.jobs):
                     self.jobs = self.farm.jobs
                 alive = ", ".join(f"{h.name}/{h.slots}" for h in self.farm.alive)
-                self.out.info(f"{cluster.engine}: compiling on {alive}"
-                              + (f" + localhost/{cluster.local_slots}"
-                                 if cluster.local_slots else "") + f"; -j{self.jobs}")
+                self.out.info(
+                    f"{cluster.engine}: compiling on {alive}"
+                    + (f" + localhost/{cluster.local_slots}" if cluster.local_slots else "")
+                    + f"; -j{self.jobs}"
+                )
             env.update(self.farm.env)
             if cluster.engine == "distcc":
                 # The client's own messages (fallbacks, backoff) go here, not
@@ -395,8 +455,9 @@ class Engine:
                 prefix = None
                 if cluster is not None and cluster.engine in ("distcc", "icecream"):
                     prefix = cluster.launcher
-                self.cache = compile_cache.CompileCache(spec, self.plan.build_dir,
-                                                        prefix_command=prefix)
+                self.cache = compile_cache.CompileCache(
+                    spec, self.plan.build_dir, prefix_command=prefix
+                )
                 self.cache.start(self.out.info)
             env.update(self.cache.compile_env(src, bdir))
         return env
@@ -407,26 +468,35 @@ class Engine:
             return
         refused = distributed.not_whitelisted([p for _, p in _COMPILER_SET.findall(cache_text)])
         if refused:
-            self.out.info(f"{comp.name}: warning: distccd runs only compilers named in "
-                          f"{distributed.DISTCC_WHITELIST}; {', '.join(sorted(set(refused)))} "
-                          "is not, so its compiles will run here (name it clang-22/gcc, or "
-                          "run update-distcc-symlinks on the servers)")
+            self.out.info(
+                f"{comp.name}: warning: distccd runs only compilers named in "
+                f"{distributed.DISTCC_WHITELIST}; {', '.join(sorted(set(refused)))} "
+                "is not, so its compiles will run here (name it clang-22/gcc, or "
+                "run update-distcc-symlinks on the servers)"
+            )
 
     def _report_fallbacks(self, comp: Component, logs: Path) -> None:
         if self.plan.distributed is None or self.plan.distributed.engine != "distcc":
             return
         count = distributed.retried(logs / "distcc.log")
         if count:
-            self.out.info(f"{comp.name}: distcc: {count} compile(s) redone after a server "
-                          f"failed (on another server or here; see {logs / 'distcc.log'})")
+            self.out.info(
+                f"{comp.name}: distcc: {count} compile(s) redone after a server "
+                f"failed (on another server or here; see {logs / 'distcc.log'})"
+            )
 
-    def pip_install(self, comp: Component, comp_dir: Path, stamps: Stamps,
-                    res: ComponentResult) -> str:
+    def pip_install(
+        self, comp: Component, comp_dir: Path, stamps: Stamps, res: ComponentResult
+    ) -> str:
         if comp.pip is None:
-            raise UsageError(f"pip component `{comp.name}` has no `pip` entry",
-                             where=f"{comp.name}/install", hint="re-run `mlirboot configure`")
-        want = hash_key(__version__, comp.pip.package, comp.pip.version,
-                        hostinfo.file_identity(sys.executable))
+            raise UsageError(
+                f"pip component `{comp.name}` has no `pip` entry",
+                where=f"{comp.name}/install",
+                hint="re-run `mlirboot configure`",
+            )
+        want = hash_key(
+            __version__, comp.pip.package, comp.pip.version, hostinfo.file_identity(sys.executable)
+        )
         inst = stamps.read("install")
         if inst and inst.get("key") == want and inst.get("state") == "done":
             res.steps["install"] = "up to date"
@@ -434,13 +504,24 @@ class Engine:
         stage = comp_dir / "stage"
         shutil.rmtree(stage, ignore_errors=True)
         target = self.stage_root(comp_dir) / "lib" / "python"
-        self._run(comp, "install",
-                  [sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
-                   "--no-input", "--target", str(target),
-                   f"{comp.pip.package}=={comp.pip.version}"],
-                  log=comp_dir / "logs" / "install.log",
-                  hint=f"check that {comp.pip.package}=={comp.pip.version} exists for this "
-                  "Python/platform (`pip index versions " + comp.pip.package + "`)")
+        self._run(
+            comp,
+            "install",
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--target",
+                str(target),
+                f"{comp.pip.package}=={comp.pip.version}",
+            ],
+            log=comp_dir / "logs" / "install.log",
+            hint=f"check that {comp.pip.package}=={comp.pip.version} exists for this "
+            "Python/platform (`pip index versions " + comp.pip.package + "`)",
+        )
         generation = uuid.uuid4().hex
         stamps.write("install", want, generation=generation)
         res.steps["install"] = "ran"

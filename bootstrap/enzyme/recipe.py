@@ -13,8 +13,9 @@ def plan(ctx: Context) -> list[Component]:
     if "enzyme" not in ctx.expansion.components:
         return []
     mlir = ["mlir"] if ctx.expansion.enzyme_mlir else []
-    main = ctx.against_toolchain("Enzyme against the toolchain's LLVM (ClangEnzyme: Clang_DIR)",
-                                 ["llvm", "clang", *mlir])
+    main = ctx.against_toolchain(
+        "Enzyme against the toolchain's LLVM (ClangEnzyme: Clang_DIR)", ["llvm", "clang", *mlir]
+    )
     main.add("ENZYME_EXTERNAL_SHARED_LIB", True, "LLVMEnzyme-22.so loadable by opt/clang/lld")
     main.add("ENZYME_BC_LOADER", False)
     main.add("ENZYME_CLANG", True)
@@ -22,23 +23,25 @@ def plan(ctx: Context) -> list[Component]:
     extra = Section("Extra entries (enzyme.cmake)")
     extra.extend(ctx.config.enzyme.cmake)
     libraries = [f"LLVMEnzyme-{MAJOR}", f"ClangEnzyme-{MAJOR}", f"LLDEnzyme-{MAJOR}"]
-    return [Component(
-        name="enzyme",
-        recipe="enzyme",
-        action="cmake",
-        version=_version(ctx),
-        description="Enzyme (LLVM plugin" + (" + Enzyme-MLIR)" if ctx.expansion.enzyme_mlir
-                                             else ")"),
-        source_subdir="enzyme",
-        source_env="MLIRBOOT_ENZYME_SOURCE",
-        depends_on=["llvm"],
-        install_targets=["install"],
-        provides={
-            "libraries": libraries,
-            "tools": ["enzymemlir-opt"] if ctx.expansion.enzyme_mlir else [],
-        },
-        sections=[main, extra],
-    )]
+    return [
+        Component(
+            name="enzyme",
+            recipe="enzyme",
+            action="cmake",
+            version=_version(ctx),
+            description="Enzyme (LLVM plugin"
+            + (" + Enzyme-MLIR)" if ctx.expansion.enzyme_mlir else ")"),
+            source_subdir="enzyme",
+            source_env="MLIRBOOT_ENZYME_SOURCE",
+            depends_on=["llvm"],
+            install_targets=["install"],
+            provides={
+                "libraries": libraries,
+                "tools": ["enzymemlir-opt"] if ctx.expansion.enzyme_mlir else [],
+            },
+            sections=[main, extra],
+        )
+    ]
 
 
 def _version(ctx: Context) -> str:

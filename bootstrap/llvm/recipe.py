@@ -38,8 +38,9 @@ def plan(ctx: Context) -> Component:
     build.add("CMAKE_BUILD_TYPE", llvm.build_type)
     build.add("LLVM_ENABLE_ASSERTIONS", llvm.assertions)
     build.add("CMAKE_INSTALL_PREFIX", str(ctx.prefix))
-    build.add("LLVM_BUILD_LLVM_DYLIB", llvm.link_dylib,
-              "one libLLVM.so, as rustc link-shared wants")
+    build.add(
+        "LLVM_BUILD_LLVM_DYLIB", llvm.link_dylib, "one libLLVM.so, as rustc link-shared wants"
+    )
     build.add("LLVM_LINK_LLVM_DYLIB", llvm.link_dylib)
     if config.build.link_jobs:
         build.add("LLVM_PARALLEL_LINK_JOBS", config.build.link_jobs, "links are RAM-bound")
@@ -47,8 +48,11 @@ def plan(ctx: Context) -> Component:
     ctx.compiler_entries(build)
 
     dist = Section("What gets installed (and so built)")
-    dist.add("LLVM_DISTRIBUTION_COMPONENTS", list(ctx.expansion.tools),
-             "`ninja distribution` builds only these")
+    dist.add(
+        "LLVM_DISTRIBUTION_COMPONENTS",
+        list(ctx.expansion.tools),
+        "`ninja distribution` builds only these",
+    )
 
     extra = Section("Extra entries (llvm.cmake)")
     extra.extend(llvm.cmake)

@@ -31,8 +31,11 @@ def contribute(ctx: Context, llvm: Component) -> None:
     section.add("LLVM_ENABLE_PER_TARGET_RUNTIME_DIR", True, "lib/<triple>/ per runtime target")
     section.add("LLVM_RUNTIME_TARGETS", ["default", *(rt.triple for rt in exp.device_runtimes)])
     for rt in exp.device_runtimes:
-        section.add(f"RUNTIMES_{rt.triple}_LLVM_ENABLE_RUNTIMES", rt.runtimes,
-                    "the device runtime for this triple")
+        section.add(
+            f"RUNTIMES_{rt.triple}_LLVM_ENABLE_RUNTIMES",
+            rt.runtimes,
+            "the device runtime for this triple",
+        )
         for key, value in rt.cmake.items():
             section.add(f"RUNTIMES_{rt.triple}_{key}", value)
     section.add("LIBOMPTARGET_PLUGINS_TO_BUILD", exp.plugins, "host always; GPU plugins per target")
@@ -49,38 +52,46 @@ def plan(ctx: Context) -> list[Component]:
     config = ctx.config
     out = []
     if ctx.provider_of("offload") == "system":
-        out.append(Component(
-            name="offload",
-            recipe="offload",
-            action="system",
-            version=config.llvm_version,
-            description="offload + OpenMP runtimes from the distribution (host, cuda, amdgpu "
-            "plugins)",
-            provides={"libraries": ["omptarget", "omp", "offload"]},
-            llvm_prefix=str(ctx.llvm_prefix),
-        ))
+        out.append(
+            Component(
+                name="offload",
+                recipe="offload",
+                action="system",
+                version=config.llvm_version,
+                description="offload + OpenMP runtimes from the distribution (host, cuda, amdgpu "
+                "plugins)",
+                provides={"libraries": ["omptarget", "omp", "offload"]},
+                llvm_prefix=str(ctx.llvm_prefix),
+            )
+        )
     else:
-        main = ctx.against_toolchain("Offload runtimes, standalone against an existing LLVM 22",
-                                     ["llvm", "clang"])
+        main = ctx.against_toolchain(
+            "Offload runtimes, standalone against an existing LLVM 22", ["llvm", "clang"]
+        )
         main.add("LLVM_ENABLE_RUNTIMES", ctx.expansion.runtimes)
-        main.add("LIBOMPTARGET_PLUGINS_TO_BUILD", ctx.expansion.plugins,
-                 "host always; GPU plugins per target")
+        main.add(
+            "LIBOMPTARGET_PLUGINS_TO_BUILD",
+            ctx.expansion.plugins,
+            "host always; GPU plugins per target",
+        )
         main.add("LLVM_INCLUDE_TESTS", False)
         extra = Section("Extra entries (offload.cmake)")
         extra.extend(config.offload.cmake)
-        out.append(Component(
-            name="offload",
-            recipe="offload",
-            action="cmake",
-            version=config.llvm_version,
-            description="offload + OpenMP runtimes built from source",
-            source_subdir="runtimes",
-            source_env=SOURCE_ENV,
-            depends_on=["llvm"],
-            install_targets=["install"],
-            provides={"libraries": ["omptarget", "omp", "offload"]},
-            sections=[main, extra],
-        ))
+        out.append(
+            Component(
+                name="offload",
+                recipe="offload",
+                action="cmake",
+                version=config.llvm_version,
+                description="offload + OpenMP runtimes built from source",
+                source_subdir="runtimes",
+                source_env=SOURCE_ENV,
+                depends_on=["llvm"],
+                install_targets=["install"],
+                provides={"libraries": ["omptarget", "omp", "offload"]},
+                sections=[main, extra],
+            )
+        )
     for rt in ctx.expansion.device_runtimes:
         section = ctx.against_toolchain(f"OpenMP device runtime for {rt.triple}", ["llvm"])
         section.add("LLVM_ENABLE_RUNTIMES", rt.runtimes)
@@ -95,17 +106,19 @@ def plan(ctx: Context) -> list[Component]:
         section.add("CMAKE_C_FLAGS", "")
         section.add("CMAKE_CXX_FLAGS", "")
         section.extend(rt.cmake)
-        out.append(Component(
-            name=f"devicertl-{rt.triple}",
-            recipe="offload",
-            action="cmake",
-            version=config.llvm_version,
-            description=f"OpenMP device runtime for {rt.triple}",
-            source_subdir="runtimes",
-            source_env=SOURCE_ENV,
-            depends_on=["llvm", "offload"],
-            install_targets=["install"],
-            provides={"libraries": [f"ompdevice-{rt.triple}"]},
-            sections=[section],
-        ))
+        out.append(
+            Component(
+                name=f"devicertl-{rt.triple}",
+                recipe="offload",
+                action="cmake",
+                version=config.llvm_version,
+                description=f"OpenMP device runtime for {rt.triple}",
+                source_subdir="runtimes",
+                source_env=SOURCE_ENV,
+                depends_on=["llvm", "offload"],
+                install_targets=["install"],
+                provides={"libraries": [f"ompdevice-{rt.triple}"]},
+                sections=[section],
+            )
+        )
     return out

@@ -18,18 +18,21 @@ def plan(ctx: Context) -> list[Component]:
     if "mlir" not in ctx.expansion.projects:
         return []
     # Release whatever the profile: a debug plugin would slow every compile.
-    main = ctx.against_toolchain("MlirbootPasses against the toolchain's MLIR",
-                                 ["mlir", "llvm"], build_type="Release")
-    return [Component(
-        name="passes",
-        recipe="passes",
-        action="cmake",
-        version=f"src-{source_hash()}",
-        description="MlirbootPasses MLIR pass plugin (loop raising, chain reassociation, "
-                    "epilogue fusion)",
-        source={"kind": "local", "path": str(source_dir())},
-        depends_on=["llvm"],
-        install_targets=["install"],
-        provides={"libraries": [LIBRARY]},
-        sections=[main, Section("Extra entries")],
-    )]
+    main = ctx.against_toolchain(
+        "MlirbootPasses against the toolchain's MLIR", ["mlir", "llvm"], build_type="Release"
+    )
+    return [
+        Component(
+            name="passes",
+            recipe="passes",
+            action="cmake",
+            version=f"src-{source_hash()}",
+            description="MlirbootPasses MLIR pass plugin (loop raising, chain reassociation, "
+            "epilogue fusion)",
+            source={"kind": "local", "path": str(source_dir())},
+            depends_on=["llvm"],
+            install_targets=["install"],
+            provides={"libraries": [LIBRARY]},
+            sections=[main, Section("Extra entries")],
+        )
+    ]

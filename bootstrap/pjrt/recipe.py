@@ -9,12 +9,14 @@ def plan(ctx: Context) -> list[Component]:
     if "pjrt" not in ctx.expansion.components:
         return []
     pjrt = ctx.config.pjrt
-    return [Component(
-        name="pjrt",
-        recipe="pjrt",
-        action="pip",
-        version=pjrt.version,
-        description=f"PJRT plugin from PyPI {pjrt.package}=={pjrt.version}",
-        pip={"package": pjrt.package, "version": pjrt.version},
-        provides={"libraries": ["pjrt-plugin"]},
-    )]
+    return [
+        Component(
+            name="pjrt",
+            recipe="pjrt",
+            action="pip",
+            version=pjrt.version,
+            description=f"PJRT plugin from PyPI {pjrt.package}=={pjrt.version}",
+            pip={"package": pjrt.package, "version": pjrt.version},
+            provides={"libraries": ["pjrt-plugin"]},
+        )
+    ]

@@ -45,15 +45,33 @@ def _ulimits() -> list[str]:
     return args
 
 
-def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | None = None,
-        volumes: list[str] | None = None, log_path: Path | None = None) -> str:
+def bud(
+    context: Path,
+    tag: str,
+    *,
+    epoch: int,
+    build_args: dict[str, str] | None = None,
+    volumes: list[str] | None = None,
+    log_path: Path | None = None,
+) -> str:
     """Build context/Containerfile; returns the image id. `--timestamp` fixes
     the created time and every file's mtime in the layers: the reproducibility
     knob (with SOURCE_DATE_EPOCH inside the build)."""
     cmd: list[str | os.PathLike[str]] = [
-        *_base(), "bud", "--isolation", "chroot", "--timestamp", str(epoch),
-        "--layers=false", "--pull=never", *_ulimits(), "-f", context / "Containerfile",
-        "-t", tag]
+        *_base(),
+        "bud",
+        "--isolation",
+        "chroot",
+        "--timestamp",
+        str(epoch),
+        "--layers=false",
+        "--pull=never",
+        *_ulimits(),
+        "-f",
+        context / "Containerfile",
+        "-t",
+        tag,
+    ]
     for key, value in sorted((build_args or {}).items()):
         cmd += ["--build-arg", f"{key}={value}"]
     for vol in volumes or []:
@@ -63,8 +81,11 @@ def bud(context: Path, tag: str, *, epoch: int, build_args: dict[str, str] | Non
 
 
 def inspect(image: str) -> dict:
-    out = proc.run([*_base(), "inspect", "--type", "image", image],
-                   stage=f"container/inspect {image}", hint=HINT).output
+    out = proc.run(
+        [*_base(), "inspect", "--type", "image", image],
+        stage=f"container/inspect {image}",
+        hint=HINT,
+    ).output
     return json.loads(out)
 
 
@@ -80,10 +101,21 @@ def digest(image: str) -> str:
 
 def run_in(image: str, argv: list[str], *, log_path: Path | None = None) -> str:
     """Output of argv run in a fresh container of `image` (removed after)."""
-    cid = proc.run([*_base(), "from", "--pull=never", *_ulimits(), image],
-                   stage=f"container/from {image}", hint=HINT).output.strip().splitlines()[-1]
+    cid = (
+        proc.run(
+            [*_base(), "from", "--pull=never", *_ulimits(), image],
+            stage=f"container/from {image}",
+            hint=HINT,
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
     try:
-        return proc.run([*_base(), "run", "--isolation", "chroot", cid, "--", *argv],
-                        stage=f"container/run {image}", log_path=log_path, hint=HINT).output
+        return proc.run(
+            [*_base(), "run", "--isolation", "chroot", cid, "--", *argv],
+            stage=f"container/run {image}",
+            log_path=log_path,
+            hint=HINT,
+        ).output
     finally:
         proc.run([*_base(), "rm", cid], stage="container/rm", check=False)

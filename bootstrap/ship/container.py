@@ -65,8 +65,11 @@ def apt_sources(codename: str) -> str:
     try:
         archive, security = aptsources.mirror(), aptsources.mirror(security=True)
     except aptsources.AptSourcesError as err:
-        raise UsageError(str(err), where="container/apt sources",
-                         hint="the image uses the Debian mirrors this machine's apt uses") from None
+        raise UsageError(
+            str(err),
+            where="container/apt sources",
+            hint="the image uses the Debian mirrors this machine's apt uses",
+        ) from None
     return APT_SOURCES.format(codename=codename, archive=archive.uri, security=security.uri)
 
 
@@ -99,9 +102,11 @@ class Spec:
 
 def check_base(ref: str) -> str:
     if not DIGEST_REF.match(ref):
-        raise UsageError(f"base image {ref!r} is not pinned by digest", where="--base-image",
-                         hint="pass NAME@sha256:<64 hex>, e.g. the digest "
-                         "`buildah images --digests` shows")
+        raise UsageError(
+            f"base image {ref!r} is not pinned by digest",
+            where="--base-image",
+            hint="pass NAME@sha256:<64 hex>, e.g. the digest `buildah images --digests` shows",
+        )
     return ref
 
 
@@ -115,8 +120,7 @@ def apt_candidates(names: list[str], codename: str) -> dict[str, str]:
 
 @cache  # each apt-cache call loads apt's whole cache (~1-2 s)
 def _apt_policy(names: tuple[str, ...]) -> dict[str, str]:
-    out = proc.run(["apt-cache", "policy", *names], stage="container/apt-cache",
-                   check=False).output
+    out = proc.run(["apt-cache", "policy", *names], stage="container/apt-cache", check=False).output
     found: dict[str, str] = {}
     current = None
     for line in out.splitlines():
@@ -129,15 +133,18 @@ def _apt_policy(names: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def make_spec(targets: list[str], codename: str, base_image: str, epoch: int,
-              cwd: Path) -> Spec:
+def make_spec(targets: list[str], codename: str, base_image: str, epoch: int, cwd: Path) -> Spec:
     """The pins for `targets` from the config (pure but for apt candidates)."""
     if codename not in PYTHON_OF:
-        raise UsageError(f"unknown release {codename!r}", where="--codename",
-                         hint=f"one of: {', '.join(PYTHON_OF)}")
+        raise UsageError(
+            f"unknown release {codename!r}",
+            where="--codename",
+            hint=f"one of: {', '.join(PYTHON_OF)}",
+        )
     resolved = resolve(targets=targets, cwd=cwd)
-    configured = configure(resolved, build_dir=cwd / "build", prefix=None, cwd=cwd,
-                           codename=codename)
+    configured = configure(
+        resolved, build_dir=cwd / "build", prefix=None, cwd=cwd, codename=codename
+    )
     plan = configured.plan
     pins: dict[str, str | None] = {}
     for comp in plan.components:
@@ -168,13 +175,22 @@ def render(spec: Spec) -> str:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
     return env.get_template("Containerfile.j2").render(
-        targets=spec.targets, mlirboot_version=__version__, base_image=spec.base_image,
-        epoch=spec.epoch, build_packages=spec.build_packages,
-        runtime_packages=spec.runtime_packages, unpinned=spec.unpinned,
-        llvm_prefix=spec.llvm_prefix, llvm_version=spec.llvm_version,
-        lock_hash=spec.lock_hash)
+        targets=spec.targets,
+        mlirboot_version=__version__,
+        base_image=spec.base_image,
+        epoch=spec.epoch,
+        build_packages=spec.build_packages,
+        runtime_packages=spec.runtime_packages,
+        unpinned=spec.unpinned,
+        llvm_prefix=spec.llvm_prefix,
+        llvm_version=spec.llvm_version,
+        lock_hash=spec.lock_hash,
+    )
 
 
 def _requirements(project: str = "mlirboot") -> list[tuple[str, str]]:
@@ -194,9 +210,11 @@ def _requirements(project: str = "mlirboot") -> list[tuple[str, str]]:
                 try:
                     seen[key] = md.version(key)
                 except md.PackageNotFoundError:
-                    raise UsageError(f"mlirboot dependency {key} is not installed here",
-                                     where="container/wheels",
-                                     hint=f"pip install {key} (its version gets pinned)") from None
+                    raise UsageError(
+                        f"mlirboot dependency {key} is not installed here",
+                        where="container/wheels",
+                        hint=f"pip install {key} (its version gets pinned)",
+                    ) from None
                 queue.append(key)
     return sorted(seen.items())
 
@@ -223,12 +241,27 @@ def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
     wheels = dest / "wheels"
     wheels.mkdir(parents=True)
     if not (REPO / "pyproject.toml").exists():
-        raise UsageError("mlirboot is not running from a source checkout", where=str(REPO),
-                         hint="run `mlirboot container` from a clone of mlirboot")
-    proc.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-              "-w", wheels, REPO], stage="container/mlirboot-wheel",
-             log_path=log_dir / "mlirboot-wheel.log",
-             hint="pip install 'scikit-build-core>=1.1' (builds mlirboot's wheel)")
+        raise UsageError(
+            "mlirboot is not running from a source checkout",
+            where=str(REPO),
+            hint="run `mlirboot container` from a clone of mlirboot",
+        )
+    proc.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            wheels,
+            REPO,
+        ],
+        stage="container/mlirboot-wheel",
+        log_path=log_dir / "mlirboot-wheel.log",
+        hint="pip install 'scikit-build-core>=1.1' (builds mlirboot's wheel)",
+    )
     py = PYTHON_OF[codename]
     if py == f"{sys.version_info[0]}.{sys.version_info[1]}":
         # The image's Python is this one: the versions installed and tested here.
@@ -237,16 +270,38 @@ def stage_python(dest: Path, codename: str, log_dir: Path) -> list[str]:
         # Another Python: what is installed here may not exist for it (numpy
         # drops old Pythons); pip picks, for that Python, what mlirboot asks for.
         deps, pip_flags = _direct_requirements(py), []
-    proc.run([sys.executable, "-m", "pip", "download", *pip_flags, "--only-binary=:all:",
-              "--python-version", py, "--implementation", "cp", "--abi", f"cp{py.replace('.', '')}",
-              "--abi", "abi3", "--abi", "none",
-              *_platform_args(codename), "-d", wheels, *deps],
-             stage="container/wheels", log_path=log_dir / "pip-download.log")
+    proc.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            *pip_flags,
+            "--only-binary=:all:",
+            "--python-version",
+            py,
+            "--implementation",
+            "cp",
+            "--abi",
+            f"cp{py.replace('.', '')}",
+            "--abi",
+            "abi3",
+            "--abi",
+            "none",
+            *_platform_args(codename),
+            "-d",
+            wheels,
+            *deps,
+        ],
+        stage="container/wheels",
+        log_path=log_dir / "pip-download.log",
+    )
     lines = []
     for whl in sorted(wheels.glob("*.whl")):
         name, version = whl.name.split("-")[:2]
-        lines.append(f"{name.replace('_', '-').lower()}=={version} "
-                     f"--hash=sha256:{sha256_file(whl)}")
+        lines.append(
+            f"{name.replace('_', '-').lower()}=={version} --hash=sha256:{sha256_file(whl)}"
+        )
     (dest / "requirements.txt").write_text("\n".join(lines) + "\n")
     return lines
 
@@ -276,5 +331,8 @@ def write_context(spec: Spec, out_dir: Path) -> dict[str, object]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"context": str(out_dir), "containerfile": str(out_dir / "Containerfile"),
-            "python_requirements": requirements}
+    return {
+        "context": str(out_dir),
+        "containerfile": str(out_dir / "Containerfile"),
+        "python_requirements": requirements,
+    }

@@ -17,8 +17,9 @@ def deb_infos(pins: Iterable[tuple[str, str]]) -> DebInfo:
     wanted = sorted(set(pins))
     if not wanted or proc.which("apt-cache") is None:
         return {}
-    result = proc.run(["apt-cache", "show", *(f"{n}={v}" for n, v in wanted)],
-                      stage="sbom/apt-cache", check=False)
+    result = proc.run(
+        ["apt-cache", "show", *(f"{n}={v}" for n, v in wanted)], stage="sbom/apt-cache", check=False
+    )
     out: DebInfo = {}
     for stanza in result.output.split("\n\n"):
         fields: dict[str, str] = {}
@@ -29,6 +30,8 @@ def deb_infos(pins: Iterable[tuple[str, str]]) -> DebInfo:
         key = (fields.get("Package", ""), fields.get("Version", ""))
         # First stanza wins: the same version may be listed by several mirrors.
         if key in wanted and key not in out and fields.get("SHA256"):
-            out[key] = {"sha256": fields["SHA256"],
-                        "source": fields.get("Source", key[0]).split(" ")[0]}
+            out[key] = {
+                "sha256": fields["SHA256"],
+                "source": fields.get("Source", key[0]).split(" ")[0],
+            }
     return out

@@ -30,7 +30,8 @@ def needed(path: Path) -> list[str]:
         dynamic: tuple[int, int] | None = None
         for i in range(phnum):
             p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
-                "<IIQQQQ", m, phoff + i * phentsize)
+                "<IIQQQQ", m, phoff + i * phentsize
+            )
             if p_type == PT_LOAD:
                 loads.append((p_vaddr, p_offset, p_filesz))
             elif p_type == PT_DYNAMIC:
@@ -57,5 +58,5 @@ def needed(path: Path) -> list[str]:
         out = []
         for name in names:
             end = m.find(b"\0", base + name)
-            out.append(m[base + name:end].decode())
+            out.append(m[base + name : end].decode())
         return out

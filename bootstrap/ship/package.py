@@ -21,22 +21,27 @@ def _name(ship: Shippable) -> str:
     return f"mlirboot-toolchain-{ship.manifest.llvm_version}-{targets}"
 
 
-def _extras(ship: Shippable, pl: payload_mod.Payload, name: str,
-            epoch: int) -> tuple[dict[str, bytes], list[str]]:
+def _extras(
+    ship: Shippable, pl: payload_mod.Payload, name: str, epoch: int
+) -> tuple[dict[str, bytes], list[str]]:
     """manifest, lock, plan and SBOM bytes; plus components the SBOM could not hash."""
-    deb_info = deb_infos((p["name"], p["version"]) for p in ship.lock.get("system_packages", [])
-                         if p.get("version"))
-    hashes = {f"toolchain/{e.arcname}": sha256_file(e.source)
-              for e in pl.entries if e.source is not None}
-    doc = sbom.document(ship.manifest, ship.lock, hashes, name=name, epoch=epoch,
-                        deb_info=deb_info)
+    deb_info = deb_infos(
+        (p["name"], p["version"]) for p in ship.lock.get("system_packages", []) if p.get("version")
+    )
+    hashes = {
+        f"toolchain/{e.arcname}": sha256_file(e.source) for e in pl.entries if e.source is not None
+    }
+    doc = sbom.document(ship.manifest, ship.lock, hashes, name=name, epoch=epoch, deb_info=deb_info)
     extra = {MANIFEST_JSON: ship.manifest_path.read_bytes(), SBOM_NAME: doc.encode()}
     if ship.lock_text is not None:
         extra[LOCK_JSON] = ship.lock_text.encode()
     if ship.plan_text is not None:
         extra[PLAN_JSON] = ship.plan_text.encode()
-    unhashed = [c["name"] for c in sbom.components(ship.manifest, ship.lock, deb_info)
-                if not c.get("hashes")]
+    unhashed = [
+        c["name"]
+        for c in sbom.components(ship.manifest, ship.lock, deb_info)
+        if not c.get("hashes")
+    ]
     return extra, unhashed
 
 
@@ -49,8 +54,10 @@ def package(ship: Shippable, fmt: str, out_dir: Path) -> dict[str, Any]:
         out = out_dir / f"{name}.tar.gz"
         tarball.write(out, name, pl, extra, epoch)
     else:
-        desc = (f"LLVM {ship.manifest.llvm_version} toolchain for "
-                f"{', '.join(ship.manifest.targets) or 'host'} (mlirboot)")
+        desc = (
+            f"LLVM {ship.manifest.llvm_version} toolchain for "
+            f"{', '.join(ship.manifest.targets) or 'host'} (mlirboot)"
+        )
         out = wheel.build(pl, extra, ship.manifest.llvm_version, desc, out_dir)
     digest = sha256_file(out)
     return {

@@ -29,8 +29,8 @@ FILE_MODE = 0o644
 
 @dataclass(frozen=True)
 class Entry:
-    arcname: str            # path relative to the prefix, '/'-separated
-    source: Path | None     # regular file: where its bytes come from
+    arcname: str  # path relative to the prefix, '/'-separated
+    source: Path | None  # regular file: where its bytes come from
     link: str | None = None  # symlink: relative target
     mode: int = FILE_MODE
 
@@ -74,8 +74,11 @@ def collect(manifest: Manifest) -> Payload:
     roots = roots_of(manifest)
     for root in roots:
         if not root.is_dir():
-            raise UsageError("toolchain prefix does not exist", where=str(root),
-                             hint="rebuild or re-provision the toolchain")
+            raise UsageError(
+                "toolchain prefix does not exist",
+                where=str(root),
+                hint="rebuild or re-provision the toolchain",
+            )
     payload = Payload(prefix=roots[0], roots=roots)
     found: dict[str, Entry] = {}
     system: set[str] = set()
@@ -84,8 +87,10 @@ def collect(manifest: Manifest) -> Payload:
     def root_of(path: Path) -> Path | None:
         return next((r for r in roots if _inside(path, r)), None)
 
-    wanted = {**{f"tool {k}": v for k, v in manifest.tools.items()},
-              **{f"library {k}": v for k, v in manifest.libraries.items()}}
+    wanted = {
+        **{f"tool {k}": v for k, v in manifest.tools.items()},
+        **{f"library {k}": v for k, v in manifest.libraries.items()},
+    }
     for label, raw in sorted(wanted.items()):
         path = Path(os.path.normpath(raw))
         home = root_of(path)
@@ -113,14 +118,18 @@ def collect(manifest: Manifest) -> Payload:
         else:
             path_real = path
         if not path_real.is_file():
-            raise UsageError(f"manifest lists {rel}, which is missing", where=str(path),
-                             hint="rebuild or re-provision the toolchain")
+            raise UsageError(
+                f"manifest lists {rel}, which is missing",
+                where=str(path),
+                hint="rebuild or re-provision the toolchain",
+            )
         executable = path_real.stat().st_mode & stat.S_IXUSR
         found[rel] = Entry(rel, path_real, None, EXEC_MODE if executable else FILE_MODE)
         if elf.is_elf(path_real):
             for soname in elf.needed(path_real):
-                lib = next((r / "lib" / soname for r in roots
-                            if os.path.lexists(r / "lib" / soname)), None)
+                lib = next(
+                    (r / "lib" / soname for r in roots if os.path.lexists(r / "lib" / soname)), None
+                )
                 if lib is not None:
                     queue.append((lib, root_of(lib) or roots[0]))
                 else:

@@ -18,8 +18,13 @@ from ..errors import BuildError, UsageError
 from . import buildah
 
 # Not part of a base image: apt's downloaded lists and packages, logs.
-EXCLUDES = ["./var/cache/apt/archives/*.deb", "./var/lib/apt/lists/*",
-            "./var/cache/apt/*.bin", "./var/log/*", "./var/cache/ldconfig/aux-cache"]
+EXCLUDES = [
+    "./var/cache/apt/archives/*.deb",
+    "./var/lib/apt/lists/*",
+    "./var/cache/apt/*.bin",
+    "./var/log/*",
+    "./var/cache/ldconfig/aux-cache",
+]
 
 
 def rootfs_tarball(codename: str, date: str | None = None) -> Path:
@@ -36,18 +41,38 @@ def rootfs_tarball(codename: str, date: str | None = None) -> Path:
         try:
             mirror = aptsources.mirror().uri
         except aptsources.AptSourcesError as err:
-            raise UsageError(str(err), where=f"container/debootstrap {codename}",
-                             hint="debootstrap uses the Debian mirror apt uses") from None
+            raise UsageError(
+                str(err),
+                where=f"container/debootstrap {codename}",
+                hint="debootstrap uses the Debian mirror apt uses",
+            ) from None
         # The log lives beside the cache, not in `work`: an error's hint names it.
-        proc.run(["debootstrap", "--variant=minbase", codename, root, mirror],
-                 stage=f"container/debootstrap {codename}",
-                 log_path=cache / f"rootfs-{codename}.debootstrap.log",
-                 hint=f"apt-get install debootstrap; needs root and {mirror}")
+        proc.run(
+            ["debootstrap", "--variant=minbase", codename, root, mirror],
+            stage=f"container/debootstrap {codename}",
+            log_path=cache / f"rootfs-{codename}.debootstrap.log",
+            hint=f"apt-get install debootstrap; needs root and {mirror}",
+        )
         tmp = work / "rootfs.tar"
         # Sorted names, one mtime, numeric root owner: same tree, same bytes.
-        proc.run(["tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0",
-                  "--numeric-owner", "--xattrs", *(f"--exclude={e}" for e in EXCLUDES),
-                  "-C", root, "-cf", tmp, "."], stage="container/rootfs tar")
+        proc.run(
+            [
+                "tar",
+                "--sort=name",
+                "--mtime=@0",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "--xattrs",
+                *(f"--exclude={e}" for e in EXCLUDES),
+                "-C",
+                root,
+                "-cf",
+                tmp,
+                ".",
+            ],
+            stage="container/rootfs tar",
+        )
         os.replace(tmp, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -39,9 +39,12 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
     triple = triple or host_triple()
     llvm_config = manifest.tools.get("llvm-config")
     if not llvm_config or not Path(llvm_config).exists():
-        raise UsageError("the toolchain has no llvm-config", where=str(manifest.path),
-                         hint="rust's bootstrap needs llvm-config: rebuild with it in "
-                         "llvm.tools, or provision the system packages (llvm-22)")
+        raise UsageError(
+            "the toolchain has no llvm-config",
+            where=str(manifest.path),
+            hint="rust's bootstrap needs llvm-config: rebuild with it in "
+            "llvm.tools, or provision the system packages (llvm-22)",
+        )
     # The LLVM install llvm-config belongs to: the manifest's prefix may be an
     # overlay (mlirboot's own plugins) on top of the system LLVM.
     llvm_root = Path(llvm_config).parent.parent
@@ -68,19 +71,20 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
     ]
     if enzyme:
         lines += [
-            "# std::autodiff: `enzyme = true` makes rust's bootstrap build its own bundled "
-            "Enzyme",
+            "# std::autodiff: `enzyme = true` makes rust's bootstrap build its own bundled Enzyme",
             "# (the src/tools/enzyme submodule) against the LLVM above, in its own step. It "
             "does not",
             f"# use mlirboot's Enzyme plugin ({enzyme}); that one serves mlirboot's backend.",
             f"enzyme = {_q(True)}",
         ]
     else:
-        lines += ["# std::autodiff off: this toolchain has no Enzyme (configure with "
-                  "enzyme.enabled=true). With",
-                  "# `enzyme = true` rust's bootstrap would build its own bundled Enzyme "
-                  "against the LLVM above.",
-                  f"enzyme = {_q(False)}"]
+        lines += [
+            "# std::autodiff off: this toolchain has no Enzyme (configure with "
+            "enzyme.enabled=true). With",
+            "# `enzyme = true` rust's bootstrap would build its own bundled Enzyme "
+            "against the LLVM above.",
+            f"enzyme = {_q(False)}",
+        ]
     if offload:
         lines += [
             "# std::offload: rust's bootstrap then builds the OpenMP/offload runtimes "
@@ -91,12 +95,16 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
             f"offload = {_q(True)}",
         ]
         if (clang_dir / "ClangConfig.cmake").exists():
-            lines += ["# Directory holding ClangConfig.cmake: the clang rust's OmpOffload "
-                      "step compiles device code with.",
-                      f"offload-clang-dir = {_q(str(clang_dir))}"]
+            lines += [
+                "# Directory holding ClangConfig.cmake: the clang rust's OmpOffload "
+                "step compiles device code with.",
+                f"offload-clang-dir = {_q(str(clang_dir))}",
+            ]
     else:
-        lines += ["# No `offload` key: this toolchain has no offload runtime (std::offload "
-                  "needs liboffload or libomptarget in the toolchain)."]
+        lines += [
+            "# No `offload` key: this toolchain has no offload runtime (std::offload "
+            "needs liboffload or libomptarget in the toolchain)."
+        ]
     lines += [
         "",
         "[build]",
@@ -110,8 +118,10 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
         f"llvm-has-rust-patches = {_q(False)}",
     ]
     if filecheck and Path(filecheck).exists():
-        lines += ["# FileCheck for rust's codegen and assembly tests.",
-                  f"llvm-filecheck = {_q(filecheck)}"]
+        lines += [
+            "# FileCheck for rust's codegen and assembly tests.",
+            f"llvm-filecheck = {_q(filecheck)}",
+        ]
     env = {
         # rustc_llvm and the built rustc load libLLVM-22.so from here at run time.
         "LD_LIBRARY_PATH": _dirs(llvm_root / "lib", prefix / "lib"),

@@ -32,8 +32,7 @@ def _iso(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def components(manifest: Manifest, lock: dict[str, Any],
-               deb_info: DebInfo) -> list[dict[str, Any]]:
+def components(manifest: Manifest, lock: dict[str, Any], deb_info: DebInfo) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     pins = {p["name"]: p["version"] for p in lock.get("system_packages", [])}
     for name, comp in sorted(manifest.components.items()):
@@ -54,18 +53,27 @@ def components(manifest: Manifest, lock: dict[str, Any],
                     "name": pkg,
                     "version": pin,
                     "purl": f"pkg:deb/debian/{pkg}@{pin}?arch=amd64",
-                    "properties": [*props, {"name": "mlirboot:component", "value": name},
-                                   {"name": "mlirboot:upstream-version", "value": version}],
+                    "properties": [
+                        *props,
+                        {"name": "mlirboot:component", "value": name},
+                        {"name": "mlirboot:upstream-version", "value": version},
+                    ],
                 }
                 if info.get("sha256"):
                     entry["hashes"] = [{"alg": "SHA-256", "content": info["sha256"]}]
                 if info.get("source"):
                     entry["properties"].append(
-                        {"name": "debian:source-package", "value": info["source"]})
+                        {"name": "debian:source-package", "value": info["source"]}
+                    )
                 out.append(entry)
             continue
-        entry = {"type": "library", "bom-ref": f"component:{name}", "name": name,
-                 "version": version, "properties": props}
+        entry = {
+            "type": "library",
+            "bom-ref": f"component:{name}",
+            "name": name,
+            "version": version,
+            "properties": props,
+        }
         for src in lock.get("sources", []):
             if name not in src.get("components", []):
                 continue
@@ -86,23 +94,41 @@ def components(manifest: Manifest, lock: dict[str, Any],
     return out
 
 
-def document(manifest: Manifest, lock: dict[str, Any], files: dict[str, str], *,
-             name: str, epoch: int, deb_info: DebInfo) -> str:
+def document(
+    manifest: Manifest,
+    lock: dict[str, Any],
+    files: dict[str, str],
+    *,
+    name: str,
+    epoch: int,
+    deb_info: DebInfo,
+) -> str:
     """CycloneDX JSON text. `files`: shipped path -> sha256 (symlinks excluded)."""
     comps = components(manifest, lock, deb_info)
-    comps += [{"type": "file", "bom-ref": f"file:{path}", "name": path,
-               "hashes": [{"alg": "SHA-256", "content": digest}]}
-              for path, digest in sorted(files.items())]
+    comps += [
+        {
+            "type": "file",
+            "bom-ref": f"file:{path}",
+            "name": path,
+            "hashes": [{"alg": "SHA-256", "content": digest}],
+        }
+        for path, digest in sorted(files.items())
+    ]
     bom: dict[str, Any] = {
         "bomFormat": "CycloneDX",
         "specVersion": SPEC_VERSION,
         "version": 1,
         "metadata": {
             "timestamp": _iso(epoch),
-            "tools": {"components": [
-                {"type": "application", "name": "mlirboot", "version": __version__}]},
-            "component": {"type": "application", "bom-ref": name, "name": name,
-                          "version": manifest.llvm_version},
+            "tools": {
+                "components": [{"type": "application", "name": "mlirboot", "version": __version__}]
+            },
+            "component": {
+                "type": "application",
+                "bom-ref": name,
+                "name": name,
+                "version": manifest.llvm_version,
+            },
             "properties": [
                 {"name": "mlirboot:provider", "value": manifest.provider},
                 {"name": "mlirboot:targets", "value": ",".join(manifest.targets)},

@@ -20,8 +20,15 @@ from .payload import Entry, Payload
 GZIP_LEVEL = 6  # 9 is ~2x slower on the 400 MB system toolchain for ~3% smaller
 
 
-def _info(name: str, epoch: int, *, mode: int, kind: bytes = tarfile.REGTYPE,
-          size: int = 0, link: str = "") -> tarfile.TarInfo:
+def _info(
+    name: str,
+    epoch: int,
+    *,
+    mode: int,
+    kind: bytes = tarfile.REGTYPE,
+    size: int = 0,
+    link: str = "",
+) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mode = mode
@@ -48,20 +55,23 @@ def write(out: Path, top: str, payload: Payload, extra: dict[str, bytes], epoch:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
-        with os.fdopen(fd, "wb") as raw, \
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                              compresslevel=GZIP_LEVEL) as gz, \
-                tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL
+            ) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
+        ):
             for name in sorted(dirs | set(members)):
                 item = members.get(name)
                 if item is None:
                     tar.addfile(_info(name, epoch, mode=0o755, kind=tarfile.DIRTYPE))
                 elif isinstance(item, bytes):
-                    tar.addfile(_info(name, epoch, mode=0o644, size=len(item)),
-                                io.BytesIO(item))
+                    tar.addfile(_info(name, epoch, mode=0o644, size=len(item)), io.BytesIO(item))
                 elif item.link is not None:
-                    tar.addfile(_info(name, epoch, mode=0o777, kind=tarfile.SYMTYPE,
-                                      link=item.link))
+                    tar.addfile(
+                        _info(name, epoch, mode=0o777, kind=tarfile.SYMTYPE, link=item.link)
+                    )
                 else:
                     assert item.source is not None
                     with open(item.source, "rb") as f:

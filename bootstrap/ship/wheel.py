@@ -90,8 +90,9 @@ wheel.packages = ["{PACKAGE}"]
 '''
 
 
-def stage(project: Path, payload: Payload, extra: dict[str, bytes], version: str,
-          description: str) -> dict[str, str]:
+def stage(
+    project: Path, payload: Payload, extra: dict[str, bytes], version: str, description: str
+) -> dict[str, str]:
     """Lay out the scikit-build-core project. Payload files are symlinked, not
     copied: the wheel writer reads through them."""
     pkg = project / PACKAGE
@@ -104,9 +105,11 @@ def stage(project: Path, payload: Payload, extra: dict[str, bytes], version: str
             # A tool link: launch its target (within bin/) under the link's name.
             target = os.path.normpath(os.path.join("bin", entry.link)) if entry.link else None
             if target and not target.startswith("bin/"):
-                raise UsageError(f"tool {name} links outside bin/ ({entry.link})",
-                                 where=str(payload.prefix / entry.arcname),
-                                 hint="package it as a tarball instead")
+                raise UsageError(
+                    f"tool {name} links outside bin/ ({entry.link})",
+                    where=str(payload.prefix / entry.arcname),
+                    hint="package it as a tarball instead",
+                )
             tools[name] = target[4:] if target else name
         if entry.link is not None:
             continue
@@ -117,37 +120,54 @@ def stage(project: Path, payload: Payload, extra: dict[str, bytes], version: str
         (root / name).write_bytes(data)
     (pkg / "__init__.py").write_text(
         f'"""LLVM {version} toolchain built by mlirboot; binaries in toolchain/bin."""\n'
-        f"__version__ = {version!r}\n")
+        f"__version__ = {version!r}\n"
+    )
     funcs = "\n".join(f"{_func(n)} = _make({n!r})" for n in tools)
     (pkg / "_launch.py").write_text(_LAUNCHER.format(tools=tools, functions=funcs))
     (project / "pyproject.toml").write_text(_pyproject(version, tools, description))
     return tools
 
 
-def build(payload: Payload, extra: dict[str, bytes], version: str, description: str,
-          out_dir: Path, *, log_dir: Path | None = None) -> Path:
+def build(
+    payload: Payload,
+    extra: dict[str, bytes],
+    version: str,
+    description: str,
+    out_dir: Path,
+    *,
+    log_dir: Path | None = None,
+) -> Path:
     """Build the wheel with scikit-build-core's PEP 517 hook; returns its path
     in out_dir (moved there atomically)."""
     try:
         import scikit_build_core  # noqa: F401
     except ImportError:
-        raise UsageError("scikit-build-core is not installed", where="package --format wheel",
-                         hint="pip install 'scikit-build-core>=1.1'") from None
+        raise UsageError(
+            "scikit-build-core is not installed",
+            where="package --format wheel",
+            hint="pip install 'scikit-build-core>=1.1'",
+        ) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mlirboot-wheel-") as tmp:
         project, dist = Path(tmp) / "project", Path(tmp) / "dist"
         project.mkdir()
         dist.mkdir()
         stage(project, payload, extra, version, description)
-        hook = ("import sys, scikit_build_core.build as b; "
-                "print(b.build_wheel(sys.argv[1]))")
-        result = proc.run([sys.executable, "-c", hook, str(dist)], stage="package/wheel",
-                          cwd=project, log_path=(log_dir / "wheel.log") if log_dir else None)
+        hook = "import sys, scikit_build_core.build as b; print(b.build_wheel(sys.argv[1]))"
+        result = proc.run(
+            [sys.executable, "-c", hook, str(dist)],
+            stage="package/wheel",
+            cwd=project,
+            log_path=(log_dir / "wheel.log") if log_dir else None,
+        )
         name = result.output.strip().splitlines()[-1]
         built = dist / name
         if not built.is_file():
-            raise BuildError(f"scikit-build-core reported {name!r} but wrote no such wheel",
-                             where="package/wheel", hint="see the log")
+            raise BuildError(
+                f"scikit-build-core reported {name!r} but wrote no such wheel",
+                where="package/wheel",
+                hint="see the log",
+            )
         final = out_dir / name
         # Into out_dir under a temp name (a move: rename or copy across
         # filesystems), then an atomic rename: no half-written wheel.

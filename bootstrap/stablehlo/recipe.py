@@ -15,16 +15,18 @@ def plan(ctx: Context) -> list[Component]:
     extra.extend(ctx.config.stablehlo.cmake)
     source = ctx.config.sources.stablehlo  # type: ignore[union-attr]
     version = source.git.commit[:12] if source.use == "git" and source.git else source.use
-    return [Component(
-        name="stablehlo",
-        recipe="stablehlo",
-        action="cmake",
-        version=version,
-        description="StableHLO dialects and tools (stablehlo-opt, stablehlo-translate)",
-        source_subdir="",
-        source_env="MLIRBOOT_STABLEHLO_SOURCE",
-        depends_on=["llvm"],
-        install_targets=["install"],
-        provides={"tools": ["stablehlo-opt", "stablehlo-translate"]},
-        sections=[main, extra],
-    )]
+    return [
+        Component(
+            name="stablehlo",
+            recipe="stablehlo",
+            action="cmake",
+            version=version,
+            description="StableHLO dialects and tools (stablehlo-opt, stablehlo-translate)",
+            source_subdir="",
+            source_env="MLIRBOOT_STABLEHLO_SOURCE",
+            depends_on=["llvm"],
+            install_targets=["install"],
+            provides={"tools": ["stablehlo-opt", "stablehlo-translate"]},
+            sections=[main, extra],
+        )
+    ]

@@ -11,8 +11,12 @@ LLVM = "/usr/lib/llvm-22/bin"
 
 
 def offloading(exe) -> str:
-    return subprocess.run([f"{LLVM}/llvm-objdump", "--offloading", str(exe)],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [f"{LLVM}/llvm-objdump", "--offloading", str(exe)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.parametrize("program", ["mlp", "loop_matmul"])
@@ -23,8 +27,9 @@ def test_nvidia_ptx_cubin(compiled, program):
     # ptxas re-run here: the PTX must assemble for sm_90.
     from mlirboot.backend.toolbox import Toolbox
 
-    subprocess.run([str(Toolbox().ptxas()), "-arch=sm_90", str(files["ptx"]), "-o", "/dev/null"],
-                   check=True)
+    subprocess.run(
+        [str(Toolbox().ptxas()), "-arch=sm_90", str(files["ptx"]), "-o", "/dev/null"], check=True
+    )
     listing = offloading(files["executable"])
     assert "triple          nvptx64-nvidia-cuda" in listing and "sm_90" in listing
     assert "CUDA ELF" in art.meta["info"]["validation"]["embedded"]
@@ -39,9 +44,12 @@ def test_nvidia_arch_option(compiled):
 @pytest.mark.parametrize("program", ["mlp", "matmul"])
 def test_amd_code_object(compiled, program):
     art = compiled(program, "amd")
-    out = subprocess.run([f"{LLVM}/llvm-readelf", "-h", "-s", "--notes",
-                          str(art.files["code_object"])], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [f"{LLVM}/llvm-readelf", "-h", "-s", "--notes", str(art.files["code_object"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     kernel = art.meta["info"]["kernels"][0]
     assert "EM_AMDGPU" in out and "gfx942" in out
     assert f"{kernel}.kd" in out  # the kernel descriptor
@@ -60,16 +68,46 @@ def test_intel_spirv_validates(compiled, program):
 def test_print_pipeline_and_save_temps(tmp_path, programs):
     from mlirboot.bootstrap.cli import main
 
-    assert main(["compile", str(programs / "matmul.mlir"), "--target", "offload-host",
-                 "--print-pipeline"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                str(programs / "matmul.mlir"),
+                "--target",
+                "offload-host",
+                "--print-pipeline",
+            ]
+        )
+        == 0
+    )
     temps = tmp_path / "temps"
-    assert main(["compile", str(programs / "matmul.mlir"), "--target", "offload-host",
-                 "-O1", "-o", str(tmp_path / "out"), "--save-temps", str(temps),
-                 "--opt-report"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                str(programs / "matmul.mlir"),
+                "--target",
+                "offload-host",
+                "-O1",
+                "-o",
+                str(tmp_path / "out"),
+                "--save-temps",
+                str(temps),
+                "--opt-report",
+            ]
+        )
+        == 0
+    )
     names = sorted(p.name for p in temps.iterdir())
     # one IR file per stage, including the optimize stage and both translations
-    for stage in ("bufferize.mlir", "optimize.mlir", "to-llvm.mlir", "outline-kernel.mlir",
-                  "translate-host.ll", "translate-device.ll"):
+    for stage in (
+        "bufferize.mlir",
+        "optimize.mlir",
+        "to-llvm.mlir",
+        "outline-kernel.mlir",
+        "translate-host.ll",
+        "translate-device.ll",
+    ):
         assert any(n.endswith(stage) for n in names), stage
     assert "omp.target" in next(temps.glob("*outline-kernel.mlir")).read_text()
 

@@ -18,8 +18,9 @@ def test_no_gpu_is_one_line_exit_3(tmp_path):
         pytest.skip("an NVIDIA driver is installed here")
     except OSError:
         pass
-    res = subprocess.run([sys.executable, str(SCRIPT), "--bundle", str(tmp_path)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--bundle", str(tmp_path)], capture_output=True, text=True
+    )
     assert res.returncode == 3
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("device_check: error: no NVIDIA GPU visible")

@@ -53,8 +53,17 @@ UNARY = {
 # reference. sin/cos/atan2 are bounded in absolute error (their zeros make ulp
 # meaningless); sinh and tan (expanded to exp / sin/cos, which cancel near 0)
 # in "mixed" error |got - ref| / max(1, |ref|).
-MAX_ULP = {"exp": 2, "expm1": 3, "log": 2, "log2": 2, "log1p": 3, "tanh": 8, "erf": 8,
-           "atan": 20, "rsqrt": 3}
+MAX_ULP = {
+    "exp": 2,
+    "expm1": 3,
+    "log": 2,
+    "log2": 2,
+    "log1p": 3,
+    "tanh": 8,
+    "erf": 8,
+    "atan": 20,
+    "rsqrt": 3,
+}
 MAX_ABS = {"sin": 3e-6, "cos": 3e-6, "atan2": 5e-6}
 MAX_MIXED = {"sinh": 1e-6, "tan": 2e-6}
 
@@ -67,9 +76,11 @@ def _program() -> str:
     args = ", ".join(f"%{n}: tensor<{N}xf32>" for n in names)
     args += f", %ay: tensor<{N}xf32>, %ax: tensor<{N}xf32>"
     results = ", ".join(f"tensor<{N}xf32>" for _ in range(len(names) + 1))
-    lines = ["#id = affine_map<(i) -> (i)>",
-             f"func.func @mathops({args}) -> ({results}) {{",
-             f"  %e = tensor.empty() : tensor<{N}xf32>"]
+    lines = [
+        "#id = affine_map<(i) -> (i)>",
+        f"func.func @mathops({args}) -> ({results}) {{",
+        f"  %e = tensor.empty() : tensor<{N}xf32>",
+    ]
     for n in names:
         op = UNARY[n][0]
         lines += [
@@ -113,10 +124,17 @@ def approximated(src: Path, out: Path) -> Path:
     from mlirboot.backend.toolbox import Toolbox
 
     tools = Toolbox()
-    subprocess.run([str(tools.tool("mlir-opt")), str(src), "-o", str(out),
-                    f"--load-pass-plugin={tools.plugin('passes')}",
-                    "--pass-pipeline=builtin.module(func.func(mlirboot-math-approximation))"],
-                   check=True)
+    subprocess.run(
+        [
+            str(tools.tool("mlir-opt")),
+            str(src),
+            "-o",
+            str(out),
+            f"--load-pass-plugin={tools.plugin('passes')}",
+            "--pass-pipeline=builtin.module(func.func(mlirboot-math-approximation))",
+        ],
+        check=True,
+    )
     return out
 
 

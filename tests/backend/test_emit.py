@@ -14,12 +14,15 @@ from mlirboot.backend.driver import compile_program
 from mlirboot.backend.program import Signature, TensorType
 from mlirboot.bootstrap.errors import UsageError
 
-MATMUL = Signature("matmul", (TensorType("tensor", (64, 128), "f32"),
-                              TensorType("tensor", (128, 32), "f32")),
-                   (TensorType("tensor", (64, 32), "f32"),))
+MATMUL = Signature(
+    "matmul",
+    (TensorType("tensor", (64, 128), "f32"), TensorType("tensor", (128, 32), "f32")),
+    (TensorType("tensor", (64, 32), "f32"),),
+)
 # A memref entry that writes its second argument, of mixed element types.
-WRITER = Signature("scale", (TensorType("memref", (4,), "f64"),
-                             TensorType("memref", (2, 3), "i32")), ())
+WRITER = Signature(
+    "scale", (TensorType("memref", (4,), "f64"), TensorType("memref", (2, 3), "i32")), ()
+)
 needs_llvm = pytest.mark.skipif(not have_tool("clang"), reason="needs LLVM 22 (clang)")
 
 
@@ -36,8 +39,11 @@ def test_rust_binding_checks_lengths():
     text = emit.rust_text(MATMUL, "matmul")
     assert 'unsafe extern "C"' in text
     decl = [line.split("//")[0].strip() for line in text.splitlines()]
-    assert decl[decl.index("pub fn matmul(") + 1:][:3] == [
-        "arg0: *const f32,", "arg1: *const f32,", "res0: *mut f32,"]
+    assert decl[decl.index("pub fn matmul(") + 1 :][:3] == [
+        "arg0: *const f32,",
+        "arg1: *const f32,",
+        "res0: *mut f32,",
+    ]
     assert "pub fn matmul(arg0: &[f32], arg1: &[f32], res0: &mut [f32])" in text
     assert "pub const MATMUL_RES0_LEN: usize = 2048;" in text
     assert text.count("assert_eq!(") == 3
@@ -66,19 +72,34 @@ def test_rustc_accepts_the_binding(tmp_path: Path):
     if not Path(rustc).exists():
         pytest.skip("rustc is not installed")
     lib = tmp_path / "lib.rs"
-    lib.write_text(emit.rust_text(MATMUL, "matmul") + emit.rust_text(WRITER, "scale",
-                                                                        writes=[1]))
-    res = subprocess.run([rustc, "--edition", "2021", "--crate-type", "lib", "-D", "warnings",
-                          "--emit", "metadata", "-o", tmp_path / "lib.rmeta", lib],
-                         capture_output=True, text=True)
+    lib.write_text(emit.rust_text(MATMUL, "matmul") + emit.rust_text(WRITER, "scale", writes=[1]))
+    res = subprocess.run(
+        [
+            rustc,
+            "--edition",
+            "2021",
+            "--crate-type",
+            "lib",
+            "-D",
+            "warnings",
+            "--emit",
+            "metadata",
+            "-o",
+            tmp_path / "lib.rmeta",
+            lib,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
 
 
 @needs_llvm
 @pytest.mark.parametrize("kind", ["sharedlib", "staticlib"])
 def test_c_program_links_the_emitted_library(tmp_path: Path, kind: str):
-    art = compile_program(PROGRAMS / "matmul.mlir", target="host", out=tmp_path / "art",
-                          emit=kind, use_cache=False)
+    art = compile_program(
+        PROGRAMS / "matmul.mlir", target="host", out=tmp_path / "art", emit=kind, use_cache=False
+    )
     suffix = ".so" if kind == "sharedlib" else ".a"
     assert art.files[f"emit_{kind}"] == tmp_path / "art" / f"libmatmul{suffix}"
     assert art.files["c_header"].name == "matmul.h" and art.files["rust_binding"].exists()
@@ -101,16 +122,30 @@ int main(void) {
 """)
     clang = "/usr/lib/llvm-22/bin/clang"
     exe = tmp_path / "main"
-    subprocess.run([clang, "-Wall", "-Werror", "-I", tmp_path / "art", main,
-                    tmp_path / "art" / f"libmatmul{suffix}", "-lm", "-o", exe,
-                    f"-Wl,-rpath,{tmp_path / 'art'}"], check=True)
+    subprocess.run(
+        [
+            clang,
+            "-Wall",
+            "-Werror",
+            "-I",
+            tmp_path / "art",
+            main,
+            tmp_path / "art" / f"libmatmul{suffix}",
+            "-lm",
+            "-o",
+            exe,
+            f"-Wl,-rpath,{tmp_path / 'art'}",
+        ],
+        check=True,
+    )
     assert subprocess.run([exe], capture_output=True, text=True).stdout == "ok\n"
 
 
 def test_offload_host_refuses_a_library_in_one_line(tmp_path: Path):
     with pytest.raises(UsageError) as err:
-        compile_program(PROGRAMS / "matmul.mlir", target="offload-host", out=tmp_path / "a",
-                        emit="staticlib")
+        compile_program(
+            PROGRAMS / "matmul.mlir", target="offload-host", out=tmp_path / "a", emit="staticlib"
+        )
     assert "--emit staticlib is not available for target offload-host" in str(err.value)
     assert "\n" not in str(err.value)
 

@@ -18,8 +18,10 @@ def cli(capsys, *args):
 
 def test_malformed_mlir_exit_2_nothing_left(tmp_path, capsys):
     bad = tmp_path / "bad.mlir"
-    bad.write_text("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
-                   "  %0 = arith.bogus %a : tensor<4xf32>\n  return %0 : tensor<4xf32>\n}\n")
+    bad.write_text(
+        "func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+        "  %0 = arith.bogus %a : tensor<4xf32>\n  return %0 : tensor<4xf32>\n}\n"
+    )
     code, err = cli(capsys, "compile", str(bad), "-o", str(tmp_path / "out"))
     assert code == 2
     assert len(err) == 1 and "host/parse" in err[0] and "bad.mlir:2:8" in err[0]
@@ -28,8 +30,10 @@ def test_malformed_mlir_exit_2_nothing_left(tmp_path, capsys):
 
 def test_op_target_cannot_lower(tmp_path, capsys):
     prog = tmp_path / "erf.mlir"
-    prog.write_text("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
-                    "  %0 = math.erf %a : tensor<4xf32>\n  return %0 : tensor<4xf32>\n}\n")
+    prog.write_text(
+        "func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+        "  %0 = math.erf %a : tensor<4xf32>\n  return %0 : tensor<4xf32>\n}\n"
+    )
     code, err = cli(capsys, "compile", str(prog), "--target", "tpu", "-o", str(tmp_path / "o"))
     assert code == 2 and len(err) == 1
     assert "erf.mlir:2" in err[0] and "to-stablehlo" in err[0] and "math.erf" in err[0]
@@ -50,8 +54,15 @@ def test_wrong_shape_and_dtype(compiled, reference):
 def test_cli_run_wrong_shape_exit_2(tmp_path, capsys, programs):
     np.save(tmp_path / "a.npy", np.zeros((64, 128), np.float32))
     np.save(tmp_path / "b.npy", np.zeros((127, 32), np.float32))
-    code, err = cli(capsys, "run", str(programs / "matmul.mlir"), "-i", str(tmp_path / "a.npy"),
-                    "-i", str(tmp_path / "b.npy"))
+    code, err = cli(
+        capsys,
+        "run",
+        str(programs / "matmul.mlir"),
+        "-i",
+        str(tmp_path / "a.npy"),
+        "-i",
+        str(tmp_path / "b.npy"),
+    )
     assert code == 2 and len(err) == 1 and "input 1" in err[0]
 
 
@@ -66,8 +77,17 @@ def test_absent_gpu_device_one_line(compiled, reference, capsys, tmp_path, progr
     (a, b), _ = reference("matmul")
     np.save(tmp_path / "a.npy", a)
     np.save(tmp_path / "b.npy", b)
-    code, err = cli(capsys, "run", str(programs / "matmul.mlir"), "--target", "nvidia",
-                    "-i", str(tmp_path / "a.npy"), "-i", str(tmp_path / "b.npy"))
+    code, err = cli(
+        capsys,
+        "run",
+        str(programs / "matmul.mlir"),
+        "--target",
+        "nvidia",
+        "-i",
+        str(tmp_path / "a.npy"),
+        "-i",
+        str(tmp_path / "b.npy"),
+    )
     assert code == 1 and len(err) == 1
     assert "no CUDA device" in err[0] and "found only HOST" in err[0]
 
@@ -107,8 +127,10 @@ def test_missing_tool_is_named(tmp_path, programs, monkeypatch):
 def test_entry_selection(tmp_path):
     from mlirboot import backend
 
-    src = ("func.func @a(%x: tensor<2xf32>) -> tensor<2xf32> { return %x : tensor<2xf32> }\n"
-           "func.func @b(%x: tensor<2xf32>) -> tensor<2xf32> { return %x : tensor<2xf32> }\n")
+    src = (
+        "func.func @a(%x: tensor<2xf32>) -> tensor<2xf32> { return %x : tensor<2xf32> }\n"
+        "func.func @b(%x: tensor<2xf32>) -> tensor<2xf32> { return %x : tensor<2xf32> }\n"
+    )
     with pytest.raises(UsageError, match="public functions are @a, @b"):
         backend.compile(src, target="host")
     with pytest.raises(UsageError, match="no public function @c"):

@@ -33,5 +33,6 @@ def test_tpu_run_on_libtpu(compiled, reference, program):
     pytest.importorskip("libtpu", reason="libtpu (the TPU PJRT plugin) is not installed")
     art = compiled(program, "tpu")
     inputs, expected = reference(program)
-    np.testing.assert_allclose(art.run(*inputs, pjrt_plugin="tpu")[0], expected[0],
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        art.run(*inputs, pjrt_plugin="tpu")[0], expected[0], rtol=1e-5, atol=1e-4
+    )

@@ -46,8 +46,11 @@ def test_cpu_targets_match_numpy(gpu_compiled, program, target):
 
 
 def _undefined(symbols: str) -> list[str]:
-    return [line.split()[-1] for line in symbols.splitlines() if " UND " in line and
-            line.split()[-1] not in ("UND",)]
+    return [
+        line.split()[-1]
+        for line in symbols.splitlines()
+        if " UND " in line and line.split()[-1] not in ("UND",)
+    ]
 
 
 @pytest.mark.parametrize("program", models.PROGRAMS)
@@ -64,8 +67,12 @@ def test_nvidia(gpu_compiled, program):
 def test_amd(gpu_compiled, program):
     art = gpu_compiled(program, "amd")
     assert "EM_AMDGPU" in art.meta["info"]["validation"]["llvm-readelf"]
-    syms = subprocess.run([f"{LLVM}/llvm-readelf", "-s", "--notes", str(art.files["code_object"])],
-                          capture_output=True, text=True, check=True).stdout
+    syms = subprocess.run(
+        [f"{LLVM}/llvm-readelf", "-s", "--notes", str(art.files["code_object"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert _undefined(syms) == []
     assert "malloc" not in syms and "free" not in syms
     # big temporaries are not on the (per-thread scratch) stack

@@ -29,8 +29,9 @@ def loss_inputs(seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     shapes = [(16, 64), (64, 128), (128,), (128, 10), (10,), (16, 10)]
     scale = [1.0, 0.15, 0.1, 0.15, 0.1, 1.0]  # keeps the loss O(100): FD stays accurate
-    return [(rng.standard_normal(s) * k).astype(np.float32) for s, k in zip(shapes, scale,
-                                                                             strict=True)]
+    return [
+        (rng.standard_normal(s) * k).astype(np.float32) for s, k in zip(shapes, scale, strict=True)
+    ]
 
 
 def numpy_backprop(x, w1, b1, w2, b2, y):
@@ -54,8 +55,9 @@ def f64_forward(stablehlo_text: str):
     text = stablehlo_text.replace("f32", "f64")
     backend = jax.extend.backend.get_backend("cpu")
     device = backend.devices()[0]
-    exe = backend.compile_and_load(text, xla_client.DeviceList((device,)),
-                                   xla_client.CompileOptions())
+    exe = backend.compile_and_load(
+        text, xla_client.DeviceList((device,)), xla_client.CompileOptions()
+    )
 
     def run(*arrays: np.ndarray) -> float:
         with jax.enable_x64(True):
@@ -91,8 +93,10 @@ def check_against_fd(grads, wrt, inputs, forward, rng):
 def needs_enzyme_ad() -> None:
     """Enzyme-MLIR comes from PyPI's enzyme-ad, whose wheels are for Python 3.11 only."""
     if sys.version_info[:2] != (3, 11):
-        pytest.skip(f"PyPI enzyme-ad (Enzyme-MLIR) has no wheel for Python "
-                    f"{sys.version_info[0]}.{sys.version_info[1]} (3.11 only)")
+        pytest.skip(
+            f"PyPI enzyme-ad (Enzyme-MLIR) has no wheel for Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]} (3.11 only)"
+        )
     pytest.importorskip("enzyme_ad.jax", reason="PyPI enzyme-ad (Enzyme-MLIR) not installed")
 
 
@@ -118,8 +122,13 @@ def test_tpu_mlp_loss_grad_wrt_weights_by_enzyme(tpu_grad, tpu_forward, pjrt_cpu
     assert grad["entry"] == "mlp_loss" and grad["wrt"] == list(WEIGHTS)
     assert grad["engine"].startswith("Enzyme-MLIR")
     # Enzyme saw x and y as constants and the weights as active.
-    assert any("ReverseMode" in p and "argTys=enzyme_const,enzyme_active,enzyme_active,"
-               "enzyme_active,enzyme_active,enzyme_const" in p for p in grad["enzyme_passes"])
+    assert any(
+        "ReverseMode" in p
+        and "argTys=enzyme_const,enzyme_active,enzyme_active,"
+        "enzyme_active,enzyme_active,enzyme_const"
+        in p
+        for p in grad["enzyme_passes"]
+    )
     assert [r.shape for r in art.signature.results] == [(64, 128), (128,), (128, 10), (10,)]
     # The gradient is plain StableHLO (portable), not a runtime call into Enzyme.
     assert "custom_call" not in art.files["stablehlo"].read_text()
@@ -131,12 +140,17 @@ def test_tpu_mlp_loss_grad_wrt_weights_by_enzyme(tpu_grad, tpu_forward, pjrt_cpu
     for g, i in zip(grads, WEIGHTS, strict=True):
         assert g.dtype == np.float32 and g.shape == inputs[i].shape
         scale = np.max(np.abs(expected[i]))
-        np.testing.assert_allclose(g, expected[i], rtol=1e-4, atol=1e-5 * scale,
-                                   err_msg=f"argument {i}")
+        np.testing.assert_allclose(
+            g, expected[i], rtol=1e-4, atol=1e-5 * scale, err_msg=f"argument {i}"
+        )
     forward = f64_forward(tpu_forward.files["stablehlo"].read_text())
     # The forward program itself agrees with numpy's loss (so FD probes the same function).
-    loss = np.sum((np.maximum(inputs[0] @ inputs[1] + inputs[2], 0) @ inputs[3] + inputs[4]
-                   - inputs[5]).astype(np.float64) ** 2)
+    loss = np.sum(
+        (
+            np.maximum(inputs[0] @ inputs[1] + inputs[2], 0) @ inputs[3] + inputs[4] - inputs[5]
+        ).astype(np.float64)
+        ** 2
+    )
     assert forward(*inputs) == pytest.approx(loss, rel=1e-5)
     check_against_fd(grads, WEIGHTS, inputs, forward, np.random.default_rng(2))
 
@@ -149,8 +163,10 @@ def test_tpu_grad_default_is_every_argument_of_sum_of_outputs(tmp_path):
     assert art.meta["grad"]["wrt"] == [0, 1, 2, 3, 4]
     assert art.meta["grad"]["loss"].startswith("sum")
     rng = np.random.default_rng(4)
-    x, w1, b1, w2, b2 = (rng.standard_normal(s).astype(np.float32)
-                         for s in [(16, 64), (64, 128), (128,), (128, 10), (10,)])
+    x, w1, b1, w2, b2 = (
+        rng.standard_normal(s).astype(np.float32)
+        for s in [(16, 64), (64, 128), (128,), (128, 10), (10,)]
+    )
     grads = art.run(x, w1, b1, w2, b2, pjrt_plugin="cpu")
     z1 = x.astype(np.float64) @ w1 + b1
     h = np.maximum(z1, 0)
@@ -158,8 +174,9 @@ def test_tpu_grad_default_is_every_argument_of_sum_of_outputs(tmp_path):
     d_z1 = (d_out @ w2.T) * (z1 > 0)
     expected = [d_z1 @ w1.T, x.T @ d_z1, d_z1.sum(0), h.T @ d_out, d_out.sum(0)]
     for k, (g, e) in enumerate(zip(grads, expected, strict=True)):
-        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.max(np.abs(e)),
-                                   err_msg=f"argument {k}")
+        np.testing.assert_allclose(
+            g, e, rtol=1e-4, atol=1e-4 * np.max(np.abs(e)), err_msg=f"argument {k}"
+        )
 
 
 def test_cli_run_grad_writes_gradients(tmp_path, capsys):
@@ -169,10 +186,26 @@ def test_cli_run_grad_writes_gradients(tmp_path, capsys):
     for i, arr in enumerate(inputs):
         names += ["--input", str(tmp_path / f"in{i}.npy")]
         np.save(tmp_path / f"in{i}.npy", arr)
-    code = main(["run", str(LOSS), "--target", "tpu", "--pjrt-plugin", "cpu",
-                 "--grad", "mlp_loss", "--wrt", "3,4", *names,
-                 "--output", str(tmp_path / "gw2.npy"), "--output", str(tmp_path / "gb2.npy"),
-                 "--json"])
+    code = main(
+        [
+            "run",
+            str(LOSS),
+            "--target",
+            "tpu",
+            "--pjrt-plugin",
+            "cpu",
+            "--grad",
+            "mlp_loss",
+            "--wrt",
+            "3,4",
+            *names,
+            "--output",
+            str(tmp_path / "gw2.npy"),
+            "--output",
+            str(tmp_path / "gb2.npy"),
+            "--json",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["grad"]["wrt"] == [3, 4] and report["grad"]["entry"] == "mlp_loss"
@@ -180,22 +213,26 @@ def test_cli_run_grad_writes_gradients(tmp_path, capsys):
     expected = numpy_backprop(*inputs)
     for name, i in (("gw2", 3), ("gb2", 4)):
         got = np.load(tmp_path / f"{name}.npy")
-        np.testing.assert_allclose(got, expected[i], rtol=1e-4,
-                                   atol=1e-5 * np.max(np.abs(expected[i])))
+        np.testing.assert_allclose(
+            got, expected[i], rtol=1e-4, atol=1e-5 * np.max(np.abs(expected[i]))
+        )
 
 
 @pytest.mark.parametrize("target", ["tpu", "host"])
 def test_print_pipeline_shows_grad_stage(capsys, target):
     assert main(["compile", str(LOSS), "--target", target, "--print-pipeline"]) == 0
     plain = capsys.readouterr().out
-    assert main(["compile", str(LOSS), "--target", target, "--grad", "mlp_loss",
-                 "--print-pipeline"]) == 0
+    assert (
+        main(["compile", str(LOSS), "--target", target, "--grad", "mlp_loss", "--print-pipeline"])
+        == 0
+    )
     with_grad = capsys.readouterr().out
     step = {"tpu": "enzyme-stablehlo", "host": "enzyme-llvm"}[target]
     assert f"grad: step {step}" in with_grad and "grad:" not in plain
 
 
 # --- LLVM targets: LLVMEnzyme-22 ---------------------------------------------
+
 
 def _toolbox_manifest():
     from mlirboot.backend.toolbox import Toolbox
@@ -216,8 +253,20 @@ def test_llvm_grad_without_enzyme_is_one_clear_error(tmp_path, capsys, target):
     """Runs everywhere: a toolchain without LLVMEnzyme-22 (forced, even where
     one has it) gives one line, exit 2, and leaves nothing behind."""
     toolchain = _manifest_without_enzyme(tmp_path)
-    code = main(["compile", str(LOSS), "--target", target, "--grad", "mlp_loss",
-                 "--toolchain", str(toolchain), "-o", str(tmp_path / "out")])
+    code = main(
+        [
+            "compile",
+            str(LOSS),
+            "--target",
+            target,
+            "--grad",
+            "mlp_loss",
+            "--toolchain",
+            str(toolchain),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert f"{target}/grad" in err[0] and "LLVMEnzyme-22 is not in the toolchain" in err[0]
@@ -234,8 +283,14 @@ def test_host_enzyme_wrapper_links_with_the_lowered_entry(tmp_path):
 
     temps = tmp_path / "temps"
     try:
-        compile_program(LOSS, target="host", grad="mlp_loss", out=tmp_path / "a",
-                        save_temps=temps, toolchain=_manifest_without_enzyme(tmp_path))
+        compile_program(
+            LOSS,
+            target="host",
+            grad="mlp_loss",
+            out=tmp_path / "a",
+            save_temps=temps,
+            toolchain=_manifest_without_enzyme(tmp_path),
+        )
     except UsageError as err:
         assert "LLVMEnzyme-22" in str(err)
     sig = parse_signature((temps / "01-parse.mlir").read_text(), "mlp_loss", "t")
@@ -248,8 +303,9 @@ def test_host_enzyme_wrapper_links_with_the_lowered_entry(tmp_path):
     linked = tmp_path / "linked.bc"
     ir = next(temps.glob("*-translate.ll"))
     proc.run([tools.tool("llvm-link"), ir, wrapper, "-o", linked], stage="test")
-    out = proc.run([tools.tool("opt"), "-passes=verify", linked, "-S", "-o", "-"],
-                   stage="test").output
+    out = proc.run(
+        [tools.tool("opt"), "-passes=verify", linked, "-S", "-o", "-"], stage="test"
+    ).output
     call = next(line for line in out.splitlines() if "@__enzyme_autodiff(ptr @mlp_loss" in line)
     # x and y constant, the four weights (and the loss) duplicated with their shadows.
     assert call.count("i32 %const, ptr") == 2 and call.count("i32 %dup, ptr") == 5
@@ -259,39 +315,62 @@ def test_host_enzyme_wrapper_links_with_the_lowered_entry(tmp_path):
 @pytest.mark.enzyme
 def test_host_mlp_loss_grad_by_llvm_enzyme(tmp_path, tpu_forward):
     if not _toolbox_manifest().libraries.get("LLVMEnzyme"):
-        pytest.skip("LLVMEnzyme-22 is not in the toolchain (mlirboot configure --set "
-                    "enzyme.enabled=true, MLIRBOOT_ENZYME_SOURCE, mlirboot build)")
+        pytest.skip(
+            "LLVMEnzyme-22 is not in the toolchain (mlirboot configure --set "
+            "enzyme.enabled=true, MLIRBOOT_ENZYME_SOURCE, mlirboot build)"
+        )
     art = compile_program(LOSS, target="host", grad="mlp_loss", wrt=WEIGHTS, out=tmp_path / "h")
     assert art.meta["grad"]["engine"].startswith("Enzyme LLVM plugin")
     inputs = loss_inputs(seed=11)
     grads = art.run(*inputs)
     expected = numpy_backprop(*inputs)
     for g, i in zip(grads, WEIGHTS, strict=True):
-        np.testing.assert_allclose(g, expected[i], rtol=1e-4,
-                                   atol=1e-5 * np.max(np.abs(expected[i])))
+        np.testing.assert_allclose(
+            g, expected[i], rtol=1e-4, atol=1e-5 * np.max(np.abs(expected[i]))
+        )
     forward = f64_forward(tpu_forward.files["stablehlo"].read_text())
     check_against_fd(grads, WEIGHTS, inputs, forward, np.random.default_rng(3))
 
 
 # --- bad requests: exit 2 ----------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["--wrt", "9"], "@mlp_loss has 6 arguments"),
-    (["--wrt", "a,b"], "is not a list of argument indices"),
-    (["--entry", "other"], "name different functions"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--wrt", "9"], "@mlp_loss has 6 arguments"),
+        (["--wrt", "a,b"], "is not a list of argument indices"),
+        (["--entry", "other"], "name different functions"),
+    ],
+)
 def test_bad_grad_requests(tmp_path, capsys, args, message):
     pytest.importorskip("jax")
-    code = main(["compile", str(LOSS), "--target", "tpu", "--grad", "mlp_loss", *args,
-                 "-o", str(tmp_path / "o")])
+    code = main(
+        [
+            "compile",
+            str(LOSS),
+            "--target",
+            "tpu",
+            "--grad",
+            "mlp_loss",
+            *args,
+            "-o",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
 
 
 def test_grad_of_entry_without_results(tmp_path):
     with pytest.raises(UsageError, match="returns nothing"):
-        compile_program(PROGRAMS / "loop_matmul.mlir", target="host", grad="loop_matmul",
-                        out=tmp_path / "o", toolchain=None)
+        compile_program(
+            PROGRAMS / "loop_matmul.mlir",
+            target="host",
+            grad="loop_matmul",
+            out=tmp_path / "o",
+            toolchain=None,
+        )
 
 
 def test_wrt_without_grad(tmp_path):

@@ -51,14 +51,19 @@ def test_opt_report_loop_matmul_raised(tmp_path, capsys):
     assert main(["compile", str(source), "-o", str(tmp_path / "out"), "--opt-report"]) == 0
     out = capsys.readouterr().out
     line = next(li for li in out.splitlines() if "raised loop nest" in li)
-    assert re.match(rf"^{re.escape(str(source))}:10:3: raised loop nest to linalg\.matmul "
-                    r"\(96x48x80 f32\)", line), line
+    assert re.match(
+        rf"^{re.escape(str(source))}:10:3: raised loop nest to linalg\.matmul "
+        r"\(96x48x80 f32\)",
+        line,
+    ), line
     assert "stage" in out and "optimize" in out  # the per-stage table is still there
-    assert main(["compile", str(source), "-o", str(tmp_path / "out2"), "--opt-report",
-                 "--json"]) == 0
+    assert (
+        main(["compile", str(source), "-o", str(tmp_path / "out2"), "--opt-report", "--json"]) == 0
+    )
     data = json.loads(capsys.readouterr().out)
-    assert any(r["location"] == f"{source}:10:3" and r["stage"] == "optimize"
-               for r in data["remarks"])
+    assert any(
+        r["location"] == f"{source}:10:3" and r["stage"] == "optimize" for r in data["remarks"]
+    )
     assert [s["name"] for s in data["stages"]][:2] == ["parse", "optimize"]
 
 
@@ -84,17 +89,19 @@ def test_loop_matmul_uses_the_schedule_on_host(compiled):
     assert not any(k.startswith("vector.") for s in plain.meta["stages"] for k in s["ops"])
 
 
-@pytest.mark.parametrize("program,what", [
-    ("affine_matmul", "raised loop nest to linalg.matmul (40x36x24 f32)"),
-    ("loop_matmul_f64", "raised loop nest to linalg.matmul (37x45x29 f64)"),
-    ("batch_generic", "recognized linalg.generic as linalg.batch_matmul"),
-    ("conv2d", "raised loop nest to linalg.conv_2d_nhwc_hwcf"),
-    ("chain", "reassociated matmul chain (A·B)·C -> A·(B·C)"),
-    ("mlp", ""),  # CPUs: the schedule takes whole matmuls (no fusion), see _common.yaml
-])
+@pytest.mark.parametrize(
+    "program,what",
+    [
+        ("affine_matmul", "raised loop nest to linalg.matmul (40x36x24 f32)"),
+        ("loop_matmul_f64", "raised loop nest to linalg.matmul (37x45x29 f64)"),
+        ("batch_generic", "recognized linalg.generic as linalg.batch_matmul"),
+        ("conv2d", "raised loop nest to linalg.conv_2d_nhwc_hwcf"),
+        ("chain", "reassociated matmul chain (A·B)·C -> A·(B·C)"),
+        ("mlp", ""),  # CPUs: the schedule takes whole matmuls (no fusion), see _common.yaml
+    ],
+)
 @pytest.mark.parametrize("target", ["host", "tpu"])
-def test_programs_recognized_and_match_numpy(compiled, reference, program, what, target,
-                                             request):
+def test_programs_recognized_and_match_numpy(compiled, reference, program, what, target, request):
     if target == "tpu":
         request.getfixturevalue("need_jax")
         if program in ("mlp", "batch_generic"):
@@ -121,8 +128,7 @@ def test_offload_host_optimized_matches_numpy(compiled, reference, program):
 def test_gpu_targets_fuse_epilogues(compiled):
     """Where no matmul schedule exists (GPU targets) the fusion pass runs."""
     art = compiled("mlp", "nvidia")
-    assert sum("fused elementwise consumer into linalg.matmul" in r
-               for r in remarks(art)) == 2
+    assert sum("fused elementwise consumer into linalg.matmul" in r for r in remarks(art)) == 2
 
 
 def test_o1_recognizes_but_does_not_reassociate(compiled, reference):
@@ -155,11 +161,12 @@ func.func @f(%a: tensor<8xf32>) -> tensor<8xf32> {
 
 def test_tpu_unraised_loop_nest_says_why(tmp_path, programs):
     pytest.importorskip("jax")
-    with pytest.raises(UsageError, match=r"loop_matmul\.mlir:10:3 .*scf\.for: a loop nest "
-                       r"that is neither a contraction raised by recognition \(off at -O0\)",
+    with pytest.raises(
+        UsageError,
+        match=r"loop_matmul\.mlir:10:3 .*scf\.for: a loop nest "
+        r"that is neither a contraction raised by recognition \(off at -O0\)",
     ) as err:
-        compile_program(programs / "loop_matmul.mlir", target="tpu", opt="O0",
-                        out=tmp_path / "o")
+        compile_program(programs / "loop_matmul.mlir", target="tpu", opt="O0", out=tmp_path / "o")
     assert "at -O0 recognition is off: compile at -O1 or higher" in err.value.hint
 
 
@@ -178,13 +185,13 @@ def test_tpu_mixed_nests_are_raised(compiled):
     linalg.generic (tensorize, tpu pipeline), so the function runs on tpu."""
     pytest.importorskip("jax")
     art = compiled("mixed_matmul_relu", "tpu")
-    assert sum("raised elementwise loop nest to linalg.generic" in r
-               for r in remarks(art)) == 2
+    assert sum("raised elementwise loop nest to linalg.generic" in r for r in remarks(art)) == 2
 
 
-@pytest.mark.skipif(not any(Path(p, "cblas.h").exists()
-                            for p in ("/usr/include", "/usr/include/x86_64-linux-gnu")),
-                    reason="libopenblas-dev (cblas.h) is not installed")
+@pytest.mark.skipif(
+    not any(Path(p, "cblas.h").exists() for p in ("/usr/include", "/usr/include/x86_64-linux-gnu")),
+    reason="libopenblas-dev (cblas.h) is not installed",
+)
 @pytest.mark.parametrize("target", ["host", "offload-host"])
 @pytest.mark.parametrize("program", ["loop_matmul", "mlp"])
 def test_blas_matches_numpy(compiled, reference, program, target):
@@ -198,8 +205,17 @@ def test_blas_matches_numpy(compiled, reference, program, target):
 def test_blas_rejected_on_device_targets(tmp_path, capsys, programs):
     from mlirboot.bootstrap.cli import main
 
-    code = main(["compile", str(programs / "matmul.mlir"), "--target", "nvidia", "--blas",
-                 "-o", str(tmp_path / "o")])
+    code = main(
+        [
+            "compile",
+            str(programs / "matmul.mlir"),
+            "--target",
+            "nvidia",
+            "--blas",
+            "-o",
+            str(tmp_path / "o"),
+        ]
+    )
     err = [li for li in capsys.readouterr().err.splitlines() if li.strip()]
     assert code == 2 and len(err) == 1 and "--blas is not available for target nvidia" in err[0]
 

@@ -18,7 +18,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def _cargo() -> str | None:
     return shutil.which("cargo") or next(
-        (str(p) for p in [Path.home() / ".cargo" / "bin" / "cargo"] if p.exists()), None)
+        (str(p) for p in [Path.home() / ".cargo" / "bin" / "cargo"] if p.exists()), None
+    )
 
 
 @pytest.mark.skipif(_cargo() is None, reason="cargo is not installed (rustup.rs)")
@@ -35,7 +36,13 @@ def test_rust_calls_the_mlir_matmul(tmp_path: Path):
         "CARGO_NET_OFFLINE": "true",
         "MLIRBOOT": f"{sys.executable} -m mlirboot.bootstrap.cli",
     }
-    res = subprocess.run([cargo, "run", "--release", "--offline"], cwd=copy / "rust" / "matmul",
-                         env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [cargo, "run", "--release", "--offline"],
+        cwd=copy / "rust" / "matmul",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "ok: the MLIR-compiled kernel matches" in res.stdout

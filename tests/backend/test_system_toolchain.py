@@ -22,10 +22,16 @@ def system_toolchain(tmp_path_factory) -> Path:
         pytest.skip("no LLVM 22 at /usr/lib/llvm-22")
     base = tmp_path_factory.mktemp("system-toolchain")
     build, prefix = base / "build", base / "prefix"
-    for args in (["configure", "--target", "host", "-B", build, "--prefix", prefix],
-                 ["build", "-B", build, "llvm", "offload"]):
-        done = subprocess.run([sys.executable, "-m", "mlirboot.bootstrap.cli", *map(str, args)],
-                              capture_output=True, text=True, timeout=300)
+    for args in (
+        ["configure", "--target", "host", "-B", build, "--prefix", prefix],
+        ["build", "-B", build, "llvm", "offload"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "mlirboot.bootstrap.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
     return prefix
 
@@ -34,6 +40,7 @@ def system_toolchain(tmp_path_factory) -> Path:
 def test_intel_embedded_spirv_validates_with_a_system_toolchain(system_toolchain, tmp_path):
     """The embedded-image check dumps sections with llvm-objcopy, found through
     the manifest, not under the prefix."""
-    art = compile_program(PROGRAMS / "mlp.mlir", target="intel", out=tmp_path / "art",
-                          toolchain=str(system_toolchain))
+    art = compile_program(
+        PROGRAMS / "mlp.mlir", target="intel", out=tmp_path / "art", toolchain=str(system_toolchain)
+    )
     assert art.meta["info"]["validation"]["spirv-val-embedded"].endswith(": ok")

@@ -13,8 +13,11 @@ EXPECT = re.compile(r"^# expect: (?P<text>.*) @(?P<line>\d+)$")
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_there_are_at_least_ten_broken_configs():
@@ -55,22 +58,36 @@ def test_missing_config_file(cli, tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--target", "nvidia,tpuu"],
-         "--target nvidia,tpuu: targets[1]: unknown target `tpuu` (hint: did you mean `tpu`?)"),
-        (["--profile", "minimall"],
-         "--profile minimall: profile: unknown profile `minimall` "
-         "(hint: did you mean `minimal`?)"),
+        (
+            ["--target", "nvidia,tpuu"],
+            "--target nvidia,tpuu: targets[1]: unknown target `tpuu` (hint: did you mean `tpu`?)",
+        ),
+        (
+            ["--profile", "minimall"],
+            "--profile minimall: profile: unknown profile `minimall` "
+            "(hint: did you mean `minimal`?)",
+        ),
         (["--set", "llvm.build_type"], "--set: expected KEY=VALUE"),
-        (["--set", "llvm.jobs=4"],
-         "--set llvm.jobs=4: llvm.jobs: unknown key `jobs`"),
-        (["--target", "amd", "--set", "archs.amd=[gfx9999]"],
-         "--set archs.amd=[gfx9999]: archs.amd[0]: unknown amd arch `gfx9999`"),
-        (["--target", "host", "--set", "offload.plugins=[cuda, opencl]"],
-         "offload.plugins[1]: `opencl` is not one of: host, cuda, amdgpu, level_zero"),
+        (["--set", "llvm.jobs=4"], "--set llvm.jobs=4: llvm.jobs: unknown key `jobs`"),
+        (
+            ["--target", "amd", "--set", "archs.amd=[gfx9999]"],
+            "--set archs.amd=[gfx9999]: archs.amd[0]: unknown amd arch `gfx9999`",
+        ),
+        (
+            ["--target", "host", "--set", "offload.plugins=[cuda, opencl]"],
+            "offload.plugins[1]: `opencl` is not one of: host, cuda, amdgpu, level_zero",
+        ),
         (["--target", ""], "no target selected"),
     ],
-    ids=["target", "profile", "set-syntax", "set-unknown-key", "set-arch", "set-choice",
-         "no-target"],
+    ids=[
+        "target",
+        "profile",
+        "set-syntax",
+        "set-unknown-key",
+        "set-arch",
+        "set-choice",
+        "no-target",
+    ],
 )
 def test_bad_command_line(cli, tmp_path: Path, args: list[str], expected: str):
     result = cli("configure", "--build-dir", "b", *args)

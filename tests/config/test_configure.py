@@ -24,8 +24,13 @@ def test_configure_writes_everything_byte_identically(cli, tmp_path: Path, targe
     assert first.returncode == 0, first.stderr
     build = tmp_path / "build"
     files = {p.name: p.read_bytes() for p in build.iterdir()}
-    assert {"plan.json", "lock.json", "config.resolved.yaml", "CMakePresets.json",
-            "llvm.cmake"} <= set(files)
+    assert {
+        "plan.json",
+        "lock.json",
+        "config.resolved.yaml",
+        "CMakePresets.json",
+        "llvm.cmake",
+    } <= set(files)
     second = cli("configure", "--target", targets, "--set", "provider=source")
     assert second.returncode == 0
     assert {p.name: p.read_bytes() for p in build.iterdir()} == files
@@ -89,8 +94,12 @@ def test_tpu_brings_stablehlo_enzyme_mlir_and_pjrt(tmp_path: Path):
 def test_system_provider_builds_only_what_the_system_lacks(tmp_path: Path):
     nv = configured(tmp_path, "nvidia")
     actions = {c.name: c.action for c in nv.plan.components}
-    assert actions == {"llvm": "system", "offload": "system",
-                       "devicertl-nvptx64-nvidia-cuda": "cmake", "passes": "cmake"}
+    assert actions == {
+        "llvm": "system",
+        "offload": "system",
+        "devicertl-nvptx64-nvidia-cuda": "cmake",
+        "passes": "cmake",
+    }
     # Debian has MLIR but not the backend's pass plugin: built against its MLIR.
     passes = cache_entries(nv.files["passes.cmake"])
     assert passes["MLIR_DIR"] == "/usr/lib/llvm-22/lib/cmake/mlir"
@@ -119,11 +128,13 @@ def test_arch_override_and_lock(tmp_path: Path):
     source, passes = sorted(lock["sources"], key=lambda s: s["components"] != ["llvm"])
     assert passes["components"] == ["passes"] and passes["source"]["kind"] == "local"
     assert source["source"]["sha256"] == (
-        "b49b9277aef97616320b2da259e1f8174c65b0ce2fbe2e8629644a97693402fe")
+        "b49b9277aef97616320b2da259e1f8174c65b0ce2fbe2e8629644a97693402fe"
+    )
     assert lock["config_hash"] == result.plan.config_hash
     git = configured(tmp_path, "nvidia", "sources.llvm.use=git", "provider=source")
-    (source,) = [s for s in json.loads(git.files["lock.json"])["sources"]
-                 if s["components"] == ["llvm"]]
+    (source,) = [
+        s for s in json.loads(git.files["lock.json"])["sources"] if s["components"] == ["llvm"]
+    ]
     assert source["source"]["commit"] == "ca7933e47d3a3451d81e72ac174dcb5aa28b59d1"
     assert git.plan.lock_hash != result.plan.lock_hash
 
@@ -141,16 +152,20 @@ def test_presets_mirror_the_cache(tmp_path: Path):
 def test_a_new_target_is_only_yaml(tmp_path: Path):
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS_DIR, configs)
-    (configs / "targets" / "riscv.yaml").write_text(yaml.safe_dump({
-        "name": "riscv",
-        "description": "RISC-V vector accelerators",
-        "llvm_targets": ["RISCV"],
-        "archs": {"known": ["rv64gcv"], "default": ["rv64gcv"]},
-    }))
-    resolved = resolve(targets=["riscv", "host"], sets=["provider=source"], cwd=tmp_path,
-                       configs_dir=configs)
-    result = configure(resolved, build_dir=tmp_path / "b", prefix=None, cwd=tmp_path,
-                       codename=None)
+    (configs / "targets" / "riscv.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "riscv",
+                "description": "RISC-V vector accelerators",
+                "llvm_targets": ["RISCV"],
+                "archs": {"known": ["rv64gcv"], "default": ["rv64gcv"]},
+            }
+        )
+    )
+    resolved = resolve(
+        targets=["riscv", "host"], sets=["provider=source"], cwd=tmp_path, configs_dir=configs
+    )
+    result = configure(resolved, build_dir=tmp_path / "b", prefix=None, cwd=tmp_path, codename=None)
     assert cache_entries(result.files["llvm.cmake"])["LLVM_TARGETS_TO_BUILD"] == "X86;RISCV"
     assert result.plan.archs == {"riscv": ["rv64gcv"]}
 
@@ -158,8 +173,7 @@ def test_a_new_target_is_only_yaml(tmp_path: Path):
 def test_layers_and_provenance(tmp_path: Path):
     user = tmp_path / "mlirboot.yaml"
     user.write_text("targets: [nvidia]\nllvm:\n  assertions: true\n")
-    resolved = resolve(cwd=tmp_path, sets=["llvm.build_type=RelWithDebInfo"],
-                       profile="debug")
+    resolved = resolve(cwd=tmp_path, sets=["llvm.build_type=RelWithDebInfo"], profile="debug")
     config = resolved.config
     assert config.targets == ["nvidia"]
     assert config.llvm.assertions is True
@@ -168,7 +182,8 @@ def test_layers_and_provenance(tmp_path: Path):
     assert resolved.where(("llvm", "assertions")) == f"{user}:3"
     assert resolved.where(("llvm", "build_type")) == "--set llvm.build_type=RelWithDebInfo"
     assert resolved.where(("llvm", "cmake", "LLVM_USE_SPLIT_DWARF")) == (
-        "configs/profiles/debug.yaml:7")
+        "configs/profiles/debug.yaml:7"
+    )
     assert resolved.where(("provider",)) == "configs/toolchain.yaml:7"
 
 
@@ -178,8 +193,12 @@ def test_config_show_names_each_layer(cli, tmp_path: Path):
     assert result.returncode == 0, result.stderr
     rows = {r["key"]: r for r in json.loads(result.stdout)}
     assert rows["targets"]["where"] == f"{tmp_path / 'mlirboot.yaml'}:1"
-    assert rows["build.jobs"] == {"key": "build.jobs", "value": 3, "layer": "--set",
-                                  "where": "--set build.jobs=3"}
+    assert rows["build.jobs"] == {
+        "key": "build.jobs",
+        "value": 3,
+        "layer": "--set",
+        "where": "--set build.jobs=3",
+    }
     assert rows["llvm.build_type"]["layer"] == "profile release"
     text = cli("config", "show").stdout
     assert "llvm.assertions" in text and "# built-in (configs/toolchain.yaml:" in text

@@ -23,8 +23,14 @@ needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not i
 
 def _configure(tmp_path: Path, *sets: str, environ: dict[str, str] | None = None):
     resolved = resolve(targets=["host"], sets=["provider=source", *sets], cwd=tmp_path)
-    return configure(resolved, build_dir=tmp_path / "build", prefix=None, cwd=tmp_path,
-                     codename="trixie", environ=environ or {})
+    return configure(
+        resolved,
+        build_dir=tmp_path / "build",
+        prefix=None,
+        cwd=tmp_path,
+        codename="trixie",
+        environ=environ or {},
+    )
 
 
 def _llvm_source(result) -> dict:
@@ -34,8 +40,9 @@ def _llvm_source(result) -> dict:
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, text=True,
-                          capture_output=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, text=True, capture_output=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -56,8 +63,13 @@ def test_env_override_locks_the_checkouts_commit(tmp_path: Path, checkout: Path)
     env = {"MLIRBOOT_LLVM_SOURCE": str(checkout)}
     result = _configure(tmp_path, "sources.llvm.use=git", environ=env)
     source = _llvm_source(result)
-    assert source == {"kind": "local", "path": str(checkout), "env": "MLIRBOOT_LLVM_SOURCE",
-                      "git_commit": _git(checkout, "rev-parse", "HEAD"), "dirty": False}
+    assert source == {
+        "kind": "local",
+        "path": str(checkout),
+        "env": "MLIRBOOT_LLVM_SOURCE",
+        "git_commit": _git(checkout, "rev-parse", "HEAD"),
+        "dirty": False,
+    }
     assert PIN not in result.files["lock.json"]
     (checkout / "README").write_text("edited\n")
     assert _llvm_source(_configure(tmp_path, environ=env))["dirty"] is True
@@ -81,8 +93,9 @@ def test_config_local_plain_dir_locks_a_content_hash(tmp_path: Path):
     assert source["kind"] == "local" and source["path"] == str(tree)
     assert source["tree_stamp"] == localsource.tree_stamp(tree)
     (tree / "llvm" / "CMakeLists.txt").write_text("project(y)\n")
-    changed = _llvm_source(_configure(tmp_path, "sources.llvm.use=local",
-                                      f"sources.llvm.local={tree}"))
+    changed = _llvm_source(
+        _configure(tmp_path, "sources.llvm.use=local", f"sources.llvm.local={tree}")
+    )
     assert changed["tree_stamp"] != source["tree_stamp"]
 
 
@@ -100,14 +113,22 @@ def test_missing_local_tree_is_left_for_the_build_to_report(tmp_path: Path):
 
 
 @needs_git
-def test_manifest_records_the_local_tree_not_the_pin(tmp_path: Path, checkout: Path,
-                                                     monkeypatch):
-    comp = Component(name="enzyme", recipe="enzyme", action="cmake", version="0.0.1",
-                     source={"kind": "git", "url": "https://x/Enzyme", "commit": "0" * 40},
-                     source_env="MLIRBOOT_ENZYME_SOURCE")
+def test_manifest_records_the_local_tree_not_the_pin(tmp_path: Path, checkout: Path, monkeypatch):
+    comp = Component(
+        name="enzyme",
+        recipe="enzyme",
+        action="cmake",
+        version="0.0.1",
+        source={"kind": "git", "url": "https://x/Enzyme", "commit": "0" * 40},
+        source_env="MLIRBOOT_ENZYME_SOURCE",
+    )
     assert manifest_writer._source_entry(comp) == {"source": "git"}
     monkeypatch.setenv("MLIRBOOT_ENZYME_SOURCE", str(checkout))
     entry = manifest_writer._source_entry(comp)
-    assert entry == {"source": "local", "path": str(checkout.resolve()),
-                     "env": "MLIRBOOT_ENZYME_SOURCE",
-                     "git_commit": _git(checkout, "rev-parse", "HEAD"), "dirty": False}
+    assert entry == {
+        "source": "local",
+        "path": str(checkout.resolve()),
+        "env": "MLIRBOOT_ENZYME_SOURCE",
+        "git_commit": _git(checkout, "rev-parse", "HEAD"),
+        "dirty": False,
+    }

@@ -19,17 +19,29 @@ pytestmark = pytest.mark.slow
 def llvm_source() -> Path:
     src = os.environ.get("MLIRBOOT_LLVM_SOURCE")
     if not src or not (Path(src) / "llvm" / "CMakeLists.txt").exists():
-        pytest.fail("MLIRBOOT_LLVM_SOURCE must point at the LLVM 22.1.8 source "
-                    "(.ci/run fetches it; see README)")
+        pytest.fail(
+            "MLIRBOOT_LLVM_SOURCE must point at the LLVM 22.1.8 source "
+            "(.ci/run fetches it; see README)"
+        )
     return Path(src)
 
 
 def cmake_configure(cache: Path, source: Path, build: Path) -> subprocess.CompletedProcess:
     build.mkdir(parents=True)
     return subprocess.run(
-        [find_tool("cmake"), "-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={find_tool('ninja')}",
-         "-C", str(cache), str(source)],
-        cwd=build, capture_output=True, text=True, timeout=900,
+        [
+            find_tool("cmake"),
+            "-G",
+            "Ninja",
+            f"-DCMAKE_MAKE_PROGRAM={find_tool('ninja')}",
+            "-C",
+            str(cache),
+            str(source),
+        ],
+        cwd=build,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -42,17 +54,24 @@ def test_llvm_cache_configures_real_llvm(tmp_path: Path, llvm_source: Path, targ
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Build files have been written" in proc.stdout
     # The distribution is exactly what the plan installs.
-    targets_out = subprocess.run([find_tool("ninja"), "-t", "targets", "all"],
-                                 cwd=tmp_path / "obj", capture_output=True, text=True,
-                                 check=True).stdout
+    targets_out = subprocess.run(
+        [find_tool("ninja"), "-t", "targets", "all"],
+        cwd=tmp_path / "obj",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "install-distribution:" in targets_out
     assert "install-runtimes:" in targets_out
 
 
-@pytest.mark.parametrize("cache_name", ["devicertl-nvptx64-nvidia-cuda.cmake",
-                                        "devicertl-amdgcn-amd-amdhsa.cmake", "offload.cmake"])
-def test_system_overlay_caches_configure_real_runtimes(tmp_path: Path, llvm_source: Path,
-                                                       cache_name: str):
+@pytest.mark.parametrize(
+    "cache_name",
+    ["devicertl-nvptx64-nvidia-cuda.cmake", "devicertl-amdgcn-amd-amdhsa.cmake", "offload.cmake"],
+)
+def test_system_overlay_caches_configure_real_runtimes(
+    tmp_path: Path, llvm_source: Path, cache_name: str
+):
     result = configured(tmp_path, "nvidia,amd", "offload.provider=source")
     cache = tmp_path / cache_name
     cache.write_text(result.files[cache_name])

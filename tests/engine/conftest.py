@@ -41,10 +41,12 @@ def make_project(root: Path, *, greeting: str = "hello") -> Path:
     (src / "CMakeLists.txt").write_text(CMAKELISTS)
     (src / "greeting.h.in").write_text('#define GREETING "@GREETING@"\n')
     (src / "lib.h").write_text("const char *greet(void);\n")
-    (src / "lib.c").write_text('#include "greeting.h"\nconst char *greet(void) '
-                               "{ return GREETING; }\n")
-    (src / "main.c").write_text('#include <stdio.h>\n#include "lib.h"\n'
-                                'int main(void) { puts(greet()); return 0; }\n')
+    (src / "lib.c").write_text(
+        '#include "greeting.h"\nconst char *greet(void) { return GREETING; }\n'
+    )
+    (src / "main.c").write_text(
+        '#include <stdio.h>\n#include "lib.h"\nint main(void) { puts(greet()); return 0; }\n'
+    )
     return src
 
 
@@ -63,10 +65,18 @@ def write_cache(build_dir: Path, name: str, text: str = "") -> str:
 
 def component(name: str, source: dict | None, **extra) -> dict:
     comp = {
-        "name": name, "recipe": name, "action": "cmake", "version": "1.0",
-        "source": source, "source_env": None, "source_subdir": "",
-        "cache_file": f"{name}.cmake", "depends_on": [], "build_targets": [],
-        "install_targets": ["install"], "provides": {"tools": [], "libraries": []},
+        "name": name,
+        "recipe": name,
+        "action": "cmake",
+        "version": "1.0",
+        "source": source,
+        "source_env": None,
+        "source_subdir": "",
+        "cache_file": f"{name}.cmake",
+        "depends_on": [],
+        "build_targets": [],
+        "install_targets": ["install"],
+        "provides": {"tools": [], "libraries": []},
         "settings_hash": "x",
     }
     comp.update(extra)
@@ -76,9 +86,17 @@ def component(name: str, source: dict | None, **extra) -> dict:
 def write_plan(build_dir: Path, prefix: Path, components: list[dict], **extra) -> Path:
     build_dir.mkdir(parents=True, exist_ok=True)
     plan = {
-        "schema": 1, "mlirboot_version": "0.1.0", "config_hash": "c", "lock_hash": "l",
-        "targets": ["host"], "provider": "source", "build_dir": str(build_dir),
-        "prefix": str(prefix), "jobs": 2, "link_jobs": None, "compiler_launcher": None,
+        "schema": 1,
+        "mlirboot_version": "0.1.0",
+        "config_hash": "c",
+        "lock_hash": "l",
+        "targets": ["host"],
+        "provider": "source",
+        "build_dir": str(build_dir),
+        "prefix": str(prefix),
+        "jobs": 2,
+        "link_jobs": None,
+        "compiler_launcher": None,
         "components": components,
     }
     plan.update(extra)
@@ -87,12 +105,18 @@ def write_plan(build_dir: Path, prefix: Path, components: list[dict], **extra) -
     return path
 
 
-def mlirboot(*args: str | Path, env: dict[str, str] | None = None, check: bool = False,
-             **kw) -> subprocess.CompletedProcess[str]:
+def mlirboot(
+    *args: str | Path, env: dict[str, str] | None = None, check: bool = False, **kw
+) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ)
     full.update(env or {})
-    result = subprocess.run([sys.executable, "-m", "mlirboot.bootstrap.cli", *map(str, args)],
-                            capture_output=True, text=True, env=full, **kw)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlirboot.bootstrap.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full,
+        **kw,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"mlirboot {args} failed:\n{result.stdout}\n{result.stderr}")
     return result

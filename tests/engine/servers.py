@@ -106,9 +106,26 @@ def start_distccd(host: str, where: Path, jobs: int = 2) -> Daemon:
     log.touch()
     log.chmod(0o666)
     daemon = Daemon(name, host, port, where / f"{name}.pid", log)
-    subprocess.run(["distccd", "--daemon", "--listen", host, "--port", str(port),
-                    "--allow", "127.0.0.0/8", "--jobs", str(jobs), "--log-file", str(log),
-                    "--pid-file", str(daemon.pid_file)], check=True, timeout=30)
+    subprocess.run(
+        [
+            "distccd",
+            "--daemon",
+            "--listen",
+            host,
+            "--port",
+            str(port),
+            "--allow",
+            "127.0.0.0/8",
+            "--jobs",
+            str(jobs),
+            "--log-file",
+            str(log),
+            "--pid-file",
+            str(daemon.pid_file),
+        ],
+        check=True,
+        timeout=30,
+    )
     if not _wait(lambda: listening(host, port) and daemon.pid is not None, START_TIMEOUT):
         daemon.stop()
         raise RuntimeError(f"distccd on {host}:{port} did not start; log: {log.read_text()}")
@@ -119,10 +136,29 @@ def start_redis(where: Path) -> Daemon:
     host = "127.0.0.1"
     port = free_port(host)
     daemon = Daemon("redis", host, port, where / "redis.pid", where / "redis.log")
-    subprocess.run(["redis-server", "--port", str(port), "--bind", host, "--save", "",
-                    "--appendonly", "no", "--daemonize", "yes",
-                    "--pidfile", str(daemon.pid_file), "--logfile", str(daemon.log_file),
-                    "--dir", str(where)], check=True, timeout=30)
+    subprocess.run(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            host,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(daemon.pid_file),
+            "--logfile",
+            str(daemon.log_file),
+            "--dir",
+            str(where),
+        ],
+        check=True,
+        timeout=30,
+    )
     if not _wait(lambda: listening(host, port) and daemon.pid is not None, START_TIMEOUT):
         daemon.stop()
         raise RuntimeError(f"redis-server on {host}:{port} did not start")
@@ -180,18 +216,38 @@ def llvm_source() -> Path | None:
     return None
 
 
-def builtins_plan(build: Path, prefix: Path, source: Path, *, launcher: str | None,
-                  distributed: dict | None = None, cache: dict | None = None) -> None:
+def builtins_plan(
+    build: Path,
+    prefix: Path,
+    source: Path,
+    *,
+    launcher: str | None,
+    distributed: dict | None = None,
+    cache: dict | None = None,
+) -> None:
     """A plan with the one builtins component (the engine builds it as is)."""
     from .conftest import component, write_plan
 
     (build).mkdir(parents=True, exist_ok=True)
     (build / "builtins.cmake").write_text(BUILTINS_CACHE)
-    write_plan(build, prefix, [component(
-        "builtins", {"kind": "local", "path": str(source)}, recipe="builtins",
-        version="22.1.8", source_subdir="compiler-rt/lib/builtins",
-        provides={"tools": [], "libraries": ["clang_rt.builtins-x86_64"]})],
-        jobs=None, compiler_launcher=launcher, distributed=distributed, cache=cache)
+    write_plan(
+        build,
+        prefix,
+        [
+            component(
+                "builtins",
+                {"kind": "local", "path": str(source)},
+                recipe="builtins",
+                version="22.1.8",
+                source_subdir="compiler-rt/lib/builtins",
+                provides={"tools": [], "libraries": ["clang_rt.builtins-x86_64"]},
+            )
+        ],
+        jobs=None,
+        compiler_launcher=launcher,
+        distributed=distributed,
+        cache=cache,
+    )
 
 
 def check_builtins(prefix: Path, work: Path) -> str:
@@ -199,8 +255,9 @@ def check_builtins(prefix: Path, work: Path) -> str:
     lib = prefix / BUILTINS_LIB
     assert lib.exists(), sorted(str(p) for p in prefix.rglob("*"))
     (work / "t.c").write_text(BUILTINS_PROGRAM)
-    subprocess.run(["clang-22", str(work / "t.c"), str(lib), "-o", str(work / "t")],
-                   check=True, timeout=120)
+    subprocess.run(
+        ["clang-22", str(work / "t.c"), str(lib), "-o", str(work / "t")], check=True, timeout=120
+    )
     run = subprocess.run([str(work / "t")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     return run.stdout

@@ -36,8 +36,13 @@ def test_second_build_does_no_work(project: dict) -> None:
     tool_mtime = (prefix / "bin" / "hello-tool").stat().st_mtime_ns
     again = mlirboot("build", "--build-dir", build, "--json", check=True)
     steps = _steps(again)["hello"]
-    assert steps == {"fetch": "ok", "configure": "up to date", "build": "up to date",
-                     "install": "up to date", "publish": "up to date"}
+    assert steps == {
+        "fetch": "ok",
+        "configure": "up to date",
+        "build": "up to date",
+        "install": "up to date",
+        "publish": "up to date",
+    }
     assert (prefix / "toolchain.json").stat().st_mtime_ns == mtime
     assert (prefix / "bin" / "hello-tool").stat().st_mtime_ns == tool_mtime
 
@@ -45,15 +50,18 @@ def test_second_build_does_no_work(project: dict) -> None:
 def test_config_change_reruns_only_affected_component(tmp_path: Path) -> None:
     src = make_project(tmp_path)
     # Two components from one source, installing into different subdirs.
-    (src / "CMakeLists.txt").write_text((src / "CMakeLists.txt").read_text()
-                                        .replace("DESTINATION bin)", "DESTINATION ${BIN})")
-                                        .replace("DESTINATION lib)", "DESTINATION ${BIN}/lib)")
-                                        .replace("DESTINATION include/hello)",
-                                                 "DESTINATION ${BIN}/include)"))
+    (src / "CMakeLists.txt").write_text(
+        (src / "CMakeLists.txt")
+        .read_text()
+        .replace("DESTINATION bin)", "DESTINATION ${BIN})")
+        .replace("DESTINATION lib)", "DESTINATION ${BIN}/lib)")
+        .replace("DESTINATION include/hello)", "DESTINATION ${BIN}/include)")
+    )
     build, prefix = tmp_path / "build", tmp_path / "prefix"
     write_cache(build, "one", 'set(BIN bin CACHE STRING "")\n')
-    write_cache(build, "two", 'set(BIN bin2 CACHE STRING "")\n'
-                'set(GREETING "two" CACHE STRING "")\n')
+    write_cache(
+        build, "two", 'set(BIN bin2 CACHE STRING "")\nset(GREETING "two" CACHE STRING "")\n'
+    )
     local = {"kind": "local", "path": str(src)}
     comps = [component("one", local), component("two", local)]
     write_plan(build, prefix, comps)
@@ -62,8 +70,9 @@ def test_config_change_reruns_only_affected_component(tmp_path: Path) -> None:
     assert run("bin/hello-tool") == "hello\n"
     assert run("bin2/hello-tool") == "two\n"
 
-    (build / "two.cmake").write_text((build / "two.cmake").read_text()
-                                     .replace('"two"', '"changed"'))
+    (build / "two.cmake").write_text(
+        (build / "two.cmake").read_text().replace('"two"', '"changed"')
+    )
     result = mlirboot("build", "--build-dir", build, "--json", check=True)
     steps = _steps(result)
     assert steps["one"]["configure"] == "up to date"
@@ -108,11 +117,15 @@ def test_keep_going_builds_independent_components(tmp_path: Path) -> None:
     write_cache(build, "bad")
     write_cache(build, "good")
     write_cache(build, "after-bad")
-    write_plan(build, prefix, [
-        component("bad", {"kind": "local", "path": str(bad)}),
-        component("after-bad", {"kind": "local", "path": str(good)}, depends_on=["bad"]),
-        component("good", {"kind": "local", "path": str(good)}),
-    ])
+    write_plan(
+        build,
+        prefix,
+        [
+            component("bad", {"kind": "local", "path": str(bad)}),
+            component("after-bad", {"kind": "local", "path": str(good)}, depends_on=["bad"]),
+            component("good", {"kind": "local", "path": str(good)}),
+        ],
+    )
     result = mlirboot("build", "--build-dir", build, "--keep-going")
     assert result.returncode == 1
     assert "did not build: after-bad, bad" in result.stderr

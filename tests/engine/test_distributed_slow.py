@@ -36,8 +36,9 @@ KILL_AFTER = 8
 def source() -> Path:
     src = servers.llvm_source()
     if src is None:
-        pytest.fail("needs the LLVM 22.1.8 source (MLIRBOOT_LLVM_SOURCE; scripts/test.sh "
-                    "fetches it)")
+        pytest.fail(
+            "needs the LLVM 22.1.8 source (MLIRBOOT_LLVM_SOURCE; scripts/test.sh fetches it)"
+        )
     if not Path("/usr/lib/llvm-22/lib/cmake/llvm").is_dir():
         pytest.fail("needs llvm-22-dev (mlirboot provision --target host)")
     return src
@@ -82,18 +83,39 @@ def _cluster(daemons: list[servers.Daemon], dead_port: int) -> dict:
     hosts = [{"host": d.host, "port": d.port, "slots": 2} for d in daemons]
     # A third server that never started: the pre-build check warns and leaves it out.
     hosts.append({"host": "127.0.0.4", "port": dead_port, "slots": 2})
-    return {"engine": "distcc", "launcher": "distcc", "hosts": hosts, "local_slots": 0,
-            "connect_timeout": 1.0, "io_timeout": 30, "backoff": 60, "fallback": True}
+    return {
+        "engine": "distcc",
+        "launcher": "distcc",
+        "hosts": hosts,
+        "local_slots": 0,
+        "connect_timeout": 1.0,
+        "io_timeout": 30,
+        "backoff": 60,
+        "fallback": True,
+    }
 
 
 def test_distcc_cluster_survives_a_server_killed_mid_build(
-        tmp_path: Path, source: Path, distcc_cluster: list[servers.Daemon]) -> None:
+    tmp_path: Path, source: Path, distcc_cluster: list[servers.Daemon]
+) -> None:
     first, second = distcc_cluster
     build, prefix = tmp_path / "build", tmp_path / "prefix"
-    servers.builtins_plan(build, prefix, source, launcher="distcc",
-                          distributed=_cluster(distcc_cluster, servers.free_port("127.0.0.4")))
-    cmd = [sys.executable, "-m", "mlirboot.bootstrap.cli", "build", "--build-dir", str(build),
-           "--json"]
+    servers.builtins_plan(
+        build,
+        prefix,
+        source,
+        launcher="distcc",
+        distributed=_cluster(distcc_cluster, servers.free_port("127.0.0.4")),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlirboot.bootstrap.cli",
+        "build",
+        "--build-dir",
+        str(build),
+        "--json",
+    ]
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     with out.open("w") as fout, err.open("w") as ferr:
         child = subprocess.Popen(cmd, stdout=fout, stderr=ferr, text=True)
@@ -131,30 +153,46 @@ def test_distcc_cluster_survives_a_server_killed_mid_build(
     assert "redone after a server failed" in stderr, stderr
     summary = json.loads(out.read_text())
     assert summary["ok"], summary
-    print(f"server logs: {first.host} {killed_at_first} COMPILE_OK (killed), "
-          f"{second.host} {killed_at_second} at kill -> {final_second}; "
-          f"compiles redone by the client: {redone}")
+    print(
+        f"server logs: {first.host} {killed_at_first} COMPILE_OK (killed), "
+        f"{second.host} {killed_at_second} at kill -> {final_second}; "
+        f"compiles redone by the client: {redone}"
+    )
     print(servers.check_builtins(prefix, tmp_path))
 
 
-def test_shared_cache_serves_a_second_machine(tmp_path: Path, source: Path,
-                                              redis: servers.Daemon) -> None:
+def test_shared_cache_serves_a_second_machine(
+    tmp_path: Path, source: Path, redis: servers.Daemon
+) -> None:
     remote = f"redis://{redis.host}:{redis.port}"
     results = []
     # Two "machines": own build dir, own local cache dir, one shared redis.
     # Build dirs at the same depth: ccache's base_dir makes paths relative.
     for machine in ("m1", "m2"):
         build, prefix = tmp_path / machine / "build", tmp_path / machine / "prefix"
-        servers.builtins_plan(build, prefix, source, launcher="ccache", cache={
-            "tool": "ccache", "remote": remote, "dir": str(tmp_path / machine / "ccache"),
-            "max_size": None})
+        servers.builtins_plan(
+            build,
+            prefix,
+            source,
+            launcher="ccache",
+            cache={
+                "tool": "ccache",
+                "remote": remote,
+                "dir": str(tmp_path / machine / "ccache"),
+                "max_size": None,
+            },
+        )
         result = mlirboot("build", "--build-dir", build, "--json", timeout=BUILD_TIMEOUT)
         assert result.returncode == 0, result.stderr[-5000:]
         results.append((json.loads(result.stdout)["cache"], result.stderr))
         servers.check_builtins(prefix, tmp_path / machine)
         if machine == "m1":
-            keys = subprocess.run(["redis-cli", "-h", redis.host, "-p", str(redis.port),
-                                   "dbsize"], capture_output=True, text=True, timeout=30)
+            keys = subprocess.run(
+                ["redis-cli", "-h", redis.host, "-p", str(redis.port), "dbsize"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert int(keys.stdout.strip() or 0) > 100, keys.stdout + keys.stderr
     (cold, _), (warm, warm_err) = results
     assert cold["misses"] >= 150 and cold["hits"] == 0, cold
@@ -165,19 +203,24 @@ def test_shared_cache_serves_a_second_machine(tmp_path: Path, source: Path,
     print(f"cold: {cold}\nwarm: {warm}")
 
 
-def test_cache_misses_go_to_the_cluster(tmp_path: Path, source: Path,
-                                        distcc_cluster: list[servers.Daemon],
-                                        redis: servers.Daemon) -> None:
+def test_cache_misses_go_to_the_cluster(
+    tmp_path: Path, source: Path, distcc_cluster: list[servers.Daemon], redis: servers.Daemon
+) -> None:
     """ccache in front, distcc behind it (CCACHE_PREFIX): each miss is
     compiled on a server; a rebuild in a fresh dir sends nothing."""
     cluster = _cluster(distcc_cluster, servers.free_port("127.0.0.4"))
-    cache = {"tool": "ccache", "remote": f"redis://{redis.host}:{redis.port}",
-             "max_size": None}
+    cache = {"tool": "ccache", "remote": f"redis://{redis.host}:{redis.port}", "max_size": None}
     summaries = []
     for machine in ("m1", "m2"):
         build, prefix = tmp_path / machine / "build", tmp_path / machine / "prefix"
-        servers.builtins_plan(build, prefix, source, launcher="ccache", distributed=cluster,
-                              cache={**cache, "dir": str(tmp_path / machine / "ccache")})
+        servers.builtins_plan(
+            build,
+            prefix,
+            source,
+            launcher="ccache",
+            distributed=cluster,
+            cache={**cache, "dir": str(tmp_path / machine / "ccache")},
+        )
         result = mlirboot("build", "--build-dir", build, "--json", timeout=BUILD_TIMEOUT)
         assert result.returncode == 0, result.stderr[-5000:]
         summaries.append(json.loads(result.stdout)["cache"])
@@ -199,9 +242,18 @@ def test_sccache_cache_shared_by_two_build_dirs(tmp_path: Path, source: Path) ->
     rates = []
     for machine in ("m1", "m2"):
         build, prefix = tmp_path / machine / "build", tmp_path / machine / "prefix"
-        servers.builtins_plan(build, prefix, source, launcher="sccache", cache={
-            "tool": "sccache", "remote": None, "dir": str(tmp_path / "sccache"),
-            "max_size": None})
+        servers.builtins_plan(
+            build,
+            prefix,
+            source,
+            launcher="sccache",
+            cache={
+                "tool": "sccache",
+                "remote": None,
+                "dir": str(tmp_path / "sccache"),
+                "max_size": None,
+            },
+        )
         result = mlirboot("build", "--build-dir", build, "--json", timeout=BUILD_TIMEOUT)
         assert result.returncode == 0, result.stderr[-5000:]
         rates.append(json.loads(result.stdout)["cache"])

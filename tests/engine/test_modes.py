@@ -51,25 +51,37 @@ def test_toolchain_made_by_root_is_usable_by_another_user() -> None:
         build, prefix = base / "build", base / "prefix"
 
         def as_root(*args: str | Path) -> None:
-            done = subprocess.run([sys.executable, "-m", "mlirboot.bootstrap.cli",
-                                   *map(str, args)], capture_output=True, text=True,
-                                  umask=0o022, cwd=base, timeout=300)
+            done = subprocess.run(
+                [sys.executable, "-m", "mlirboot.bootstrap.cli", *map(str, args)],
+                capture_output=True,
+                text=True,
+                umask=0o022,
+                cwd=base,
+                timeout=300,
+            )
             assert done.returncode == 0, done.stderr
 
         as_root("configure", "--target", "host", "-B", build, "--prefix", prefix)
         # The system components: no compile, so the test stays fast.
         as_root("build", "-B", build, "llvm", "offload")
         manifest = prefix / "toolchain.json"
-        for path in (build / "plan.json", build / "lock.json",
-                     build / "CMakePresets.json", manifest):
+        for path in (
+            build / "plan.json",
+            build / "lock.json",
+            build / "CMakePresets.json",
+            manifest,
+        ):
             assert oct(_mode(path)) == "0o644", path
         for path in (build, prefix):
             assert oct(_mode(path)) == "0o755", path
 
         def as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
-                                   "--clear-groups", *argv], capture_output=True, text=True,
-                                  timeout=60)
+            return subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
 
         read = as_nobody("cat", str(manifest))
         assert read.returncode == 0, read.stderr
@@ -104,4 +116,3 @@ def test_extraction_drops_special_bits_and_foreign_owners(tmp_path: Path) -> Non
     assert _mode(out / "dir") == 0o755
     assert _mode(out) == 0o777 & ~fsutil.umask()
     assert (out / "setuid-tool").stat().st_uid == os.getuid()
-

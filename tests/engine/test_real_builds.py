@@ -41,8 +41,10 @@ int main(void) {
 def llvm_source() -> str:
     src = os.environ.get("MLIRBOOT_LLVM_SOURCE", "")
     if not (Path(src) / "runtimes" / "CMakeLists.txt").exists():
-        pytest.fail("MLIRBOOT_LLVM_SOURCE must point at the LLVM 22.1.8 source "
-                    "(scripts/test.sh fetches it with `mlirboot fetch`)")
+        pytest.fail(
+            "MLIRBOOT_LLVM_SOURCE must point at the LLVM 22.1.8 source "
+            "(scripts/test.sh fetches it with `mlirboot fetch`)"
+        )
     return src
 
 
@@ -58,17 +60,38 @@ def test_offload_with_gpu_plugins_and_device_runtime(tmp_path: Path, llvm_source
     targets, plugins = "nvidia,amd", ["host", "cuda", "amdgpu"]
     if _level_zero_buildable():
         targets, plugins = targets + ",intel", [*plugins, "level_zero"]
-    mlirboot("configure", "--target", targets, "--set", "offload.provider=source",
-             "--build-dir", build, "--prefix", prefix, cwd=tmp_path, check=True)
+    mlirboot(
+        "configure",
+        "--target",
+        targets,
+        "--set",
+        "offload.provider=source",
+        "--build-dir",
+        build,
+        "--prefix",
+        prefix,
+        cwd=tmp_path,
+        check=True,
+    )
     cache = (build / "offload.cmake").read_text()
     assert f'"{";".join(plugins)}"' in cache
 
-    result = mlirboot("build", "--build-dir", build, "offload",
-                      "devicertl-nvptx64-nvidia-cuda", "--json", cwd=tmp_path, timeout=3000)
+    result = mlirboot(
+        "build",
+        "--build-dir",
+        build,
+        "offload",
+        "devicertl-nvptx64-nvidia-cuda",
+        "--json",
+        cwd=tmp_path,
+        timeout=3000,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     summary = json.loads(result.stdout)
     assert {c["name"] for c in summary["components"]} >= {
-        "offload", "devicertl-nvptx64-nvidia-cuda"}
+        "offload",
+        "devicertl-nvptx64-nvidia-cuda",
+    }
 
     manifest = json.loads((prefix / "toolchain.json").read_text())
     omptarget = Path(manifest["libraries"]["omptarget"])
@@ -84,41 +107,92 @@ def test_offload_with_gpu_plugins_and_device_runtime(tmp_path: Path, llvm_source
     # host offload device.
     (tmp_path / "prog.c").write_text(SPLIT_PROGRAM)
     lib = omptarget.parent
-    subprocess.run([str(LLVM22 / "bin" / "clang"), "-fopenmp",
-                    "-fopenmp-targets=x86_64-pc-linux-gnu", "prog.c", "-o", "prog",
-                    f"-L{lib}", f"-Wl,-rpath,{lib}"], cwd=tmp_path, check=True)
-    run = subprocess.run(["./prog"], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "OMP_TARGET_OFFLOAD": "MANDATORY",
-                              "LIBOMPTARGET_INFO": "4", "LD_DEBUG": "libs"})
+    subprocess.run(
+        [
+            str(LLVM22 / "bin" / "clang"),
+            "-fopenmp",
+            "-fopenmp-targets=x86_64-pc-linux-gnu",
+            "prog.c",
+            "-o",
+            "prog",
+            f"-L{lib}",
+            f"-Wl,-rpath,{lib}",
+        ],
+        cwd=tmp_path,
+        check=True,
+    )
+    run = subprocess.run(
+        ["./prog"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "OMP_TARGET_OFFLOAD": "MANDATORY",
+            "LIBOMPTARGET_INFO": "4",
+            "LD_DEBUG": "libs",
+        },
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "sum=499500" in run.stdout
     assert f"calling init: {lib}/libomptarget.so" in run.stderr
     assert "device 0" in run.stderr
 
-    again = mlirboot("build", "--build-dir", build, "offload",
-                     "devicertl-nvptx64-nvidia-cuda", "--json", cwd=tmp_path)
+    again = mlirboot(
+        "build",
+        "--build-dir",
+        build,
+        "offload",
+        "devicertl-nvptx64-nvidia-cuda",
+        "--json",
+        cwd=tmp_path,
+    )
     # Nothing changed: nothing is configured, built, installed or published again.
-    redone = {(c["name"], step) for c in json.loads(again.stdout)["components"]
-              for step, state in c["steps"].items() if state == "ran"}
+    redone = {
+        (c["name"], step)
+        for c in json.loads(again.stdout)["components"]
+        for step, state in c["steps"].items()
+        if state == "ran"
+    }
     assert redone == set(), redone
 
 
 def test_filecheck_from_the_llvm_tree(tmp_path: Path, llvm_source: str):
     build, prefix = tmp_path / "build", tmp_path / "toolchain"
-    mlirboot("configure", "--target", "host", "--set", "provider=source",
-             "--profile", "minimal", "--build-dir", build, "--prefix", prefix,
-             cwd=tmp_path, check=True)
+    mlirboot(
+        "configure",
+        "--target",
+        "host",
+        "--set",
+        "provider=source",
+        "--profile",
+        "minimal",
+        "--build-dir",
+        build,
+        "--prefix",
+        prefix,
+        cwd=tmp_path,
+        check=True,
+    )
     result = mlirboot("build", "--build-dir", build, "llvm", cwd=tmp_path, timeout=3000)
     assert result.returncode == 0, result.stderr[-5000:]
     filecheck = prefix / "bin" / "FileCheck"
     (tmp_path / "in.txt").write_text("hello mlirboot\n")
     (tmp_path / "check.txt").write_text("CHECK: hello\nCHECK-SAME: mlirboot\n")
-    ok = subprocess.run([str(filecheck), "check.txt", "--input-file", "in.txt"],
-                        cwd=tmp_path, capture_output=True, text=True)
+    ok = subprocess.run(
+        [str(filecheck), "check.txt", "--input-file", "in.txt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     (tmp_path / "bad.txt").write_text("CHECK: goodbye\n")
-    bad = subprocess.run([str(filecheck), "bad.txt", "--input-file", "in.txt"],
-                         cwd=tmp_path, capture_output=True, text=True)
+    bad = subprocess.run(
+        [str(filecheck), "bad.txt", "--input-file", "in.txt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "expected string not found" in bad.stderr
     # Only what the plan installs: no clang, no mlir in this prefix.
     assert not (prefix / "bin" / "clang").exists()
@@ -129,8 +203,17 @@ def test_pjrt_component_installs_the_pinned_libtpu(tmp_path: Path):
     prefix for real and recorded in the manifest, where the backend's TPU
     launcher finds it (TPU_LIBRARY_PATH)."""
     build, prefix = tmp_path / "build", tmp_path / "toolchain"
-    mlirboot("configure", "--target", "tpu", "--build-dir", build, "--prefix", prefix,
-             cwd=tmp_path, check=True)
+    mlirboot(
+        "configure",
+        "--target",
+        "tpu",
+        "--build-dir",
+        build,
+        "--prefix",
+        prefix,
+        cwd=tmp_path,
+        check=True,
+    )
     pin = json.loads((build / "plan.json").read_text())
     (pjrt,) = [c for c in pin["components"] if c["name"] == "pjrt"]
     result = mlirboot("build", "--build-dir", build, "pjrt", cwd=tmp_path, timeout=1800)

@@ -23,11 +23,16 @@ from .conftest import mlirboot, write_cache
 def test_concurrent_build_fails_naming_the_holder(project: dict) -> None:
     build = project["build"]
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path\n"
-         "from mlirboot.bootstrap.engine.lock import BuildLock\n"
-         f"BuildLock(Path({str(build)!r})).acquire(); print('held', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path\n"
+            "from mlirboot.bootstrap.engine.lock import BuildLock\n"
+            f"BuildLock(Path({str(build)!r})).acquire(); print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = mlirboot("build", "--build-dir", build)
@@ -45,8 +50,19 @@ def test_wait_queues_behind_the_holder(project: dict) -> None:
     lock = BuildLock(build)
     lock.acquire()
     waiter = subprocess.Popen(
-        [sys.executable, "-m", "mlirboot.bootstrap.cli", "build", "--build-dir", str(build),
-         "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "mlirboot.bootstrap.cli",
+            "build",
+            "--build-dir",
+            str(build),
+            "--wait",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.0)
     assert waiter.poll() is None  # still waiting
     lock.release()
@@ -61,7 +77,10 @@ def test_sigkill_mid_build_then_resume(project: dict) -> None:
     write_cache(build, "hello", 'set(SLOW_STEP 5 CACHE STRING "")\n')
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlirboot.bootstrap.cli", "build", "--build-dir", str(build)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = build / "hello" / "logs" / "build.log"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -134,11 +153,20 @@ def test_killed_publish_is_detected_and_redone(tmp_path: Path) -> None:
     new = _stage(tmp_path / "new", {"bin/a": "a2", "bin/b": "b2", "bin/c": "c2"})
     # Die (like SIGKILL: no cleanup) right after the first file moved in. A
     # separate process, not a fork: this test process may hold JAX's threads.
-    child = subprocess.run([sys.executable, "-c", (
-        "import os, sys; from pathlib import Path\n"
-        "from mlirboot.bootstrap.engine import publish\n"
-        "publish.publish(Path(sys.argv[1]), 'x', Path(sys.argv[2]), 'g2',\n"
-        "                after_file=lambda rel: os._exit(9))\n"), str(prefix), str(new)])
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, sys; from pathlib import Path\n"
+                "from mlirboot.bootstrap.engine import publish\n"
+                "publish.publish(Path(sys.argv[1]), 'x', Path(sys.argv[2]), 'g2',\n"
+                "                after_file=lambda rel: os._exit(9))\n"
+            ),
+            str(prefix),
+            str(new),
+        ]
+    )
     assert child.returncode == 9
     assert publish.read_record(prefix, "x")["state"] == "publishing"
     assert not publish.is_published(prefix, "x", "g2")
@@ -146,11 +174,17 @@ def test_killed_publish_is_detected_and_redone(tmp_path: Path) -> None:
     assert publish.recover(prefix, "x")
     # Back to the old component, whole.
     assert {p.name: p.read_text() for p in (prefix / "bin").iterdir()} == {
-        "a": "a1", "b": "b1", "gone": "g"}
+        "a": "a1",
+        "b": "b1",
+        "gone": "g",
+    }
     assert publish.is_published(prefix, "x", "g1")
     publish.publish(prefix, "x", new, "g2")
     assert {p.name: p.read_text() for p in (prefix / "bin").iterdir()} == {
-        "a": "a2", "b": "b2", "c": "c2"}
+        "a": "a2",
+        "b": "b2",
+        "c": "c2",
+    }
 
 
 def test_publish_into_unwritable_place(tmp_path: Path) -> None:

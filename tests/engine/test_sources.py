@@ -57,11 +57,17 @@ def test_tarball_source_builds_and_is_shared(tmp_path: Path, _cache_dir: Path) -
 
 
 def test_checksum_mismatch_deletes_file_and_says_expected_vs_got(
-        tmp_path: Path, _cache_dir: Path) -> None:
+    tmp_path: Path, _cache_dir: Path
+) -> None:
     archive = make_tarball(make_project(tmp_path), tmp_path / "p.tar.gz")
     wrong = "0" * 64
-    comp = Component(name="p", recipe="p", action="cmake", version="1",
-                     source={"kind": "tarball", "url": archive.as_uri(), "sha256": wrong})
+    comp = Component(
+        name="p",
+        recipe="p",
+        action="cmake",
+        version="1",
+        source={"kind": "tarball", "url": archive.as_uri(), "sha256": wrong},
+    )
     with pytest.raises(BuildError) as info:
         fetch.resolve(comp, tmp_path / "logs")
     msg = str(info.value)
@@ -73,8 +79,11 @@ def test_checksum_mismatch_via_cli_exit_1(tmp_path: Path) -> None:
     archive = make_tarball(make_project(tmp_path), tmp_path / "p.tar.gz")
     build = tmp_path / "build"
     write_cache(build, "p")
-    write_plan(build, tmp_path / "prefix", [component(
-        "p", {"kind": "tarball", "url": archive.as_uri(), "sha256": "ab" * 32})])
+    write_plan(
+        build,
+        tmp_path / "prefix",
+        [component("p", {"kind": "tarball", "url": archive.as_uri(), "sha256": "ab" * 32})],
+    )
     result = mlirboot("build", "--build-dir", build)
     assert result.returncode == 1
     assert "checksum mismatch" in result.stderr and "p/fetch" in result.stderr
@@ -84,8 +93,13 @@ def test_truncated_archive_is_refused(tmp_path: Path, _cache_dir: Path) -> None:
     archive = make_tarball(make_project(tmp_path), tmp_path / "p.tar.gz")
     data = archive.read_bytes()
     archive.write_bytes(data[: len(data) // 2])
-    comp = Component(name="p", recipe="p", action="cmake", version="1",
-                     source={"kind": "tarball", "url": archive.as_uri(), "sha256": sha(archive)})
+    comp = Component(
+        name="p",
+        recipe="p",
+        action="cmake",
+        version="1",
+        source={"kind": "tarball", "url": archive.as_uri(), "sha256": sha(archive)},
+    )
     with pytest.raises(BuildError, match="truncated or corrupt"):
         fetch.resolve(comp, tmp_path / "logs")
     assert not list((_cache_dir / "src").glob("*/.complete"))
@@ -110,17 +124,22 @@ def test_unsafe_archive_members_are_refused(tmp_path: Path, members: list, why: 
 
 
 def test_symlink_inside_tree_is_fine(tmp_path: Path) -> None:
-    archive = _tar_with(tmp_path / "ok.tar.gz",
-                        [_file("top/d/real", b"data"), _link("top/d/alias", "real")])
+    archive = _tar_with(
+        tmp_path / "ok.tar.gz", [_file("top/d/real", b"data"), _link("top/d/alias", "real")]
+    )
     out = extract.extract(archive, tmp_path / "out", strip=1)
     assert (out / "d" / "alias").read_text() == "data"
 
 
 def test_env_override_points_at_local_source(tmp_path: Path, monkeypatch) -> None:
-    comp = Component(name="llvm", recipe="llvm", action="cmake", version="22",
-                     source={"kind": "tarball", "url": "http://invalid/x.tar.xz",
-                             "sha256": "0" * 64},
-                     source_env="MLIRBOOT_LLVM_SOURCE")
+    comp = Component(
+        name="llvm",
+        recipe="llvm",
+        action="cmake",
+        version="22",
+        source={"kind": "tarball", "url": "http://invalid/x.tar.xz", "sha256": "0" * 64},
+        source_env="MLIRBOOT_LLVM_SOURCE",
+    )
     monkeypatch.setenv("MLIRBOOT_LLVM_SOURCE", str(tmp_path))
     tree = fetch.resolve(comp, tmp_path / "logs")
     assert tree.path == tmp_path and not tree.immutable
@@ -139,13 +158,33 @@ def test_debian_source_checks_the_file_not_apt(tmp_path: Path, monkeypatch) -> N
     apt.write_text(f"#!/bin/sh\ncp {archive} .\necho 'E: 404 Not Found [dsc]'\nexit 100\n")
     apt.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
-    comp = Component(name="p", recipe="p", action="cmake", version="1", source={
-        "kind": "debian", "package": "pkg", "file": archive.name, "sha256": sha(archive),
-        "suite": "trixie"})
+    comp = Component(
+        name="p",
+        recipe="p",
+        action="cmake",
+        version="1",
+        source={
+            "kind": "debian",
+            "package": "pkg",
+            "file": archive.name,
+            "sha256": sha(archive),
+            "suite": "trixie",
+        },
+    )
     tree = fetch.resolve(comp, tmp_path / "logs")
     assert (tree.path / "CMakeLists.txt").exists()
     apt.write_text("#!/bin/sh\necho 'E: Unable to find a source package'\nexit 100\n")
-    comp2 = Component(name="q", recipe="q", action="cmake", version="1", source={
-        "kind": "debian", "package": "pkg", "file": "other.orig.tar.gz", "sha256": "1" * 64})
+    comp2 = Component(
+        name="q",
+        recipe="q",
+        action="cmake",
+        version="1",
+        source={
+            "kind": "debian",
+            "package": "pkg",
+            "file": "other.orig.tar.gz",
+            "sha256": "1" * 64,
+        },
+    )
     with pytest.raises(BuildError, match=r"did not produce other\.orig\.tar\.gz"):
         fetch.resolve(comp2, tmp_path / "logs")

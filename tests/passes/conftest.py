@@ -21,6 +21,8 @@ def _missing() -> list[str]:
 def plugin() -> Path:
     missing = _missing()
     if missing:
-        pytest.skip(f"LLVM/MLIR 22 tools not installed: {', '.join(missing)} "
-                    "(apt-get install mlir-22-tools libmlir-22-dev llvm-22-tools)")
+        pytest.skip(
+            f"LLVM/MLIR 22 tools not installed: {', '.join(missing)} "
+            "(apt-get install mlir-22-tools libmlir-22-dev llvm-22-tools)"
+        )
     return passes_plugin.cached_plugin(MLIR_DIR)

@@ -38,8 +38,14 @@ class OptResult:
     diagnostics: str
 
 
-def mlir_opt(src: Path | str, args: list[str], out_dir: Path, *,
-             plugin: Path | None = None, name: str = "out") -> OptResult:
+def mlir_opt(
+    src: Path | str,
+    args: list[str],
+    out_dir: Path,
+    *,
+    plugin: Path | None = None,
+    name: str = "out",
+) -> OptResult:
     """Run mlir-opt; the IR goes to a file, diagnostics (remarks) are returned."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(src, str):
@@ -54,12 +60,14 @@ def mlir_opt(src: Path | str, args: list[str], out_dir: Path, *,
     return OptResult(out.read_text(), res.output)
 
 
-def filecheck(check_file: Path, text: str, *, prefix: str = "CHECK",
-              check: bool = True) -> proc.Result:
+def filecheck(
+    check_file: Path, text: str, *, prefix: str = "CHECK", check: bool = True
+) -> proc.Result:
     return proc.run(
-        [FILECHECK, check_file, f"--check-prefix={prefix}", "--allow-empty",
-         "--dump-input=fail"],
-        stage=f"FileCheck {check_file.name} ({prefix})", input=text, check=check,
+        [FILECHECK, check_file, f"--check-prefix={prefix}", "--allow-empty", "--dump-input=fail"],
+        stage=f"FileCheck {check_file.name} ({prefix})",
+        input=text,
+        check=check,
     )
 
 
@@ -107,14 +115,13 @@ def unwrap_module(text: str) -> str:
     lines = text.rstrip().splitlines()
     for i, line in enumerate(lines):
         if line.startswith("module {") and lines[-1] == "}":
-            return "\n".join(lines[:i] + lines[i + 1:-1])
+            return "\n".join(lines[:i] + lines[i + 1 : -1])
         if line.startswith("module"):
             break
     return text
 
 
-def memref_main(kernel: str, func: str, args: list[np.ndarray], dtype: str,
-                out_index: int) -> str:
+def memref_main(kernel: str, func: str, args: list[np.ndarray], dtype: str, out_index: int) -> str:
     """A program calling a memref kernel `func(args...)` that writes args[out_index],
     then printing that output. Inputs live in constant globals; the output
     buffer starts as a copy of args[out_index] (accumulating kernels read it)."""
@@ -137,13 +144,16 @@ def memref_main(kernel: str, func: str, args: list[np.ndarray], dtype: str,
     body.append(f"  %u = memref.cast {names[out_index]} : {out_t} to memref<*x{dtype}>")
     body.append(f"  call @{_PRINT_FN[dtype]}(%u) : (memref<*x{dtype}>) -> ()")
     lines.append("func.func @main() {\n" + "\n".join(body) + "\n  return\n}")
-    lines.append(f"func.func private @{_PRINT_FN[dtype]}(memref<*x{dtype}>) "
-                 "attributes {llvm.emit_c_interface}")
+    lines.append(
+        f"func.func private @{_PRINT_FN[dtype]}(memref<*x{dtype}>) "
+        "attributes {llvm.emit_c_interface}"
+    )
     return "\n".join(lines)
 
 
-def tensor_main(kernel: str, func: str, args: list[np.ndarray], dtype: str,
-                result_shape: tuple[int, ...]) -> str:
+def tensor_main(
+    kernel: str, func: str, args: list[np.ndarray], dtype: str, result_shape: tuple[int, ...]
+) -> str:
     """A program calling a tensor kernel `func(args...) -> tensor` and printing it."""
     body = []
     for i, a in enumerate(args):
@@ -156,12 +166,14 @@ def tensor_main(kernel: str, func: str, args: list[np.ndarray], dtype: str,
     body.append(f"  %m = bufferization.to_buffer %r : {rt} to {mt}")
     body.append(f"  %u = memref.cast %m : {mt} to memref<*x{dtype}>")
     body.append(f"  call @{_PRINT_FN[dtype]}(%u) : (memref<*x{dtype}>) -> ()")
-    return "\n".join([
-        unwrap_module(kernel),
-        "func.func @main() {\n" + "\n".join(body) + "\n  return\n}",
-        f"func.func private @{_PRINT_FN[dtype]}(memref<*x{dtype}>) "
-        "attributes {llvm.emit_c_interface}",
-    ])
+    return "\n".join(
+        [
+            unwrap_module(kernel),
+            "func.func @main() {\n" + "\n".join(body) + "\n  return\n}",
+            f"func.func private @{_PRINT_FN[dtype]}(memref<*x{dtype}>) "
+            "attributes {llvm.emit_c_interface}",
+        ]
+    )
 
 
 def run_program(program: str, work: Path, name: str) -> np.ndarray:
@@ -169,8 +181,14 @@ def run_program(program: str, work: Path, name: str) -> np.ndarray:
     the one printed memref."""
     lowered = mlir_opt(program, [f"--pass-pipeline={LOWER_TO_LLVM}"], work, name=f"{name}.llvm")
     res = proc.run(
-        [MLIR_RUNNER, work / f"{name}.llvm.mlir", "-e", "main", "-entry-point-result=void",
-         f"-shared-libs={','.join(map(str, RUNNER_LIBS))}"],
+        [
+            MLIR_RUNNER,
+            work / f"{name}.llvm.mlir",
+            "-e",
+            "main",
+            "-entry-point-result=void",
+            f"-shared-libs={','.join(map(str, RUNNER_LIBS))}",
+        ],
         stage=f"mlir-runner {name}",
     )
     del lowered

@@ -34,8 +34,14 @@ def test_lit_file(path: Path, plugin: Path, tmp_path: Path) -> None:
 
 def test_lit_files_present() -> None:
     names = {p.stem for p in LIT_FILES}
-    assert {"raise_loops", "raise_loops_negative", "chain", "fuse_elementwise",
-            "specialize_generic", "upstream_fuse_transform"} <= names
+    assert {
+        "raise_loops",
+        "raise_loops_negative",
+        "chain",
+        "fuse_elementwise",
+        "specialize_generic",
+        "upstream_fuse_transform",
+    } <= names
 
 
 @pytest.mark.parametrize("name", ["raise_loops", "chain", "fuse_elementwise"])
@@ -44,8 +50,12 @@ def test_checks_fail_without_the_pass(name: str, plugin: Path, tmp_path: Path) -
     upstream cleanups (plugin loaded, our pass left out) must not match."""
     path = PASSES_TEST_DIR / f"{name}.mlir"
     args = [a for a in mlir_opt_args(path) if not a.startswith("--pass-pipeline")]
-    res = mlir_opt(path, [*args, "--pass-pipeline=builtin.module(func.func(canonicalize))"],
-                   tmp_path, plugin=plugin)
+    res = mlir_opt(
+        path,
+        [*args, "--pass-pipeline=builtin.module(func.func(canonicalize))"],
+        tmp_path,
+        plugin=plugin,
+    )
     assert filecheck(path, res.ir, prefix="CHECK", check=False).returncode != 0
     assert "remark: mlirboot" not in res.diagnostics
 
@@ -58,6 +68,8 @@ def test_specialize_checked_differs_from_upstream(plugin: Path, tmp_path: Path) 
     upstream = "--pass-pipeline=builtin.module(func.func(linalg-specialize-generic-ops))"
     res = mlir_opt(path, [upstream, "--split-input-file"], tmp_path, plugin=plugin)
     if filecheck(path, res.ir, prefix="CHECK", check=False).returncode == 0:
-        pytest.skip("upstream keeps the transpose now; mlirboot-specialize-generic-ops "
-                    "could go back to the upstream pass")
+        pytest.skip(
+            "upstream keeps the transpose now; mlirboot-specialize-generic-ops "
+            "could go back to the upstream pass"
+        )
     assert "linalg.matmul" in res.ir.split("@plain")[0]

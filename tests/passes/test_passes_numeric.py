@@ -30,8 +30,12 @@ FUSE = "builtin.module(func.func(mlirboot-fuse-elementwise-into-matmul{tile-size
 
 def conv2d(i: np.ndarray, f: np.ndarray) -> np.ndarray:
     oh, ow = i.shape[0] - f.shape[0] + 1, i.shape[1] - f.shape[1] + 1
-    return np.array([[np.sum(i[y:y + f.shape[0], x:x + f.shape[1]] * f) for x in range(ow)]
-                     for y in range(oh)])
+    return np.array(
+        [
+            [np.sum(i[y : y + f.shape[0], x : x + f.shape[1]] * f) for x in range(ow)]
+            for y in range(oh)
+        ]
+    )
 
 
 def conv2d_nhwc_hwcf(i: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -40,31 +44,78 @@ def conv2d_nhwc_hwcf(i: np.ndarray, f: np.ndarray) -> np.ndarray:
     out = np.zeros((n, h - kh + 1, w - kw + 1, nf))
     for y in range(h - kh + 1):
         for x in range(w - kw + 1):
-            out[:, y, x, :] = np.einsum("nhwc,hwcf->nf", i[:, y:y + kh, x:x + kw, :], f)
+            out[:, y, x, :] = np.einsum("nhwc,hwcf->nf", i[:, y : y + kh, x : x + kw, :], f)
     return out
 
 
 Ref = Callable[..., np.ndarray]
 # (source, function, argument shapes, dtype, output argument, reference of (*inputs, out0))
 RAISE_CASES: list[tuple[Path, str, list[tuple[int, ...]], str, int, Ref]] = [
-    (SHARED / "loop_matmul.mlir", "loop_matmul", [(96, 80), (80, 48), (96, 48)], "f32", 2,
-     lambda a, b, c: a @ b),
-    (PASSES_TEST_DIR / "raise_loops.mlir", "affine_update_f32", [(8, 4), (4, 16), (8, 16)],
-     "f32", 2, lambda a, b, c: c + a @ b),
-    (PASSES_TEST_DIR / "raise_loops.mlir", "scf_accumulate_f64", [(5, 3), (3, 7), (5, 7)],
-     "f64", 2, lambda a, b, c: c + a @ b),
-    (PASSES_TEST_DIR / "raise_loops.mlir", "scf_update_i32", [(4, 5), (5, 6), (4, 6)],
-     "i32", 2, lambda a, b, c: c + a @ b),
-    (PASSES_TEST_DIR / "raise_loops.mlir", "affine_batch_matmul",
-     [(3, 4, 6), (3, 6, 5), (3, 4, 5)], "f32", 2, lambda a, b, c: a @ b),
-    (PASSES_TEST_DIR / "raise_loops.mlir", "scf_conv2d", [(8, 6), (3, 2), (6, 5)], "f32", 2,
-     lambda i, f, o: o + conv2d(i, f)),
-    (PASSES_TEST_DIR / "raise_loops.mlir", "affine_conv2d_nhwc",
-     [(2, 6, 6, 2), (3, 3, 2, 3), (2, 4, 4, 3)], "f32", 2,
-     lambda i, f, o: conv2d_nhwc_hwcf(i, f)),
+    (
+        SHARED / "loop_matmul.mlir",
+        "loop_matmul",
+        [(96, 80), (80, 48), (96, 48)],
+        "f32",
+        2,
+        lambda a, b, c: a @ b,
+    ),
+    (
+        PASSES_TEST_DIR / "raise_loops.mlir",
+        "affine_update_f32",
+        [(8, 4), (4, 16), (8, 16)],
+        "f32",
+        2,
+        lambda a, b, c: c + a @ b,
+    ),
+    (
+        PASSES_TEST_DIR / "raise_loops.mlir",
+        "scf_accumulate_f64",
+        [(5, 3), (3, 7), (5, 7)],
+        "f64",
+        2,
+        lambda a, b, c: c + a @ b,
+    ),
+    (
+        PASSES_TEST_DIR / "raise_loops.mlir",
+        "scf_update_i32",
+        [(4, 5), (5, 6), (4, 6)],
+        "i32",
+        2,
+        lambda a, b, c: c + a @ b,
+    ),
+    (
+        PASSES_TEST_DIR / "raise_loops.mlir",
+        "affine_batch_matmul",
+        [(3, 4, 6), (3, 6, 5), (3, 4, 5)],
+        "f32",
+        2,
+        lambda a, b, c: a @ b,
+    ),
+    (
+        PASSES_TEST_DIR / "raise_loops.mlir",
+        "scf_conv2d",
+        [(8, 6), (3, 2), (6, 5)],
+        "f32",
+        2,
+        lambda i, f, o: o + conv2d(i, f),
+    ),
+    (
+        PASSES_TEST_DIR / "raise_loops.mlir",
+        "affine_conv2d_nhwc",
+        [(2, 6, 6, 2), (3, 3, 2, 3), (2, 4, 4, 3)],
+        "f32",
+        2,
+        lambda i, f, o: conv2d_nhwc_hwcf(i, f),
+    ),
     # Negative case: must be left alone, and still compute C += A^T B.
-    (PASSES_TEST_DIR / "raise_loops_negative.mlir", "transposed_a", [(4, 8), (4, 8), (8, 8)],
-     "f32", 2, lambda a, b, c: c + a.T @ b),
+    (
+        PASSES_TEST_DIR / "raise_loops_negative.mlir",
+        "transposed_a",
+        [(4, 8), (4, 8), (8, 8)],
+        "f32",
+        2,
+        lambda a, b, c: c + a.T @ b,
+    ),
 ]
 
 
@@ -87,8 +138,9 @@ def test_raise_preserves_results(case: tuple, plugin: Path, tmp_path: Path) -> N
     rng = np.random.default_rng(7)
     args = [random_array(rng, s, dtype) for s in shapes]
     kernel = kernel_text(path, func)
-    raised = mlir_opt(kernel, [f"--pass-pipeline={RAISE}"], tmp_path, plugin=plugin,
-                      name=f"{func}.raised")
+    raised = mlir_opt(
+        kernel, [f"--pass-pipeline={RAISE}"], tmp_path, plugin=plugin, name=f"{func}.raised"
+    )
     negative = "negative" in path.name
     loops_left = "scf.for" in raised.ir or "affine.for" in raised.ir
     assert loops_left == negative, raised.ir
@@ -104,8 +156,7 @@ def test_raise_preserves_results(case: tuple, plugin: Path, tmp_path: Path) -> N
 
 CHAIN_CASES = [
     ("chain3", [(64, 512), (512, 512), (512, 4)], "f32", lambda a, b, c: a @ b @ c),
-    ("chain4", [(2, 100), (100, 3), (3, 100), (100, 2)], "f64",
-     lambda a, b, c, d: a @ b @ c @ d),
+    ("chain4", [(2, 100), (100, 3), (3, 100), (100, 2)], "f64", lambda a, b, c, d: a @ b @ c @ d),
 ]
 
 
@@ -180,12 +231,16 @@ def test_full_pipeline_on_chain_with_epilogue(plugin: Path, tmp_path: Path) -> N
     args = [random_array(rng, s, "f32") for s in shapes]
     a, b, c, bias = (x.astype(np.float64) for x in args)
     want = np.maximum(a @ b @ c + bias, 0.0)
-    out = mlir_opt(CHAIN_EPILOGUE, passes_plugin.mlir_opt_args(plugin)[1:2], tmp_path,
-                   plugin=plugin, name="chain_relu")
+    out = mlir_opt(
+        CHAIN_EPILOGUE,
+        passes_plugin.mlir_opt_args(plugin)[1:2],
+        tmp_path,
+        plugin=plugin,
+        name="chain_relu",
+    )
     assert "(A·B)·C -> A·(B·C)" in out.diagnostics
     assert "fused elementwise consumer into linalg.matmul" in out.diagnostics
-    got = run_program(tensor_main(out.ir, "chain_relu", args, "f32", want.shape), tmp_path,
-                      "after")
+    got = run_program(tensor_main(out.ir, "chain_relu", args, "f32", want.shape), tmp_path, "after")
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
@@ -193,8 +248,13 @@ def test_full_pipeline_on_loop_matmul(plugin: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(9)
     args = [random_array(rng, s, "f32") for s in [(96, 80), (80, 48), (96, 48)]]
     kernel = (SHARED / "loop_matmul.mlir").read_text()
-    out = mlir_opt(kernel, [f"--pass-pipeline={passes_plugin.PASS_PIPELINE}"], tmp_path,
-                   plugin=plugin, name="loop_matmul")
+    out = mlir_opt(
+        kernel,
+        [f"--pass-pipeline={passes_plugin.PASS_PIPELINE}"],
+        tmp_path,
+        plugin=plugin,
+        name="loop_matmul",
+    )
     assert "raised loop nest to linalg.matmul (96x48x80 f32)" in out.diagnostics
     assert "linalg.matmul" in out.ir and "scf.for" not in out.ir
     got = run_program(memref_main(out.ir, "loop_matmul", args, "f32", 2), tmp_path, "after")
@@ -228,9 +288,12 @@ def test_harness_catches_upstream_transposed_matmul_specialization(tmp_path: Pat
     rng = np.random.default_rng(1)
     args = [random_array(rng, (8, 8), "f32") for _ in range(3)]
     want = args[2] + args[0].astype(np.float64).T @ args[1]
-    spec = mlir_opt(TRANSPOSED_A_GENERIC,
-                    ["--pass-pipeline=builtin.module(func.func(linalg-specialize-generic-ops))"],
-                    tmp_path, name="tr")
+    spec = mlir_opt(
+        TRANSPOSED_A_GENERIC,
+        ["--pass-pipeline=builtin.module(func.func(linalg-specialize-generic-ops))"],
+        tmp_path,
+        name="tr",
+    )
     generic = run_program(memref_main(TRANSPOSED_A_GENERIC, "tr", args, "f32", 2), tmp_path, "g")
     assert_close(generic, want, "f32")
     named = run_program(memref_main(spec.ir, "tr", args, "f32", 2), tmp_path, "named")
@@ -240,7 +303,8 @@ def test_harness_catches_upstream_transposed_matmul_specialization(tmp_path: Pat
 
 
 EPILOGUES = {
-    "conv_relu": ("""
+    "conv_relu": (
+        """
 #id4 = affine_map<(n, h, w, f) -> (n, h, w, f)>
 func.func @conv_relu(%i: tensor<2x6x6x2xf32>, %f: tensor<3x3x2x3xf32>) -> tensor<2x4x4x3xf32> {
   %zero = arith.constant 0.0 : f32
@@ -257,9 +321,14 @@ func.func @conv_relu(%i: tensor<2x6x6x2xf32>, %f: tensor<3x3x2x3xf32>) -> tensor
   } -> tensor<2x4x4x3xf32>
   return %r : tensor<2x4x4x3xf32>
 }
-""", [(2, 6, 6, 2), (3, 3, 2, 3)], (2, 4, 4, 3), "1,2,2,3",
-        lambda i, f: np.maximum(conv2d_nhwc_hwcf(i, f), 0.0)),
-    "bmm_relu": ("""
+""",
+        [(2, 6, 6, 2), (3, 3, 2, 3)],
+        (2, 4, 4, 3),
+        "1,2,2,3",
+        lambda i, f: np.maximum(conv2d_nhwc_hwcf(i, f), 0.0),
+    ),
+    "bmm_relu": (
+        """
 #id3 = affine_map<(b, i, j) -> (b, i, j)>
 func.func @bmm_relu(%a: tensor<3x4x6xf32>, %b: tensor<3x6x5xf32>) -> tensor<3x4x5xf32> {
   %zero = arith.constant 0.0 : f32
@@ -276,25 +345,31 @@ func.func @bmm_relu(%a: tensor<3x4x6xf32>, %b: tensor<3x6x5xf32>) -> tensor<3x4x
   } -> tensor<3x4x5xf32>
   return %r : tensor<3x4x5xf32>
 }
-""", [(3, 4, 6), (3, 6, 5)], (3, 4, 5), "1,2,2",
-        lambda a, b: np.maximum(a @ b, 0.0)),
+""",
+        [(3, 4, 6), (3, 6, 5)],
+        (3, 4, 5),
+        "1,2,2",
+        lambda a, b: np.maximum(a @ b, 0.0),
+    ),
 }
 
 
 @pytest.mark.parametrize("func", sorted(EPILOGUES))
-def test_fusion_of_conv_and_batch_matmul_epilogues(func: str, plugin: Path,
-                                                    tmp_path: Path) -> None:
+def test_fusion_of_conv_and_batch_matmul_epilogues(func: str, plugin: Path, tmp_path: Path) -> None:
     """Partial tiles included (5 is not a multiple of 2)."""
     kernel, shapes, out_shape, sizes, ref = EPILOGUES[func]
     rng = np.random.default_rng(13)
     args = [random_array(rng, s, "f32") for s in shapes]
-    pipeline = ("builtin.module(func.func(mlirboot-fuse-elementwise-into-matmul"
-                f"{{tile-sizes={sizes}}},canonicalize,cse))")
+    pipeline = (
+        "builtin.module(func.func(mlirboot-fuse-elementwise-into-matmul"
+        f"{{tile-sizes={sizes}}},canonicalize,cse))"
+    )
     fused = mlir_opt(kernel, [f"--pass-pipeline={pipeline}"], tmp_path, plugin=plugin, name=func)
     assert "remark: mlirboot: fused elementwise consumer into linalg." in fused.diagnostics
     assert "scf.for" in fused.ir
     before = run_program(tensor_main(kernel, func, args, "f32", out_shape), tmp_path, "before")
     after = run_program(tensor_main(fused.ir, func, args, "f32", out_shape), tmp_path, "after")
-    np.testing.assert_allclose(before, ref(*[a.astype(np.float64) for a in args]),
-                               rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(
+        before, ref(*[a.astype(np.float64) for a in args]), rtol=2e-5, atol=2e-5
+    )
     np.testing.assert_array_equal(after, before)

@@ -32,12 +32,18 @@ def test_plugin_is_cached_by_source_hash(plugin: Path) -> None:
 
 def test_source_hash_tracks_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / "src"
-    shutil.copytree(passes_plugin.source_dir(), copy,
-                    ignore=shutil.ignore_patterns("test", "__pycache__", "*.py"))
+    shutil.copytree(
+        passes_plugin.source_dir(),
+        copy,
+        ignore=shutil.ignore_patterns("test", "__pycache__", "*.py"),
+    )
     monkeypatch.setattr(passes_plugin, "source_dir", lambda: copy)
     before = passes_plugin.source_hash()
     assert {p.name for p in passes_plugin.source_files()} >= {
-        "CMakeLists.txt", "Plugin.cpp", "RaiseLoopsToLinalg.cpp"}
+        "CMakeLists.txt",
+        "Plugin.cpp",
+        "RaiseLoopsToLinalg.cpp",
+    }
     with (copy / "Plugin.cpp").open("a") as f:
         f.write("// changed\n")
     assert passes_plugin.source_hash() != before
@@ -50,8 +56,12 @@ def test_build_rejects_a_folder_without_mlir(tmp_path: Path) -> None:
 
 def test_pipeline_strings() -> None:
     assert passes_plugin.PASS_PIPELINE.startswith("builtin.module(func.func(")
-    order = [passes_plugin.RAISE_LOOPS, passes_plugin.SPECIALIZE_GENERICS,
-             passes_plugin.REASSOCIATE_CHAINS, passes_plugin.FUSE_ELEMENTWISE]
+    order = [
+        passes_plugin.RAISE_LOOPS,
+        passes_plugin.SPECIALIZE_GENERICS,
+        passes_plugin.REASSOCIATE_CHAINS,
+        passes_plugin.FUSE_ELEMENTWISE,
+    ]
     positions = [passes_plugin.PASS_PIPELINE.index(p) for p in order]
     assert positions == sorted(positions)
     custom = passes_plugin.pass_pipeline(tile_sizes=[4, 16])
@@ -60,9 +70,17 @@ def test_pipeline_strings() -> None:
 
 def test_custom_tile_sizes_reach_the_pass(plugin: Path, tmp_path: Path) -> None:
     mlp = Path(__file__).resolve().parents[2] / "examples" / "mlp.mlir"
-    res = proc.run([MLIR_OPT, mlp, "-o", tmp_path / "out.mlir",
-                    *passes_plugin.mlir_opt_args(
-                        plugin, pipeline=passes_plugin.pass_pipeline(tile_sizes=[4, 16]))],
-                   stage="mlir-opt mlp")
+    res = proc.run(
+        [
+            MLIR_OPT,
+            mlp,
+            "-o",
+            tmp_path / "out.mlir",
+            *passes_plugin.mlir_opt_args(
+                plugin, pipeline=passes_plugin.pass_pipeline(tile_sizes=[4, 16])
+            ),
+        ],
+        stage="mlir-opt mlp",
+    )
     assert res.output.count("fused elementwise consumer into linalg.matmul (tiles 4x16)") == 2
     assert "tensor<4x16xf32>" in (tmp_path / "out.mlir").read_text()

@@ -25,18 +25,26 @@ def tools() -> matmul.Tools:
 
 @pytest.fixture(scope="session")
 def has_openblas() -> bool:
-    return Path("/usr/include/x86_64-linux-gnu/cblas.h").exists() or Path(
-        "/usr/include/cblas.h").exists()
+    return (
+        Path("/usr/include/x86_64-linux-gnu/cblas.h").exists()
+        or Path("/usr/include/cblas.h").exists()
+    )
 
 
 @pytest.fixture
 def build(tools: matmul.Tools, tmp_path: Path) -> Callable[..., ctypes.CDLL]:
     """Compile MLIR text (tensor form) into a loaded shared library."""
 
-    def _build(text: str, *, use_blas: bool = False, tiling: matmul.Tiling | None = None,
-               name: str = "prog") -> ctypes.CDLL:
-        obj = matmul.lower_to_object(text, tmp_path / f"{name}.o", tools=tools,
-                                     blas=use_blas, tiling=tiling)
+    def _build(
+        text: str,
+        *,
+        use_blas: bool = False,
+        tiling: matmul.Tiling | None = None,
+        name: str = "prog",
+    ) -> ctypes.CDLL:
+        obj = matmul.lower_to_object(
+            text, tmp_path / f"{name}.o", tools=tools, blas=use_blas, tiling=tiling
+        )
         objects, libs = [obj], []
         if use_blas:
             objects.append(blas.build_shim(tmp_path / "shim.o", clang=tools.clang))

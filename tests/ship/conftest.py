@@ -14,8 +14,13 @@ LLVM = Path("/usr/lib/llvm-22")
 
 
 def _mlirboot(*args: str, cwd: Path) -> None:
-    subprocess.run([sys.executable, "-m", "mlirboot.bootstrap.cli", *args], cwd=cwd,
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "mlirboot.bootstrap.cli", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +47,7 @@ def small_build(system_build: Path, tmp_path: Path) -> Path:
         shutil.copy(system_build / name, build / name)
     data = json.loads((system_build / "toolchain" / "toolchain.json").read_text())
     data["tools"] = {k: v for k, v in data["tools"].items() if k == "FileCheck"}
-    data["libraries"] = {k: v for k, v in data["libraries"].items()
-                         if k == "omp"}
+    data["libraries"] = {k: v for k, v in data["libraries"].items() if k == "omp"}
     data["files"] = []  # files mlirboot built into the prefix (plugins loading libMLIR)
     (build / "toolchain" / "toolchain.json").write_text(json.dumps(data, indent=2))
     return build

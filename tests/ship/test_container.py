@@ -26,13 +26,20 @@ def test_renders_pinned_multistage(target: str, tmp_path: Path):
     text = container.render(spec)
     assert f"ARG BASE_IMAGE={BASE}" in text
     assert re.findall(r"^FROM (\S+) AS (\w+)$", text, re.M) == [
-        ("${BASE_IMAGE}", "build"), ("${BASE_IMAGE}", "runtime")]
+        ("${BASE_IMAGE}", "build"),
+        ("${BASE_IMAGE}", "runtime"),
+    ]
     assert "ARG SOURCE_DATE_EPOCH=1700000000" in text
     assert "COPY --from=build /opt/mlirboot /opt/mlirboot" in text
     assert "--require-hashes" in text
     # Every system package of the plan is installed at the config's version.
-    plan = configure(resolve(targets=[target], cwd=tmp_path), build_dir=tmp_path / "b",
-                     prefix=None, cwd=tmp_path, codename="bookworm").plan
+    plan = configure(
+        resolve(targets=[target], cwd=tmp_path),
+        build_dir=tmp_path / "b",
+        prefix=None,
+        cwd=tmp_path,
+        codename="bookworm",
+    ).plan
     packages = [p for c in plan.components for p in c.packages]
     assert packages
     for pkg in packages:
@@ -54,8 +61,18 @@ def test_trixie_uses_trixie_pins(tmp_path: Path):
 def test_cli_writes_context_with_hashed_wheels(cli, tmp_path: Path, codename: str):
     """One release's Python is the running one (installed versions pinned), the
     other's is not (versions resolved for that Python)."""
-    res = cli("container", "--target", "nvidia", "--base-image", BASE, "-o", tmp_path / "ctx",
-              "--codename", codename, "--json")
+    res = cli(
+        "container",
+        "--target",
+        "nvidia",
+        "--base-image",
+        BASE,
+        "-o",
+        tmp_path / "ctx",
+        "--codename",
+        codename,
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     ctx = Path(out["context"])
@@ -85,8 +102,10 @@ def _have_buildah() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _have_buildah(), reason="needs root, buildah and debootstrap "
-                    "(apt-get install buildah debootstrap)")
+@pytest.mark.skipif(
+    not _have_buildah(),
+    reason="needs root, buildah and debootstrap (apt-get install buildah debootstrap)",
+)
 def test_host_image_builds_reproducibly(cli, tmp_path: Path):
     from mlirboot.bootstrap.ship import buildah
     from mlirboot.bootstrap.ship.rootfs import base_image
@@ -103,8 +122,17 @@ def test_host_image_builds_reproducibly(cli, tmp_path: Path):
     assert res.returncode == 0, res.stderr
     built = []
     try:
-        res = cli(*args, "-o", tmp_path / "ctx1", "--build", "--tag", tag1, "--json",
-                  env=env, timeout=1500)
+        res = cli(
+            *args,
+            "-o",
+            tmp_path / "ctx1",
+            "--build",
+            "--tag",
+            tag1,
+            "--json",
+            env=env,
+            timeout=1500,
+        )
         assert res.returncode == 0, res.stderr[-3000:]
         built.append(tag1)
         first = json.loads(res.stdout)
@@ -121,5 +149,8 @@ def test_host_image_builds_reproducibly(cli, tmp_path: Path):
         assert "mlirboot 0.1.0" in version
     finally:
         for tag in built:
-            buildah.proc.run(["buildah", "--storage-driver", "vfs", "rmi", tag],
-                             stage="test cleanup", check=False)
+            buildah.proc.run(
+                ["buildah", "--storage-driver", "vfs", "rmi", tag],
+                stage="test cleanup",
+                check=False,
+            )

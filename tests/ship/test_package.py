@@ -18,8 +18,9 @@ def _sha(path: Path) -> str:
 
 
 def _package(cli, build: Path, out: Path, fmt: str, **env: str) -> dict:
-    res = cli("package", "--format", fmt, "--toolchain", build / "toolchain",
-              "-o", out, "--json", env=env)
+    res = cli(
+        "package", "--format", fmt, "--toolchain", build / "toolchain", "-o", out, "--json", env=env
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
 
@@ -36,12 +37,18 @@ def test_tar_is_deterministic_and_complete(cli, small_build: Path, tmp_path: Pat
         members = tar.getmembers()
         names = [m.name for m in members]
         assert names == sorted(names)
-        assert all(m.mtime == 1700000000 and m.uid == 0 and m.gid == 0 and not m.uname
-                   for m in members)
+        assert all(
+            m.mtime == 1700000000 and m.uid == 0 and m.gid == 0 and not m.uname for m in members
+        )
         assert not any(m.pax_headers for m in members)
         top = names[0]
-        assert {f"{top}/lock.json", f"{top}/plan.json", f"{top}/sbom.cdx.json",
-                f"{top}/toolchain.json", f"{top}/toolchain/bin/FileCheck"} <= set(names)
+        assert {
+            f"{top}/lock.json",
+            f"{top}/plan.json",
+            f"{top}/sbom.cdx.json",
+            f"{top}/toolchain.json",
+            f"{top}/toolchain/bin/FileCheck",
+        } <= set(names)
         link = tar.getmember(f"{top}/toolchain/lib/libomp.so")
         assert link.issym() and link.linkname == "libomp.so.5"
         # The link's target leaves the prefix: shipped as the file it points to.
@@ -58,23 +65,24 @@ def test_tar_is_deterministic_and_complete(cli, small_build: Path, tmp_path: Pat
     assert {p["name"] for p in lock["system_packages"]} <= set(libs)
     # Built components are there too; only ones built from a local, unpinned
     # source (mlirboot's own passes plugin) may lack a source hash.
-    local = {c for s in lock["sources"] if s["source"]["kind"] == "local"
-             for c in s["components"]}
+    local = {c for s in lock["sources"] if s["source"]["kind"] == "local" for c in s["components"]}
     assert all(c["version"] for c in libs.values())
     assert {n for n, c in libs.items() if not c.get("hashes")} <= local
     for pkg in lock["system_packages"]:
         comp = libs[pkg["name"]]
         assert comp["version"] == pkg["version"]
         assert len(comp["hashes"][0]["content"]) == 64
-    files = {c["name"]: c["hashes"][0]["content"] for c in sbom["components"]
-             if c["type"] == "file"}
+    files = {
+        c["name"]: c["hashes"][0]["content"] for c in sbom["components"] if c["type"] == "file"
+    }
     root = tmp_path / "x" / top
     assert files == {rel: _sha(root / rel) for rel in files}
     assert "toolchain/lib/libomp.so.5" in files
 
     # The shipped tool runs from the unpacked archive.
-    out = subprocess.run([root / "toolchain/bin/FileCheck", "--version"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [root / "toolchain/bin/FileCheck", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert "22.1.8" in out
 
 
@@ -88,8 +96,20 @@ def test_bad_toolchain_is_usage_error(cli, tmp_path: Path):
 def _venv_install(wheel: Path, venv: Path) -> Path:
     # A fresh venv without its own pip (ensurepip costs ~8 s): this pip installs into it.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "--python", venv / "bin/python", "install",
-                    "--no-index", "--quiet", wheel], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            venv / "bin/python",
+            "install",
+            "--no-index",
+            "--quiet",
+            wheel,
+        ],
+        check=True,
+    )
     return venv / "bin"
 
 
@@ -104,8 +124,13 @@ def test_wheel_installs_working_tool(cli, small_build: Path, tmp_path: Path):
     assert wheel.name.startswith("mlirboot_toolchain-22.1.8-py3-none-")
     assert "linux" in wheel.name  # a platform wheel: it holds ELF binaries
     bindir = _venv_install(wheel, tmp_path / "venv")
-    out = subprocess.run(["FileCheck", "--version"], env=_clean_env(bindir),
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["FileCheck", "--version"],
+        env=_clean_env(bindir),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "22.1.8" in out
 
 
@@ -116,17 +141,24 @@ def test_system_toolchain_wheel_runs_mlir_opt(cli, system_build: Path, tmp_path:
     env = _clean_env(bindir)
     for tool in ("mlir-opt", "clang++", "ld.lld"):
         assert (bindir / tool).exists()
-    out = subprocess.run(["mlir-opt", "--version"], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["mlir-opt", "--version"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "LLVM version 22.1." in out
     # Aliases keep their name as argv[0] through the launcher (clang picks its driver mode so).
-    ver = subprocess.run(["ld.lld", "--version"], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    ver = subprocess.run(
+        ["ld.lld", "--version"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "LLD 22.1." in ver
     src = tmp_path / "m.mlir"
     src.write_text("func.func @f(%a: i32) -> i32 { return %a : i32 }\n")
-    lowered = subprocess.run(["mlir-opt", "--convert-func-to-llvm", src], env=env,
-                             capture_output=True, text=True, check=True).stdout
+    lowered = subprocess.run(
+        ["mlir-opt", "--convert-func-to-llvm", src],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "llvm.func @f" in lowered
 
 
@@ -137,12 +169,16 @@ def test_system_toolchain_tarball(cli, system_build: Path, tmp_path: Path):
     assert 300e6 < result["unpacked_bytes"] < 600e6
     assert result["bytes"] < 200e6
     lock = json.loads((system_build / "lock.json").read_text())
-    local = {c for s in lock["sources"] if s["source"]["kind"] == "local"
-             for c in s["components"]}
+    local = {c for s in lock["sources"] if s["source"]["kind"] == "local" for c in s["components"]}
     assert set(result["components_without_hash"]) <= local
     with tarfile.open(result["path"]) as tar:
         tar.extractall(tmp_path / "x")
     top = next((tmp_path / "x").iterdir())
-    out = subprocess.run([top / "toolchain/bin/mlir-opt", "--version"], capture_output=True,
-                         text=True, check=True, env=_clean_env(top / "toolchain/bin")).stdout
+    out = subprocess.run(
+        [top / "toolchain/bin/mlir-opt", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_clean_env(top / "toolchain/bin"),
+    ).stdout
     assert "LLVM version 22.1." in out

@@ -24,8 +24,9 @@ def test_fragment_parses_and_paths_exist(cli, system_build: Path):
     target = doc["target"]["x86_64-unknown-linux-gnu"]
     assert doc["build"]["build"] == "x86_64-unknown-linux-gnu"
     # The llvm-config it names is LLVM 22 and really runs.
-    version = subprocess.run([target["llvm-config"], "--version"], capture_output=True,
-                             text=True, check=True).stdout
+    version = subprocess.run(
+        [target["llvm-config"], "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert version.startswith("22.")
     assert Path(llvm["offload-clang-dir"], "ClangConfig.cmake").is_file()
     paths = paths_in(res.stdout)
@@ -59,9 +60,14 @@ needs_llvm = pytest.mark.skipif(not LLVM_CONFIG.exists(), reason="needs /usr/lib
 
 
 def _manifest(tmp_path: Path, libraries: dict[str, str]) -> Manifest:
-    return Manifest(mlirboot_version="0", provider="source", llvm_version="22.1.8",
-                    prefix=str(tmp_path), tools={"llvm-config": str(LLVM_CONFIG)},
-                    libraries=libraries)
+    return Manifest(
+        mlirboot_version="0",
+        provider="source",
+        llvm_version="22.1.8",
+        prefix=str(tmp_path),
+        tools={"llvm-config": str(LLVM_CONFIG)},
+        libraries=libraries,
+    )
 
 
 @needs_llvm
@@ -77,8 +83,11 @@ def test_no_offload_key_without_an_offload_runtime(tmp_path: Path):
 @needs_llvm
 def test_enzyme_comment_says_rust_builds_its_own(tmp_path: Path):
     lib = tmp_path / "lib" / "LLVMEnzyme-22.so"
-    text, env = fragment(_manifest(tmp_path, {"LLVMEnzyme": str(lib),
-                                             "omptarget": str(tmp_path / "libomptarget.so")}))
+    text, env = fragment(
+        _manifest(
+            tmp_path, {"LLVMEnzyme": str(lib), "omptarget": str(tmp_path / "libomptarget.so")}
+        )
+    )
     llvm = tomllib.loads(text)["llvm"]
     assert llvm["enzyme"] is True and llvm["offload"] is True
     assert "bundled" in text and "does not" in text and str(lib) in text
