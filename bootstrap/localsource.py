@@ -19,8 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import proc
-from .engine import treestamp
+from . import proc, treelisting
 
 # Keys `describe` adds to a local source spec.
 OBSERVED = ("git_commit", "dirty", "tree_stamp")
@@ -82,7 +81,7 @@ def tree_stamp(root: Path) -> str:
     sources (engine/treestamp.py): an edit, addition or removal changes it.
     A stat walk, not a content hash: hashing every byte of an LLVM tree on
     each configure would cost many seconds; this costs about one."""
-    lines = treestamp.listing(root)
+    lines = treelisting.listing(root)
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 

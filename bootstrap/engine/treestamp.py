@@ -14,50 +14,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
-import stat
 from pathlib import Path
 
+from .. import treelisting
 from ..fsutil import atomic_write_bytes, atomic_write_text
 
 COMPLETE = ".complete"  # JSON: the digest; marks a finished tree
 LISTING = ".listing.gz"
 FORMAT = 1
 _OWN = frozenset((COMPLETE, LISTING))
-_SKIP_DIRS = frozenset(("__pycache__",))
 _SHOW = 3
 NO_STAMP = "it has no content stamp (unpacked by an older mlirboot, or the stamp is damaged)"
 
 
-def _esc(name: str) -> str:
-    return name.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
-
-
 def listing(root: Path) -> list[str]:
-    """One line per entry, sorted: `f<TAB>path<TAB>size<TAB>mtime_ns<TAB>mode`,
-    `l<TAB>path<TAB>target`, `d<TAB>path`."""
-    lines: list[str] = []
-    stack = [(str(root), "")]
-    while stack:
-        path, rel = stack.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                name = f"{rel}/{_esc(entry.name)}" if rel else _esc(entry.name)
-                if not rel and entry.name in _OWN:
-                    continue
-                # d_type answers dir/symlink without a syscall; only files are stat'ed.
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in _SKIP_DIRS:
-                        lines.append(f"d\t{name}")
-                        stack.append((entry.path, name))
-                elif entry.is_symlink():
-                    lines.append(f"l\t{name}\t{_esc(os.readlink(entry.path))}")
-                else:
-                    st = entry.stat(follow_symlinks=False)
-                    mode = stat.S_IMODE(st.st_mode)
-                    lines.append(f"f\t{name}\t{st.st_size}\t{st.st_mtime_ns}\t{mode:o}")
-    lines.sort()
-    return lines
+    """The tree's stat listing, without this module's own stamp files."""
+    return treelisting.listing(root, skip_top=_OWN)
 
 
 def _digest(lines: list[str]) -> str:
