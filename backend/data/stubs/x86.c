@@ -85,9 +85,11 @@ void __kmpc_parallel_60(ident_t *loc, int32_t gtid, int32_t if_expr, int32_t num
   __kmpc_fork_call(loc, 1, (microtask_t)run_region, &r);
 }
 
-// Worksharing loops: the body runs for iv in [0, n) (normalized); each thread
-// of the current team takes one contiguous block (a chunk size, when given,
-// deals chunks round-robin instead). No barrier: the region's join follows.
+// Worksharing loops (omp.wsloop): the body runs for iv in [0, n) (normalized);
+// each thread of the current team takes one contiguous block (a chunk size,
+// when given, deals chunks round-robin instead). No barrier: the region's join
+// follows. (The teams form's __kmpc_distribute_* entries are not here: the
+// backend does not emit omp.teams / omp.distribute for this device.)
 #define STATIC_LOOPS(SUFFIX, T)                                                       \
   static void for_##SUFFIX(void (*body)(T, void *), void *arg, T n, T chunk) {        \
     T tid = (T)omp_get_thread_num(), nt = (T)omp_get_num_threads();                  \
@@ -109,19 +111,6 @@ void __kmpc_parallel_60(ident_t *loc, int32_t gtid, int32_t if_expr, int32_t num
                                       T n, T nthreads, T chunk, uint8_t one_each) {   \
     (void)loc, (void)nthreads, (void)one_each;                                        \
     for_##SUFFIX(body, arg, n, chunk);                                                \
-  }                                                                                   \
-  void __kmpc_distribute_for_static_loop##SUFFIX(                                     \
-      ident_t *loc, void (*body)(T, void *), void *arg, T n, T nthreads, T block_chunk, \
-      T chunk, uint8_t one_each) {                                                    \
-    (void)loc, (void)nthreads, (void)block_chunk, (void)one_each;                     \
-    for_##SUFFIX(body, arg, n, chunk); /* one team: its threads share the loop */     \
-  }                                                                                   \
-  void __kmpc_distribute_static_loop##SUFFIX(ident_t *loc, void (*body)(T, void *),   \
-                                             void *arg, T n, T block_chunk,          \
-                                             uint8_t one_each) {                      \
-    (void)loc, (void)block_chunk, (void)one_each;                                     \
-    for (T iv = 0; iv < n; ++iv) /* one team runs every iteration */                 \
-      body(iv, arg);                                                                  \
   }
 
 STATIC_LOOPS(_4, int32_t)
