@@ -41,6 +41,9 @@ def validate_x86(ctx: Context) -> None:
     # must load libomp (clang-linker-wrapper links it with the host link's -lomp).
     needed = ctx.run([ctx.tools.tool("llvm-readelf"), "-d", image], tag="readelf-dynamic").output
     if "[libomp.so" not in needed:
-        raise BuildError("embedded image does not link libomp", where=ctx.where(),
-                         hint="the device link needs -lomp (clang -fopenmp adds it)")
+        raise BuildError(
+            "embedded image does not link libomp",
+            where=ctx.where(),
+            hint="the device link needs -lomp (clang -fopenmp adds it)",
+        )
     ctx.info.validation["llvm-readelf"] = "image: x86-64 ELF with the kernels, linked to libomp"
