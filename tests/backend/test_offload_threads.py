@@ -114,3 +114,51 @@ def test_reductions_stay_sequential_per_thread(tmp_path, monkeypatch, opt):
     np.testing.assert_allclose(cols, x.sum(axis=0), rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(maxima, x.max(axis=1))
     assert threads_reported(art.last_log) == [3], art.last_log
+
+
+HAND_WRITTEN = """
+func.func @f(%a: memref<100x8xf32>, %rows: memref<100xf32>, %total: memref<1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c100 = arith.constant 100 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c100) step (%c1) {
+    %t = memref.alloca() : memref<8xf32>
+    scf.for %j = %c0 to %c8 step %c1 {
+      %v = memref.load %a[%i, %j] : memref<100x8xf32>
+      memref.store %v, %t[%j] : memref<8xf32>
+    }
+    %s = scf.for %j = %c0 to %c8 step %c1 iter_args(%acc = %zero) -> f32 {
+      %v = memref.load %t[%j] : memref<8xf32>
+      %r = arith.addf %acc, %v : f32
+      scf.yield %r : f32
+    }
+    memref.store %s, %rows[%i] : memref<100xf32>
+  }
+  %sum = scf.parallel (%i) = (%c0) to (%c100) step (%c1) init (%zero) -> f32 {
+    %v = memref.load %a[%i, %c0] : memref<100x8xf32>
+    scf.reduce(%v : f32) {
+    ^bb0(%x: f32, %y: f32):
+      %r = arith.addf %x, %y : f32
+      scf.reduce.return %r : f32
+    }
+  }
+  memref.store %sum, %total[%c0] : memref<1xf32>
+  return
+}
+"""
+
+
+def test_hand_written_parallel_loops_with_alloca_and_reduce(tmp_path, monkeypatch):
+    """A program's own scf.parallel: a per-iteration memref.alloca (its alloca
+    scope is lowered before the loops become blocks) and an scf.reduce (an
+    OpenMP reduction through libomp's __kmpc_reduce)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("MLIRBOOT_OFFLOAD_THREADS", "1")
+    art = backend.compile(HAND_WRITTEN, target="offload-host", out=tmp_path / "art")
+    a = np.random.default_rng(15).standard_normal((100, 8)).astype(np.float32)
+    _, rows, total = art.run(a, np.zeros(100, np.float32), np.zeros(1, np.float32))
+    np.testing.assert_allclose(rows, a.sum(axis=1), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(total, [a[:, 0].sum()], rtol=RTOL, atol=ATOL)
+    assert threads_reported(art.last_log) == [3], art.last_log
