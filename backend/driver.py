@@ -5,6 +5,7 @@ the artifact directory only when everything succeeded (no partial outputs)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -207,7 +208,10 @@ def _transform_library(ctx: Context, name: str) -> Path:
         # f64 matmuls get the f64 register tile (twice the vectors per row).
         text = ctx.current.read_text() if ctx.current else ""
         dtype = "f64" if re.search(r"linalg\.(batch_)?matmul[^\n]*xf64>", text) else "f32"
-        libraries[name] = matmul.schedule_file(matmul.Tiling.for_host(dtype), ctx.workdir / TEMPS)
+        tiling = matmul.Tiling.for_host(dtype)
+        if name == "matmul-threads":  # row blocks as scf.forall: a target that runs threads
+            tiling = dataclasses.replace(tiling, threads=True)
+        libraries[name] = matmul.schedule_file(tiling, ctx.workdir / TEMPS)
         ctx.info.schedule = {"library": libraries[name].name, "dtype": dtype}
     return libraries[name]
 

@@ -13,7 +13,7 @@ from ..bootstrap.targets import Codegen
 OPT_LEVELS = ("O0", "O1", "O2", "O3")
 CONDITIONS = ("grad", "blas", "staticlib")  # values of a stage's `when:` / `unless:`
 PLUGINS = ("passes",)  # values of a stage's `load:` (see Toolbox.plugin)
-TRANSFORM_LIBRARIES = ("matmul",)  # values of `transform-library:`
+TRANSFORM_LIBRARIES = ("matmul", "matmul-threads")  # values of `transform-library:`
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class Tiling:
     nr: int
     kc: int = 256
     mb: int = 8
+    threads: bool = False  # row blocks as an scf.forall (parallel), not an scf.for
 
     @staticmethod
     def for_host(dtype: str = "f32", avx512: bool | None = None) -> Tiling:
@@ -109,13 +110,18 @@ class Tiling:
         return Tiling(mr=8 if wide else 6, nr=2 * lanes)
 
     def key(self) -> str:
-        return f"mr{self.mr}_nr{self.nr}_kc{self.kc}_mb{self.mb}"
+        threads = "_threads" if self.threads else ""
+        return f"mr{self.mr}_nr{self.nr}_kc{self.kc}_mb{self.mb}{threads}"
 
 
 def render_schedule(tiling: Tiling) -> str:
     """The transform script with `tiling`'s sizes filled in."""
     return string.Template(SCHEDULE_TEMPLATE.read_text()).substitute(
-        MR=tiling.mr, NR=tiling.nr, KC=tiling.kc, MB=tiling.mb
+        MR=tiling.mr,
+        NR=tiling.nr,
+        KC=tiling.kc,
+        MB=tiling.mb,
+        ROW_BLOCKS="tile_using_forall" if tiling.threads else "tile_using_for",
     )
 
 

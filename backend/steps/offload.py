@@ -106,10 +106,29 @@ def translate_device(ctx: Context) -> Path:
     return ctx.make("device_ll", ll)
 
 
-def linked_device_ir(ctx: Context) -> Path:
-    """Device IR + the target's kernel-entry stub, optimized at the -O level.
-    (Steps calling this declare `needs=("device_ll",), reads=("blas_device_ir",)`.)"""
-    device = ctx.file("device_ll")
+def _device_runtime(ctx: Context, device: Path) -> Path:
+    """The target's device runtime as IR: data/stubs/<entry_stub>.c compiled
+    by the toolchain's clang to bitcode for the device triple (x86: the
+    OpenMP entry points on libomp), or data/stubs/<entry_stub>.ll (the GPU
+    kernel-entry stubs) under the device module's triple and data layout."""
+    source = STUBS / f"{ctx.device.entry_stub}.c"
+    if source.exists():
+        bc = ctx.temp(".bc", "runtime")
+        ctx.run(
+            [
+                ctx.tools.tool("clang"),
+                f"--target={ctx.device.triple}",
+                "-O2",
+                "-fPIC",
+                "-emit-llvm",
+                "-c",
+                source,
+                "-o",
+                bc,
+            ],
+            tag="runtime",
+        )
+        return bc
     header = [
         line
         for line in device.read_text().splitlines()
@@ -118,6 +137,15 @@ def linked_device_ir(ctx: Context) -> Path:
     stub = ctx.temp(".ll", "stub")
     stub_src = STUBS / f"{ctx.device.entry_stub}.ll"
     stub.write_text("\n".join(header) + "\n" + stub_src.read_text())
+    return stub
+
+
+def linked_device_ir(ctx: Context) -> Path:
+    """Device IR + the target's device runtime (or kernel-entry stub),
+    optimized at the -O level. (Steps calling this declare
+    `needs=("device_ll",), reads=("blas_device_ir",)`.)"""
+    device = ctx.file("device_ll")
+    stub = _device_runtime(ctx, device)
     linked = ctx.temp(".bc", "linked")
     ctx.run([ctx.tools.tool("llvm-link"), device, stub, *ctx.each("blas_device_ir"), "-o", linked])
     optimized = ctx.temp(".bc", "opt")

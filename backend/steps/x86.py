@@ -37,4 +37,13 @@ def validate_x86(ctx: Context) -> None:
     if "X86-64" not in out:
         raise BuildError("embedded image is not an x86-64 ELF", where=ctx.where())
     require_kernels(ctx, out, "embedded image")
-    ctx.info.validation["llvm-readelf"] = "image: x86-64 ELF with the kernels"
+    # The device runtime (data/stubs/x86.c) forks libomp's threads: the image
+    # must load libomp (clang-linker-wrapper links it with the host link's -lomp).
+    needed = ctx.run([ctx.tools.tool("llvm-readelf"), "-d", image], tag="readelf-dynamic").output
+    if "[libomp.so" not in needed:
+        raise BuildError(
+            "embedded image does not link libomp",
+            where=ctx.where(),
+            hint="the device link needs -lomp (clang -fopenmp adds it)",
+        )
+    ctx.info.validation["llvm-readelf"] = "image: x86-64 ELF with the kernels, linked to libomp"
