@@ -66,7 +66,11 @@ class Codegen:
         metadata=doc("the offload runtime's name for the device (llvm-offload-device-info)"),
     )
     entry_stub: str | None = field(
-        default=None, metadata=doc("backend/data/stubs/<name>.ll: the kernel-entry stub")
+        default=None,
+        metadata=doc(
+            "backend/data/stubs/<name>.c (a device runtime compiled into the image) "
+            "or <name>.ll (a kernel-entry stub)"
+        ),
     )
     alloca_address_space: int | None = field(
         default=None, metadata=doc("address space of stack allocations in device code")
