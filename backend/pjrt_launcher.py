@@ -80,6 +80,9 @@ def main() -> int:
     import numpy as np
     from jax._src.lib import xla_client
 
+    # The one reader of artifact.json outside backend/artifact.py: this script
+    # ships inside the artifact and runs without mlirboot; it reads the
+    # signature and `info.writes`, which artifact.read_meta checked at load.
     meta = json.loads((args.artifact / "artifact.json").read_text())
     # f64 programs stay f64 (jax would otherwise turn the inputs into f32).
     jax.config.update("jax_enable_x64", True)
