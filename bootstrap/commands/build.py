@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..filenames import MANIFEST_JSON, PLAN_JSON
 from . import build_timeline
-from .common import add_dry_run_arg
+from .common import add_build_dir_arg, add_dry_run_arg
 
 EPILOG = """\
 examples:
@@ -36,11 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="COMPONENT",
         help="build only these (and what they depend on)",
     )
-    p.add_argument(
-        "--build-dir",
-        "-B",
-        default="build",
-        type=Path,
+    add_build_dir_arg(
+        p,
         help="the dir `mlirboot configure` wrote (default: build)",
     )
     p.add_argument(

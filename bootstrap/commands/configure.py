@@ -9,7 +9,7 @@ from pathlib import Path
 from ..engine.hostinfo import os_codename
 from ..filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML
 from .common import (
-    DEFAULT_BUILD_DIR,
+    add_build_dir_arg,
     add_config_args,
     add_dry_run_arg,
     add_json_arg,
@@ -43,11 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--build-dir",
-        "-B",
-        type=Path,
-        default=DEFAULT_BUILD_DIR,
+    add_build_dir_arg(
+        parser,
         help="where the plan and caches go (default: ./build)",
     )
     parser.add_argument(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from pathlib import Path
+
+from .common import add_build_dir_arg
 
 EPILOG = """\
 examples:
@@ -33,12 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="targets to check for (default: the build dir's plan, else host)",
     )
-    p.add_argument(
-        "--build-dir",
-        "-B",
-        type=Path,
-        default=Path("build"),
-        metavar="DIR",
+    add_build_dir_arg(
+        p,
         help="use this build dir's plan for the targets and provider (default: ./build)",
     )
     p.add_argument(

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import DEFAULT_BUILD_DIR, add_dry_run_arg, add_json_arg
+from .common import add_build_dir_arg, add_dry_run_arg, add_json_arg
 
 HELP = "download, verify and unpack the sources the plan builds from"
 EPILOG = """\
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="COMPONENT",
         help="components whose source to fetch (default: every one built from source)",
     )
-    parser.add_argument("--build-dir", "-B", type=Path, default=DEFAULT_BUILD_DIR)
+    add_build_dir_arg(parser)
     parser.add_argument(
         "--print-path", action="store_true", help="print only the source root(s), one per line"
     )

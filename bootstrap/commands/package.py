@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..filenames import LOCK_JSON, MANIFEST_JSON, PLAN_JSON
-from .common import add_dry_run_arg, add_json_arg, say
+from .common import add_build_dir_arg, add_dry_run_arg, add_json_arg, say
 
 HELP = "package the toolchain as a deterministic tarball or a wheel (with lock + SBOM)"
 EPILOG = f"""\
@@ -52,11 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"toolchain prefix or its {MANIFEST_JSON} "
         "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain)",
     )
-    parser.add_argument(
-        "--build-dir",
-        "-B",
-        type=Path,
+    add_build_dir_arg(
+        parser,
         help=f"build dir holding {LOCK_JSON}/{PLAN_JSON} (default: the prefix's parent)",
+        default=None,
     )
     add_json_arg(parser)
     add_dry_run_arg(parser, "the package file that would be written and the files it would hold")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import DEFAULT_BUILD_DIR, add_json_arg
+from .common import add_build_dir_arg, add_json_arg
 
 if TYPE_CHECKING:
     from ..engine.planfile import Plan
@@ -39,11 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--build-dir",
-        "-B",
-        type=Path,
-        default=DEFAULT_BUILD_DIR,
+    add_build_dir_arg(
+        parser,
         help="the dir `mlirboot configure` wrote (default: build)",
     )
     parser.add_argument(

@@ -6,9 +6,9 @@ import argparse
 import json
 import shlex
 import sys
-from pathlib import Path
 
 from ..errors import EXIT_USAGE
+from .common import add_build_dir_arg
 
 EPILOG = """\
 examples:
@@ -30,11 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--target", "-t", required=True, metavar="T[,T...]")
     p.add_argument("--llvm-prefix", metavar="DIR", help="adopt this LLVM 22 install")
-    p.add_argument(
-        "--build-dir",
-        "-B",
-        type=Path,
-        default=Path("build"),
+    add_build_dir_arg(
+        p,
         help="use this build dir's plan if configured for the targets",
     )
     p.add_argument(
