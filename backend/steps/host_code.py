@@ -12,9 +12,27 @@ from . import blas
 from .registry import step
 
 
-def codegen_flags(ctx: Context, facts: Codegen) -> list[str]:
-    """The target's extra clang flags at this -O level."""
-    return list(facts.flags.get(ctx.opt, []))
+def cpu_object(ctx: Context, facts: Codegen, ir: Path) -> Path:
+    """LLVM IR (text or bitcode) -> a PIC object for a CPU, with the target's
+    extra clang flags at this -O level."""
+    out = ctx.temp(".o")
+    flags = facts.flags.get(ctx.opt, [])
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-c",
+            ctx.opt_flag,
+            *flags,
+            "-fPIC",
+            "-Wno-override-module",
+            "-x",
+            "ir",
+            ir,
+            "-o",
+            out,
+        ]
+    )
+    return out
 
 
 @step("translate-llvmir")
@@ -26,23 +44,8 @@ def translate_llvmir(ctx: Context) -> Path:
 
 @step("host-object", makes=("host_object",))
 def host_object(ctx: Context) -> Path:
-    out = ctx.temp(".o")
-    ctx.run(
-        [
-            ctx.tools.tool("clang"),
-            "-c",
-            ctx.opt_flag,
-            *codegen_flags(ctx, ctx.host),
-            "-fPIC",
-            "-Wno-override-module",
-            "-x",
-            "ir",
-            ctx.current,
-            "-o",
-            out,
-        ]
-    )
-    return ctx.make("host_object", out)
+    assert ctx.current is not None
+    return ctx.make("host_object", cpu_object(ctx, ctx.host, ctx.current))
 
 
 @step("launcher", needs=(SIGNATURE,), makes=("launcher_object",))

@@ -6,28 +6,14 @@ from pathlib import Path
 
 from ...bootstrap.errors import BuildError
 from ..context import Context
-from .host_code import codegen_flags
+from .host_code import cpu_object
 from .offload import DEVICE_IR, extract_image, linked_device_ir, require_kernels
 from .registry import step
 
 
 @step("device-object-x86", **DEVICE_IR, makes=("device_embed",))
 def device_object_x86(ctx: Context) -> Path:
-    obj = ctx.temp(".o")
-    ctx.run(
-        [
-            ctx.tools.tool("clang"),
-            "-c",
-            ctx.opt_flag,
-            *codegen_flags(ctx, ctx.device),
-            "-fPIC",
-            "-Wno-override-module",
-            linked_device_ir(ctx),
-            "-o",
-            obj,
-        ]
-    )
-    return ctx.make("device_embed", obj)
+    return ctx.make("device_embed", cpu_object(ctx, ctx.device, linked_device_ir(ctx)))
 
 
 @step("validate-x86", needs=("executable",))
