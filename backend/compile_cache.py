@@ -110,12 +110,7 @@ def fetch(entry_key: str, dest: Path) -> bool:
             if Path(rel).parts[0] != TEMPS  # temps are not kept
         ):
             raise ValueError("incomplete")
-        for item in entry.iterdir():
-            target = dest / item.name
-            if item.is_dir():
-                shutil.copytree(item, target, symlinks=True)
-            else:
-                shutil.copy2(item, target)
+        _copy_entries(entry, dest)
         os.utime(entry)  # recently used
     except (MlirbootError, OSError, ValueError, KeyError, AttributeError, TypeError):
         _drop(entry)
@@ -134,14 +129,7 @@ def store(entry_key: str, workdir: Path) -> None:
         base.mkdir(parents=True, exist_ok=True)
         staging = staging_dir(base, f".{entry_key[:16]}.tmp-")
         try:
-            for item in workdir.iterdir():
-                if item.name == TEMPS:
-                    continue
-                target = staging / item.name
-                if item.is_dir():
-                    shutil.copytree(item, target, symlinks=True)
-                else:
-                    shutil.copy2(item, target)
+            _copy_entries(workdir, staging)
             os.rename(staging, base / entry_key)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)  # another compile stored it first
@@ -149,6 +137,17 @@ def store(entry_key: str, workdir: Path) -> None:
         _prune(base)
     except OSError:
         return
+
+
+def _copy_entries(src: Path, dest: Path) -> None:
+    """An artifact dir's entries into `dest`, without its temps."""
+    for item in src.iterdir():
+        if item.name == TEMPS:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name, symlinks=True)
+        else:
+            shutil.copy2(item, dest / item.name)
 
 
 def _drop(entry: Path) -> None:
