@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except MlirbootError as err:
         if getattr(args, "json", False):
             print(json.dumps(err.to_json(), indent=2))
-        print(f"mlirboot: error: {err.line()}", file=sys.stderr)
+        for line in err.lines():  # one line per error: several for a config's errors
+            print(f"mlirboot: error: {line}", file=sys.stderr)
         if isinstance(err, BuildError) and err.details:
             print(err.details, file=sys.stderr)
         return err.exit_code

@@ -1,20 +1,26 @@
 """Config layers, lowest first: built-in configs/toolchain.yaml, a profile,
 the user's mlirboot.yaml (or --config FILE), then --target/--profile and
 --set key.path=value. Layers merge key by key (mappings deep-merge, other
-values replace); every value remembers the layer and line that set it."""
+values replace); every value remembers the layer and line that set it.
+
+`resolve` reports every independent error at once: a layer that cannot be
+read or parsed stops it after all layers are read; otherwise the merged
+config, the target files, the target selection and the cross-key checks are
+all validated, each check skipping keys already found invalid."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import buildfarm
 from .config_model import Config
-from .errors import ConfigError
-from .schema import convert, did_you_mean
-from .targets import Expansion, TargetSpec, check_selection, expand, load_target_specs
+from .errors import ConfigError, ErrorCollector
+from .schema import did_you_mean, validate
+from .targets import Expansion, TargetSpec, expand, load_target_specs, selection_problems
 from .yamlsrc import KeyPath, Loc, dotted, load_yaml, parse_yaml
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -57,7 +63,7 @@ def where_from(origin: dict[KeyPath, tuple[str, Loc]], path: KeyPath) -> str:
     return str(found[1]) if found else "built-in default"
 
 
-def _parse_set(item: str, index: int) -> Layer:
+def _parse_set(item: str, errors: ErrorCollector | None = None) -> Layer:
     label = f"--set {item}"
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
@@ -73,7 +79,9 @@ def _parse_set(item: str, index: int) -> Layer:
             where=label,
             hint="use dots between keys: llvm.build_type=Debug",
         )
-    value, _ = parse_yaml(raw, label, lines=False) if raw.strip() else ("", {})
+    value, _ = (
+        parse_yaml(raw, label, lines=False, errors=errors, base=parts) if raw.strip() else ("", {})
+    )
     data: dict[str, Any] = {}
     node = data
     for part in parts[:-1]:
@@ -134,6 +142,27 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in _profiles_dir().glob("*.yaml"))
 
 
+def _load_layer(name: str, path: Path, label: str, errors: ErrorCollector) -> Layer | None:
+    """A file layer, or None (the error added) when it cannot be read or parsed."""
+    try:
+        data, locs = load_yaml(path, label, errors)
+    except ConfigError as err:
+        errors.add(err)
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        errors.add(
+            ConfigError(
+                "the top level must be a mapping of keys",
+                where=str(locs.get((), label)),
+                hint="see configs/mlirboot.schema.json for the keys",
+            )
+        )
+        return None
+    return Layer(name, data, locs)
+
+
 def resolve(
     *,
     config_file: Path | None = None,
@@ -143,19 +172,26 @@ def resolve(
     sets: list[str] | None = None,
     configs_dir: Path = CONFIGS_DIR,
 ) -> Resolved:
-    """Load, merge and validate every layer. Pure but for reading files."""
+    """Load, merge and validate every layer. Pure but for reading files.
+    Raises ConfigError for one error, ConfigErrors for several."""
     cwd = cwd or Path.cwd()
-    builtin_data, builtin_locs = load_yaml(configs_dir / "toolchain.yaml", BUILTIN_LABEL)
-    layers = [Layer("built-in", builtin_data, builtin_locs)]
+    errors = ErrorCollector()
+    # Where each layer's errors point, lowest layer first: errors print in this order.
+    order = [BUILTIN_LABEL]
+    builtin = _load_layer("built-in", configs_dir / "toolchain.yaml", BUILTIN_LABEL, errors)
+    layers = [builtin] if builtin else []
+    loaded = builtin is not None  # every layer read and parsed
 
     user_path = config_file
     if user_path is None and (cwd / USER_FILE).exists():
         user_path = cwd / USER_FILE
     user_layers: list[Layer] = []
     if user_path is not None:
-        label = str(user_path)
-        data, locs = load_yaml(user_path, label)
-        user_layers.append(Layer(label, data if data is not None else {}, locs))
+        order.append(str(user_path))
+        user = _load_layer(str(user_path), user_path, str(user_path), errors)
+        loaded = loaded and user is not None
+        if user is not None:
+            user_layers.append(user)
 
     cli_data: dict[str, Any] = {}
     cli_locs: dict[KeyPath, Loc] = {}
@@ -170,100 +206,152 @@ def resolve(
         cli_locs[("profile",)] = Loc(f"--profile {profile}")
     if cli_data:
         user_layers.append(Layer("command line", cli_data, cli_locs))
-    user_layers.extend(_parse_set(item, i) for i, item in enumerate(sets or []))
+        order.extend(str(loc) for loc in cli_locs.values())
+    for item in sets or []:
+        order.append(f"--set {item}")
+        try:
+            user_layers.append(_parse_set(item, errors))
+        except ConfigError as err:
+            errors.add(err)
+            loaded = False
+    if not loaded:  # what a missing layer would have set is unknown: stop here
+        errors.raise_if_any(order)
+    assert builtin is not None
 
     # The profile layer sits between built-in and user layers, but higher
     # layers choose which profile it is.
     _, pre_origin = merge_layers(layers + user_layers)
-    chosen = builtin_data.get("profile", "release")
+    chosen = builtin.data.get("profile", "release")
     for layer in user_layers:
         if "profile" in layer.data:
             chosen = layer.data["profile"]
     profiles_dir = configs_dir / "profiles"
     names = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
-    if not isinstance(chosen, str) or chosen not in names:
-        raise ConfigError(
-            f"profile: unknown profile `{chosen}`",
-            where=where_from(pre_origin, ("profile",)),
-            hint=did_you_mean(str(chosen), names) or "known profiles: " + ", ".join(names),
+    if isinstance(chosen, str) and chosen in names:
+        label = f"configs/profiles/{chosen}.yaml"
+        order.insert(1, label)
+        prof = _load_layer(f"profile {chosen}", profiles_dir / f"{chosen}.yaml", label, errors)
+        if prof is None:
+            errors.raise_if_any(order)
+        assert prof is not None
+        layers.append(prof)
+    elif isinstance(chosen, str):
+        errors.add(
+            ConfigError(
+                f"profile: unknown profile `{chosen}`",
+                where=where_from(pre_origin, ("profile",)),
+                hint=did_you_mean(chosen, names) or "known profiles: " + ", ".join(names),
+            ),
+            ("profile",),
         )
-    pdata, plocs = load_yaml(profiles_dir / f"{chosen}.yaml", f"configs/profiles/{chosen}.yaml")
-    layers.append(Layer(f"profile {chosen}", pdata or {}, plocs))
+    # else: a refused YAML 1.1 value, or not a string (the model says so below).
     layers.extend(user_layers)
 
     merged, origin = merge_layers(layers)
-    config: Config = convert(Config, merged, (), lambda p: where_from(origin, p))
-    specs = load_target_specs(configs_dir / "targets")
+    config: Config | None = validate(Config, merged, (), lambda p: where_from(origin, p), errors)
+    before = len(errors.errors)
+    specs = load_target_specs(configs_dir / "targets", errors)
+    targets_ok = len(errors.errors) == before
+    if config is None:
+        errors.raise_if_any(order)
+    assert config is not None
     resolved = Resolved(config, specs, None, layers, origin)  # type: ignore[arg-type]
-    check_selection(config, specs, resolved.where)
-    _check_consistency(resolved, cwd)
+    if targets_ok and not errors.touches(("targets",), ("archs",)):
+        for problem in selection_problems(config, specs, resolved.where):
+            errors.add(problem)
+    for problem in _consistency_problems(resolved, cwd, errors):
+        errors.add(problem)
+    errors.raise_if_any(order)
     resolved.expansion = expand(config, specs)
     return resolved
 
 
-def _check_consistency(resolved: Resolved, cwd: Path) -> None:
+def _consistency_problems(
+    resolved: Resolved, cwd: Path, errors: ErrorCollector
+) -> Iterator[ConfigError]:
+    """Settings that cannot work together. A check whose keys were invalid
+    (and so hold defaults) is skipped: its verdict would be about the default."""
     config, where = resolved.config, resolved.where
-    if config.sources is None:
-        raise ConfigError("sources: missing", where=BUILTIN_LABEL)
+
+    def valid(*keys: KeyPath) -> bool:
+        return not errors.touches(*keys)
+
+    if valid(("sources",)) and config.sources is None:
+        yield ConfigError("sources: missing", where=BUILTIN_LABEL)
     for name in ("llvm", "enzyme", "stablehlo"):
+        if config.sources is None or not valid(("sources", name)):
+            continue
         source = getattr(config.sources, name)
         if getattr(source, source.use) is None:
             key: KeyPath = ("sources", name, "use")
-            raise ConfigError(
+            yield ConfigError(
                 f"{dotted(key)}: `{source.use}` chosen but sources.{name}.{source.use} is not set",
                 where=where(key),
                 hint=f"add sources.{name}.{source.use} or pick another kind",
             )
-        if source.use == "local":
+        elif source.use == "local":
             local = Path(source.local).expanduser()
             if not local.is_absolute():
                 local = cwd / local
             if not local.is_dir():
                 key = ("sources", name, "local")
-                raise ConfigError(
+                yield ConfigError(
                     f"{dotted(key)}: source directory {local} does not exist",
                     where=where(key),
                     hint="point it at an unpacked source tree",
                 )
-    if config.offload.provider == "system" and config.provider == "source":
+    if (
+        valid(("offload", "provider"), ("provider",))
+        and config.offload.provider == "system"
+        and config.provider == "source"
+    ):
         key = ("offload", "provider")
-        raise ConfigError(
+        yield ConfigError(
             f"{dotted(key)}: the system's offload runtime cannot serve an LLVM built from source",
             where=where(key),
             hint="device code and runtime must come from one LLVM: drop offload.provider "
             "or use provider: system",
         )
     if (
-        config.offload.mode == "in-tree"
+        valid(("offload", "mode"), ("provider",))
+        and config.offload.mode == "in-tree"
         and config.provider == "system"
         and (("offload", "mode") in resolved.origin)
     ):
         key = ("offload", "mode")
-        raise ConfigError(
+        yield ConfigError(
             f"{dotted(key)}: in-tree needs an LLVM built from source, but provider is system",
             where=where(key),
             hint="use offload.mode: standalone (built against the system LLVM 22) or "
             "provider: source",
         )
-    if config.enzyme.mlir and not config.enzyme.enabled:
+    if valid(("enzyme", "mlir"), ("enzyme", "enabled")) and (
+        config.enzyme.mlir and not config.enzyme.enabled
+    ):
         key = ("enzyme", "mlir")
-        raise ConfigError(
+        yield ConfigError(
             f"{dotted(key)}: Enzyme-MLIR asked for but enzyme.enabled is false",
             where=where(key),
             hint="set enzyme.enabled: true",
         )
-    if config.pjrt.enabled and not config.pjrt.version:
+    if valid(("pjrt", "enabled"), ("pjrt", "version")) and (
+        config.pjrt.enabled and not config.pjrt.version
+    ):
         key = ("pjrt", "version")
-        raise ConfigError(
+        yield ConfigError(
             f"{dotted(key)}: PJRT enabled without a pinned version",
             where=where(("pjrt",)),
             hint="set pjrt.version",
         )
-    if not config.llvm.tools:
+    if valid(("llvm", "tools")) and not config.llvm.tools:
         key = ("llvm", "tools")
-        raise ConfigError(
+        yield ConfigError(
             f"{dotted(key)}: nothing to install",
             where=where(key),
             hint="list at least one distribution component, e.g. [clang]",
         )
-    buildfarm.check(config, where)
+    if valid(("build",)):
+        try:
+            buildfarm.check(config, where)
+        except ConfigError as err:
+            yield err

@@ -1,6 +1,7 @@
 """A small typed-model layer: dataclasses describe the config; `convert`
 validates plain YAML data against them with located, one-line errors
-(did-you-mean included); `json_schema` derives the JSON Schema editors use.
+(did-you-mean included), raising the first or, given an ErrorCollector,
+gathering all (`validate`); `json_schema` derives the JSON Schema editors use.
 
 Supported field types: str, int, float, bool, None unions, Literal[...],
 list[T], dict[str, T] and nested dataclasses.
@@ -15,8 +16,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args, get_origin
 
-from .errors import ConfigError
-from .yamlsrc import KeyPath, dotted
+from .errors import ConfigError, ErrorCollector
+from .yamlsrc import KeyPath, Refused, dotted
 
 # key path -> "file:line" (or "--set k=v") of the layer that wrote it
 Where = Callable[[KeyPath], str]
@@ -55,23 +56,59 @@ def _fail(message: str, path: KeyPath, where: Where, hint: str | None = None) ->
     return ConfigError(f"{dotted(path)}: {message}", where=where(path), hint=hint)
 
 
-def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
-    """Validate `value` against type `tp`, building dataclass instances."""
+class _Invalid(Exception):
+    """A value below was invalid and is already in the ErrorCollector."""
+
+
+def validate(tp: Any, value: Any, path: KeyPath, where: Where, errors: ErrorCollector) -> Any:
+    """`convert`, gathering every error into `errors` instead of raising the
+    first. Returns the value, or None when `value` as a whole is invalid. A
+    dataclass whose optional fields were invalid is built with those fields'
+    defaults; their paths are in `errors.invalid` (see ErrorCollector.touches)."""
+    try:
+        return convert(tp, value, path, where, errors)
+    except ConfigError as err:
+        errors.add(err, path)
+    except _Invalid:
+        errors.invalid.add(path)
+    return None
+
+
+def _child(tp: Any, value: Any, path: KeyPath, where: Where, errors: ErrorCollector | None) -> Any:
+    """Convert a part of a container; with `errors`, a failure is recorded
+    there and raises _Invalid, which the container catches to go on."""
+    if errors is None:
+        return convert(tp, value, path, where)
+    try:
+        return convert(tp, value, path, where, errors)
+    except ConfigError as err:
+        errors.add(err, path)
+        raise _Invalid from None
+    except _Invalid:
+        errors.invalid.add(path)
+        raise
+
+
+def convert(
+    tp: Any, value: Any, path: KeyPath, where: Where, errors: ErrorCollector | None = None
+) -> Any:
+    """Validate `value` against type `tp`, building dataclass instances.
+    Without `errors` the first error raises (ConfigError)."""
+    if isinstance(value, Refused):  # a YAML 1.1 surprise, reported when read
+        raise _Invalid
     origin = get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = get_args(tp)
         if value is None and type(None) in options:
             return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
+        real = [option for option in options if option is not type(None)]
+        if len(real) == 1:
+            return convert(real[0], value, path, where, errors)
+        for option in real:
             try:
                 return convert(option, value, path, where)
-            except ConfigError as err:
-                errors.append(err)
-        if len(errors) == 1:
-            raise errors[0]
+            except ConfigError:
+                continue
         raise _fail(f"expected {_type_name(tp)}, got {_describe(value)}", path, where, _example(tp))
     if origin is Literal:
         allowed = get_args(tp)
@@ -93,14 +130,30 @@ def convert(tp: Any, value: Any, path: KeyPath, where: Where) -> Any:
                 where,
                 "write a YAML list, e.g. [a, b]",
             )
-        return [convert(item_tp, item, (*path, i), where) for i, item in enumerate(value)]
+        items, bad = [], False
+        for i, item in enumerate(value):
+            try:
+                items.append(_child(item_tp, item, (*path, i), where, errors))
+            except _Invalid:
+                bad = True
+        if bad:
+            raise _Invalid
+        return items
     if origin is dict:
         _key_tp, item_tp = get_args(tp)
         if not isinstance(value, dict):
             raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(tp))
-        return {k: convert(item_tp, v, (*path, k), where) for k, v in value.items()}
+        out, bad = {}, False
+        for k, v in value.items():
+            try:
+                out[k] = _child(item_tp, v, (*path, k), where, errors)
+            except _Invalid:
+                bad = True
+        if bad:
+            raise _Invalid
+        return out
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _convert_dataclass(tp, value, path, where)
+        return _convert_dataclass(tp, value, path, where, errors)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -157,18 +210,35 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> Any:
+def _convert_dataclass(
+    cls: type, value: Any, path: KeyPath, where: Where, errors: ErrorCollector | None
+) -> Any:
     if not isinstance(value, dict):
         raise _fail(f"expected a mapping, got {_describe(value)}", path, where, _example(cls))
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)
     kwargs = {}
+    failed: list[str] = []  # fields given a value that was invalid (errors only)
     for key, item in value.items():
+        sub = (*path, key)
         if key not in fields:
             hint = did_you_mean(key, fields) or "known keys: " + ", ".join(fields)
-            raise _fail(f"unknown key `{key}`", (*path, key), where, hint)
-        kwargs[key] = convert(hints[key], item, (*path, key), where)
-        _check_bounds(fields[key], kwargs[key], (*path, key), where)
+            err = _fail(f"unknown key `{key}`", sub, where, hint)
+            if errors is None:
+                raise err
+            errors.add(err, sub)
+            continue
+        try:
+            kwargs[key] = _child(hints[key], item, sub, where, errors)
+            _check_bounds(fields[key], kwargs[key], sub, where)
+        except _Invalid:
+            failed.append(key)
+        except ConfigError as err:  # out of bounds
+            if errors is None:
+                raise
+            errors.add(err, sub)
+            kwargs.pop(key)
+            failed.append(key)
     missing = [
         name
         for name, f in fields.items()
@@ -176,10 +246,11 @@ def _convert_dataclass(cls: type, value: Any, path: KeyPath, where: Where) -> An
         and f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING
     ]
+    absent = [name for name in missing if name not in failed]
+    if absent:
+        raise _fail(f"missing required key `{absent[0]}`", path, where, f"add `{absent[0]}:` here")
     if missing:
-        raise _fail(
-            f"missing required key `{missing[0]}`", path, where, f"add `{missing[0]}:` here"
-        )
+        raise _Invalid  # a required field's value was invalid: reported already
     return cls(**kwargs)
 
 

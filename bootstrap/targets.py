@@ -6,15 +6,15 @@ A new target or arch is a YAML change; nothing here names a target.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from .config_model import CMakeValue, Config, Plugin
-from .errors import ConfigError
-from .schema import convert, did_you_mean, doc
+from .errors import ConfigError, ErrorCollector
+from .schema import convert, did_you_mean, doc, validate
 from .yamlsrc import dotted, load_yaml
 
 
@@ -108,33 +108,74 @@ class TargetSpec:
     requires: list[Requirement] = field(default_factory=list)
 
 
-def load_target_specs(directory: Path) -> dict[str, TargetSpec]:
+def load_target_specs(
+    directory: Path, errors: ErrorCollector | None = None
+) -> dict[str, TargetSpec]:
+    """Every configs/targets/*.yaml. Without `errors` the first bad file raises;
+    with it, each file's errors are gathered and a bad file is left out."""
     specs = {}
     for path in sorted(directory.glob("*.yaml")):
-        data, locs = load_yaml(path, f"configs/targets/{path.name}")
-        spec = convert(TargetSpec, data, (), partial(_where, locs, file=path))
-        if spec.name != path.stem:
-            raise ConfigError(
-                f"target file declares name `{spec.name}`",
-                where=f"configs/targets/{path.name}",
-                hint=f"the name must match the file name (`{path.stem}`)",
-            )
-        arch = spec.codegen.arch
-        if arch is not None and spec.archs is not None and arch not in spec.archs.known:
-            raise ConfigError(
-                f"codegen.arch `{arch}` is not in archs.known",
-                where=_where(locs, ("codegen", "arch"), path),
-                hint=did_you_mean(arch, spec.archs.known) or "add it to archs.known",
-            )
-        if spec.archs:
-            for arch in spec.archs.default:
-                if arch not in spec.archs.known:
-                    raise ConfigError(
-                        f"default arch `{arch}` is not in archs.known",
-                        where=f"configs/targets/{path.name}",
-                    )
-        specs[spec.name] = spec
+        if errors is None:
+            spec = _load_spec(path, None)
+            assert spec is not None  # without a collector, a bad file raised
+            specs[path.stem] = spec
+            continue
+        try:
+            spec = _load_spec(path, errors)
+        except ConfigError as err:
+            errors.add(err)
+            continue
+        if spec is not None:
+            specs[path.stem] = spec
     return specs
+
+
+def _load_spec(path: Path, errors: ErrorCollector | None) -> TargetSpec | None:
+    label = f"configs/targets/{path.name}"
+    data, locs = load_yaml(path, label, errors)
+    where = partial(_where, locs, file=path)
+    if errors is None:
+        spec = convert(TargetSpec, data, (), where)
+    else:
+        # Paths in a target file are not config key paths: gather into a
+        # collector of its own, so as not to mark config keys invalid.
+        own = ErrorCollector()
+        spec = validate(TargetSpec, data, (), where, own)
+        for err in own.errors:
+            errors.add(err)
+        if own:
+            return None
+    problems = list(_spec_problems(spec, path, locs))
+    if not problems:
+        return spec
+    if errors is None:
+        raise problems[0]
+    for err in problems:
+        errors.add(err)
+    return None
+
+
+def _spec_problems(spec: TargetSpec, path: Path, locs: dict) -> Iterator[ConfigError]:
+    if spec.name != path.stem:
+        yield ConfigError(
+            f"target file declares name `{spec.name}`",
+            where=f"configs/targets/{path.name}",
+            hint=f"the name must match the file name (`{path.stem}`)",
+        )
+    arch = spec.codegen.arch
+    if arch is not None and spec.archs is not None and arch not in spec.archs.known:
+        yield ConfigError(
+            f"codegen.arch `{arch}` is not in archs.known",
+            where=_where(locs, ("codegen", "arch"), path),
+            hint=did_you_mean(arch, spec.archs.known) or "add it to archs.known",
+        )
+    if spec.archs:
+        for arch in spec.archs.default:
+            if arch not in spec.archs.known:
+                yield ConfigError(
+                    f"default arch `{arch}` is not in archs.known",
+                    where=f"configs/targets/{path.name}",
+                )
 
 
 def _where(locs: dict, path: tuple, file: Path) -> str:
@@ -222,24 +263,29 @@ def expand(config: Config, specs: dict[str, TargetSpec]) -> Expansion:
     )
 
 
-def check_selection(config: Config, specs: dict[str, TargetSpec], where) -> None:
-    """Target names, arch overrides and their consistency; raises ConfigError."""
+def selection_problems(
+    config: Config, specs: dict[str, TargetSpec], where
+) -> Iterator[ConfigError]:
+    """Every problem with the target names and arch overrides, each independent
+    of those before it."""
     if not config.targets:
-        raise ConfigError(
+        yield ConfigError(
             "no target selected",
             where=where(("targets",)),
             hint="pass --target T (one of: " + ", ".join(specs) + ")",
         )
+        return
     for i, name in enumerate(config.targets):
         if name not in specs:
-            raise ConfigError(
+            yield ConfigError(
                 f"targets[{i}]: unknown target `{name}`",
                 where=where(("targets", i)),
                 hint=did_you_mean(name, specs) or "known targets: " + ", ".join(specs),
             )
+    mistyped = any(name not in specs for name in config.targets)
     if len(set(config.targets)) != len(config.targets):
         dup = next(t for t in config.targets if config.targets.count(t) > 1)
-        raise ConfigError(
+        yield ConfigError(
             f"target `{dup}` is selected twice",
             where=where(("targets",)),
             hint=f"list `{dup}` once",
@@ -247,33 +293,39 @@ def check_selection(config: Config, specs: dict[str, TargetSpec], where) -> None
     for name, archs in config.archs.items():
         key = ("archs", name)
         if name not in specs:
-            raise ConfigError(
+            yield ConfigError(
                 f"{dotted(key)}: unknown target `{name}`",
                 where=where(key),
                 hint=did_you_mean(name, specs) or "known targets: " + ", ".join(specs),
             )
+            continue
         if name not in config.targets:
-            raise ConfigError(
+            if mistyped:
+                continue  # likely the mistyped one: reported above
+            yield ConfigError(
                 f"{dotted(key)}: archs given for target `{name}`, which is not selected",
                 where=where(key),
                 hint=f"add `{name}` to the targets or remove archs.{name}",
             )
+            continue
         spec = specs[name]
         if spec.archs is None:
-            raise ConfigError(
+            yield ConfigError(
                 f"{dotted(key)}: target `{name}` has no device architectures",
                 where=where(key),
                 hint=f"remove archs.{name}",
             )
+            continue
         if not archs:
-            raise ConfigError(
+            yield ConfigError(
                 f"{dotted(key)}: empty arch list",
                 where=where(key),
                 hint=f"known: {', '.join(spec.archs.known)}",
             )
+            continue
         for i, arch in enumerate(archs):
             if arch not in spec.archs.known:
-                raise ConfigError(
+                yield ConfigError(
                     f"{dotted((*key, i))}: unknown {name} arch `{arch}`",
                     where=where((*key, i)),
                     hint=did_you_mean(arch, spec.archs.known)

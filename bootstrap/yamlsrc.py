@@ -3,13 +3,16 @@ bad value can be reported at its exact location."""
 
 from __future__ import annotations
 
+import datetime
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, ErrorCollector
 
 try:  # the C loader is several times faster; fall back when libyaml is absent
     from yaml import CSafeLoader as _Loader
@@ -50,10 +53,13 @@ _PLAIN_TAGS = frozenset(
 )
 
 
-def load_yaml(path: Path, label: str | None = None) -> tuple[Any, dict[KeyPath, Loc]]:
-    """Parse `path`; return the data and a map from key path to location."""
+def load_yaml(
+    path: Path, label: str | None = None, errors: ErrorCollector | None = None
+) -> tuple[Any, dict[KeyPath, Loc]]:
+    """Parse `path`; return the data and a map from key path to location.
+    `errors`: see `parse_yaml`."""
     name = label or str(path)
-    return parse_yaml(decode_utf8(read_bounded(path, name), name), name)
+    return parse_yaml(decode_utf8(read_bounded(path, name), name), name, errors=errors)
 
 
 def read_bounded(path: Path, name: str) -> bytes:
@@ -113,8 +119,18 @@ def decode_utf8(data: bytes, name: str) -> str:
         ) from None
 
 
-def parse_yaml(text: str, name: str, *, lines: bool = True) -> tuple[Any, dict[KeyPath, Loc]]:
-    """`lines=False`: `name` is not a file (a --set value): locations without lines."""
+def parse_yaml(
+    text: str,
+    name: str,
+    *,
+    lines: bool = True,
+    errors: ErrorCollector | None = None,
+    base: KeyPath = (),
+) -> tuple[Any, dict[KeyPath, Loc]]:
+    """`lines=False`: `name` is not a file (a --set value): locations without lines.
+    `errors`: YAML 1.1 surprises (see `yaml11_surprise`) are added there and
+    their values become REFUSED, instead of raising the first; malformed YAML
+    still raises. `base`: the key path the text sits at (a --set key), for messages."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:  # undecodable bytes in argv arrive as surrogates
@@ -149,19 +165,169 @@ def parse_yaml(text: str, name: str, *, lines: bool = True) -> tuple[Any, dict[K
     locs: dict[KeyPath, Loc] = {}
     if node is None:
         return {}, locs
-    return _Converter(name, locs, lines).convert(node, ()), locs
+    return _Converter(name, locs, lines, errors, base).convert(node, ()), locs
+
+
+class Refused:
+    """The value of a scalar refused as a YAML 1.1 surprise, already reported:
+    validation skips it rather than report it again."""
+
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+    def __copy__(self) -> Refused:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Refused:
+        return self
+
+
+REFUSED = Refused()
+
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_CORE_NULL = re.compile(r"null|Null|NULL|~|")
+_CORE_BOOL = {"true": True, "True": True, "TRUE": True}
+_CORE_BOOL.update({"false": False, "False": False, "FALSE": False})
+_CORE_INT10 = re.compile(r"[-+]?[0-9]+")
+_CORE_INT8 = re.compile(r"0o[0-7]+")
+_CORE_INT16 = re.compile(r"0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_CORE_INF = re.compile(r"[-+]?(\.inf|\.Inf|\.INF)")
+_CORE_NAN = re.compile(r"\.nan|\.NaN|\.NAN")
+
+
+def _yaml12(text: str) -> Any:
+    """What a YAML 1.2 (core schema) reader makes of the plain scalar `text`."""
+    if _CORE_NULL.fullmatch(text):
+        return None
+    if text in _CORE_BOOL:
+        return _CORE_BOOL[text]
+    if _CORE_INT10.fullmatch(text):
+        return int(text)
+    if _CORE_INT8.fullmatch(text):
+        return int(text[2:], 8)
+    if _CORE_INT16.fullmatch(text):
+        return int(text[2:], 16)
+    if _CORE_FLOAT.fullmatch(text):
+        return float(text)
+    if _CORE_INF.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _CORE_NAN.fullmatch(text):
+        return math.nan
+    return text
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def _spell(value: Any) -> str:
+    """`value` written so that YAML 1.1 and 1.2 read it alike."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        if "." not in mantissa:  # YAML 1.1 floats need a dot and a signed exponent
+            mantissa += ".0"
+        return mantissa + (e + exponent if e else "")
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+def _reading(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {_spell(value)}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {_spell(value)}"
+    if isinstance(value, datetime.date):
+        return f"a {type(value).__name__}"
+    return "a string"
+
+
+def yaml11_surprise(text: str, value: Any) -> tuple[str, str] | None:
+    """(message, hint) when the plain scalar `text`, which PyYAML (YAML 1.1)
+    read as `value`, is one a reader of the file may take for something else;
+    None when it means what it says.
+
+    Refused rather than warned about: a build config that silently turns
+    `assertions: yes`, `commit: 0123456` or `12:30` into something else builds
+    the wrong toolchain, and a warning scrolls past in CI. What is refused:
+    every plain scalar that YAML 1.1 and YAML 1.2 read differently (yes/no/on/off,
+    010, 0b11, 1_000, 12:30, 1e3, 0o17, 09, dates), plus two that both read
+    alike but rarely mean it in a config: hexadecimal integers (0x10: a hash or
+    an address was meant) and `~` (null, not the home directory). The hint
+    gives the spellings both versions read alike; quoting keeps the text."""
+    quoted = _spell(text)
+    core = _yaml12(text)
+    if not _same(value, core):
+        msg = f"`{text}` is {_reading(value)} in YAML 1.1 but {_reading(core)} in YAML 1.2"
+        spellings = [_spell(v) for v in (value, core) if not isinstance(v, str | datetime.date)]
+        if not spellings:  # a date: YAML 1.2 has none, only the string
+            return msg, f"quote it: {quoted}"
+        choices = [*dict.fromkeys(spellings), quoted]
+        return msg, f"write {', '.join(choices[:-1])} or {choices[-1]} to say which"
+    if isinstance(value, int) and not isinstance(value, bool) and "x" in text.lower():
+        return f"`{text}` is the integer {value} (hexadecimal)", (
+            f"write {value} or {quoted} to say which"
+        )
+    if text == "~":
+        return "`~` is null, not the home directory", f"write null or {quoted} to say which"
+    return None
 
 
 class _Converter:
     """Nodes to plain data, recording locations. Aliases are followed, but the
     expansion is bounded in size and depth, and a recursive alias is an error."""
 
-    def __init__(self, name: str, locs: dict[KeyPath, Loc], lines: bool = True):
+    def __init__(
+        self,
+        name: str,
+        locs: dict[KeyPath, Loc],
+        lines: bool = True,
+        errors: ErrorCollector | None = None,
+        base: KeyPath = (),
+    ):
         self.name = name
         self.lines = lines
         self.locs = locs
+        self.errors = errors
+        self.base = base
         self.values = 0
         self.active: set[int] = set()  # nodes on the current path (alias cycles)
+
+    def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        """The node's value; a YAML 1.1 surprise raises, or with `errors`
+        is added there and reads as REFUSED."""
+        value = _scalar(node)
+        implicit = _resolver.resolve(yaml.ScalarNode, node.value, (True, False))
+        if node.style or node.tag != implicit:  # plain style: None, or "" from libyaml
+            return value  # quoted, or an explicit tag (`!!str yes`): meant as written
+        surprise = yaml11_surprise(node.value, value)
+        if surprise is None:
+            return value
+        message, hint = surprise
+        err = ConfigError(
+            f"{dotted((*self.base, *path))}: {message}", where=self.at(node), hint=hint
+        )
+        if self.errors is None:
+            raise err
+        self.errors.add(err)
+        return REFUSED
 
     def at(self, node: yaml.Node) -> str:
         return str(self.loc(node))
@@ -206,7 +372,8 @@ class _Converter:
             items = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
             self.active.discard(id(node))
             return items
-        return _scalar(node)
+        assert isinstance(node, yaml.ScalarNode)
+        return self.scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -223,7 +390,9 @@ class _Converter:
                     where=self.at(key_node),
                     hint="write `name: value`",
                 )
-            key = _scalar(key_node)
+            key = self.scalar(key_node, (*path, key_node.value))
+            if key is REFUSED:
+                continue  # reported; the pair is left out
             if not isinstance(key, str):
                 key = str(key)
             if key in out:
@@ -240,6 +409,7 @@ class _Converter:
 
 
 _constructor = yaml.constructor.SafeConstructor()
+_resolver = yaml.resolver.Resolver()  # YAML 1.1 implicit tags, as the loader resolves them
 
 
 def _scalar(node: yaml.Node) -> Any:

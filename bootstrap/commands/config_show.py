@@ -134,9 +134,10 @@ def _configured_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _origin(origin: dict, path: tuple) -> tuple[str, str]:
-    from ..config import origin_of
-
-    found = origin_of(origin, path)
+    """The layer that wrote exactly this leaf. Not an ancestor's: a layer that
+    wrote `llvm.assertions` did not set `llvm.cmake`, nor did the file that
+    wrote `sources.llvm.tarball` set its unwritten `strip`."""
+    found = origin.get(tuple(path))
     return (found[0], str(found[1])) if found else ("default", "model default")
 
 

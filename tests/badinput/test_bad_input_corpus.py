@@ -272,6 +272,26 @@ CASES = [
         "build.jobs: expected integer, got boolean true",
         "--set build.jobs=true",
     ),
+    # --- YAML 1.1 readings YAML 1.2 does not share: refused, not converted ------
+    Case(
+        "set-yaml11-on",
+        ["configure", "--target", "host", "--set", "llvm.link_dylib=on"],
+        "llvm.link_dylib: `on` is boolean true in YAML 1.1 but a string in YAML 1.2",
+        "--set llvm.link_dylib=on",
+    ),
+    Case(
+        "set-yaml11-underscore",
+        ["configure", "--target", "host", "--set", "build.jobs=1_0"],
+        "build.jobs: `1_0` is the integer 10 in YAML 1.1 but a string in YAML 1.2",
+        "--set build.jobs=1_0",
+    ),
+    Case(
+        "config-yaml11-sexagesimal",
+        ["configure", "--config", "c.yaml"],
+        "pjrt.version: `1:30` is the integer 90 in YAML 1.1 but a string in YAML 1.2",
+        "c.yaml:3",
+        {"c.yaml": "targets: [host]\npjrt:\n  version: 1:30\n"},
+    ),
     Case(
         "set-io-timeout-huge",
         [
