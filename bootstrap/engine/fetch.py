@@ -51,6 +51,22 @@ def effective_source(comp: Component) -> dict[str, Any] | None:
     return localsource.override(comp.source, comp.source_env, os.environ)
 
 
+def tree_path(source: dict[str, Any], cache: Path | None = None) -> Path | None:
+    """Where the source's tree is (or will be, once fetched): a local dir, or
+    its place in the cache; None for an unknown kind. Reads nothing."""
+    kind = source.get("kind")
+    if kind == "local":
+        return Path(source["path"]).expanduser()
+    cache = cache or cache_dir()
+    if kind in ("tarball", "debian"):
+        return (
+            cache / "src" / hash_key("archive", source["sha256"], int(source.get("strip", 1)))[:32]
+        )
+    if kind == "git":
+        return cache / "git" / hash_key("git", source["url"], source["commit"])[:32]
+    return None
+
+
 def resolve(
     comp: Component, log_dir: Path, cache: Path | None = None, checked: set[Path] | None = None
 ) -> SourceTree:
@@ -117,7 +133,7 @@ def _unpack(
     stat check, a re-hash when that changed)."""
     strip = int(source.get("strip", 1))
     ident = hash_key("archive", source["sha256"], strip)
-    dest = cache / "src" / ident[:32]
+    dest = cache / "src" / ident[:32]  # = tree_path(source, cache)
     cached_archive(cached, source["sha256"], where)
     if not reuse_tree(dest, checked):
         archive = fetch_archive()
@@ -342,7 +358,7 @@ def git_checkout(
 ) -> SourceTree:
     url, commit = source["url"], source["commit"]
     ident = hash_key("git", url, commit)
-    dest = cache / "git" / ident[:32]
+    dest = cache / "git" / ident[:32]  # = tree_path(source, cache)
     checked = set() if checked is None else checked
     if reuse_tree(dest, checked):
         return SourceTree(dest, ident, immutable=True)
