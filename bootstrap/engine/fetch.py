@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -28,11 +29,13 @@ from typing import Any
 
 from .. import localsource, proc
 from ..errors import BuildError, UsageError
-from ..fsutil import atomic_write_text, sha256_file, staging_dir, staging_file
+from ..fsutil import atomic_write_text, sha256_file, staging_dir
+from . import download as download_mod
 from . import extract as extract_mod
 from . import treestamp
 from .cachedir import cache_dir
 from .planfile import Component
+from .progress import DownloadMeter
 from .stamps import key as hash_key
 
 log = logging.getLogger("mlirboot.fetch")
@@ -68,10 +71,15 @@ def tree_path(source: dict[str, Any], cache: Path | None = None) -> Path | None:
 
 
 def resolve(
-    comp: Component, log_dir: Path, cache: Path | None = None, checked: set[Path] | None = None
+    comp: Component,
+    log_dir: Path,
+    cache: Path | None = None,
+    checked: set[Path] | None = None,
+    meter: DownloadMeter | None = None,
 ) -> SourceTree:
     """The component's source tree, fetched and unpacked if needed. `checked`
-    holds trees already verified in this run (one stat walk per tree per run)."""
+    holds trees already verified in this run (one stat walk per tree per run);
+    `meter` shows a download's progress."""
     source = effective_source(comp)
     where = f"{comp.name}/fetch"
     if source is None:
@@ -99,7 +107,7 @@ def resolve(
     checked = set() if checked is None else checked
     if kind == "tarball":
         return _unpack(
-            lambda: download(source["url"], source["sha256"], cache, where),
+            lambda: download(source["url"], source["sha256"], cache, where, meter),
             _cached_path(cache, source["sha256"], _url_name(source["url"])),
             source,
             cache,
@@ -256,42 +264,90 @@ def verify(path: Path, expected: str, where: str, origin: str) -> None:
         )
 
 
-def download(url: str, sha256: str, cache: Path, where: str) -> Path:
-    # Imported here: urllib.request is slow to import and a no-op build never downloads.
-    import urllib.error
-    import urllib.request
-
+def download(
+    url: str, sha256: str, cache: Path, where: str, meter: DownloadMeter | None = None
+) -> Path:
+    """The verified archive in the cache, downloaded if needed. Bytes arrive in
+    `<name>.part` beside it, which a failed or interrupted download leaves for
+    the next one to resume (engine/download.py: retries, HTTP Range). One
+    process at a time per archive (a lock on its cache dir). A resumed file
+    whose sha256 does not match is downloaded once more from zero; a fresh one
+    that does not match is an error, as before."""
     name = _url_name(url)
     final = _cached_path(cache, sha256, name)
     if cached_archive(final, sha256, where):
         return final
+    part = final.parent / f"{name}.part"
     try:
-        fd, tmp = staging_file(final.parent, f".{name}.", ".part")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(final.parent, os.O_RDONLY)
     except OSError as err:
-        disk = extract_mod.disk_error(err, f"downloading {name}", where, final.parent)
-        if disk is None:
-            raise
-        raise disk from None
+        raise _disk_or(err, name, where, final.parent) from None
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
-            shutil.copyfileobj(resp, out, 1 << 20)
-        verify(tmp, sha256, where, url)
-        os.replace(tmp, final)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached_archive(final, sha256, where):  # another process finished it
+            return final
+        for fresh in (False, True):
+            resumed = _download_to(url, part, name, where, meter, fresh)
+            if resumed and not fresh and sha256_file(part) != sha256.lower():
+                log.warning(
+                    "%s: the resumed %s does not match its sha256; downloading it again "
+                    "from the start",
+                    where,
+                    name,
+                )
+                continue
+            verify(part, sha256, where, url)
+            break
+        os.replace(part, final)
         _remember(final)
-    except (urllib.error.URLError, OSError) as err:
-        if isinstance(err, OSError) and not isinstance(err, urllib.error.URLError):
-            disk = extract_mod.disk_error(err, f"downloading {name}", where, final.parent)
-            if disk is not None:
-                raise disk from None
+    finally:
+        os.close(lock)
+    return final
+
+
+def _download_to(
+    url: str, part: Path, name: str, where: str, meter: DownloadMeter | None, fresh: bool
+) -> bool:
+    """Fill `part` from `url` (resuming what it holds unless `fresh`); returns
+    whether earlier bytes were kept."""
+    try:
+        out = open(part, "a+b")  # noqa: SIM115 (closed below; errors mapped apart)
+    except OSError as err:
+        raise _disk_or(err, name, where, part.parent) from None
+    try:
+        if fresh:
+            download_mod.truncate(out)
+        return download_mod.fetch(url, out, name=name, meter=meter)
+    except download_mod.WriteError as err:
+        out.close()
+        part.unlink(missing_ok=True)  # a full disk: nothing worth resuming
+        raise _disk_or(err.err, name, where, part.parent) from None
+    except download_mod.Failed as err:
+        kept = download_mod.size(out) > 0
+        out.close()
+        if not kept:
+            part.unlink(missing_ok=True)
+        tries = f" (after {err.tried} tries)" if err.tried > 1 else ""
         raise BuildError(
-            f"download failed: {url}: {getattr(err, 'reason', err)}",
+            f"download failed: {url}: {err.reason}{tries}",
             where=where,
-            hint="check the network/URL, or set the component's MLIRBOOT_*_SOURCE "
-            "to a local source tree",
+            hint=(
+                "the partial file is kept and the next run resumes it; check the network"
+                if kept and err.transient
+                else "check the URL in the config"
+                if not err.transient
+                else "check the network/URL"
+            )
+            + ", or set the component's MLIRBOOT_*_SOURCE to a local source tree",
         ) from None
     finally:
-        tmp.unlink(missing_ok=True)
-    return final
+        out.close()
+
+
+def _disk_or(err: OSError, name: str, where: str, place: Path) -> BaseException:
+    disk = extract_mod.disk_error(err, f"downloading {name}", where, place)
+    return disk if disk is not None else err
 
 
 def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Path:
