@@ -63,14 +63,12 @@ def fetch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
     """Complete `out` (opened "a+b"; what it holds is the first part of the
-    file) from `url`. Returns whether any bytes already there were kept (a
-    resume). Raises Failed or WriteError."""
-    resumed = False
+    file) from `url`. Returns whether the finished file joins bytes of more
+    than one response (a resume). Raises Failed or WriteError."""
     for attempt in range(1, ATTEMPTS + 1):
         have = size(out)
         try:
-            kept = _get(url, out, have, name, meter)
-            return resumed or kept
+            return _get(url, out, have, name, meter)
         except urllib.error.HTTPError as err:
             if err.code == 416 and have:  # the part does not fit the file: start again
                 truncate(out)
@@ -84,7 +82,6 @@ def fetch(
             raise Failed(reason, transient=transient, tried=attempt)
         delay = min(BACKOFF_S * 2 ** (attempt - 1), MAX_BACKOFF_S)
         got = size(out)
-        resumed = resumed or got > 0
         log.warning(
             "downloading %s: %s; retry %d of %d in %.0fs%s",
             name,
@@ -108,6 +105,7 @@ def _get(url: str, out: BinaryIO, have: int, name: str, meter: DownloadMeter | N
         if have and status == 206:
             match = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", "").strip())
             if match is None or int(match.group(1)) != have:
+                truncate(out)  # the next try starts from zero
                 raise _Short("206 with an unexpected Content-Range")
             start = have
             total = None if match.group(3) == "*" else int(match.group(3))
@@ -165,7 +163,7 @@ def _int(text: str | None) -> int | None:
 
 def _reason(err: BaseException) -> str:
     if isinstance(err, urllib.error.URLError) and not isinstance(err.reason, str):
-        return _reason(err.reason)  # type: ignore[arg-type]
+        return _reason(err.reason)
     if isinstance(err, urllib.error.URLError):
         return str(err.reason)
     if isinstance(err, http.client.IncompleteRead):

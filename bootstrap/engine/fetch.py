@@ -30,7 +30,6 @@ from typing import Any
 from .. import localsource, proc
 from ..errors import BuildError, UsageError
 from ..fsutil import atomic_write_text, sha256_file, staging_dir
-from . import download as download_mod
 from . import extract as extract_mod
 from . import treestamp
 from .cachedir import cache_dir
@@ -311,6 +310,9 @@ def _download_to(
 ) -> bool:
     """Fill `part` from `url` (resuming what it holds unless `fresh`); returns
     whether earlier bytes were kept."""
+    # Imported here: urllib.request is slow to import and a no-op build never downloads.
+    from . import download as download_mod
+
     try:
         out = open(part, "a+b")  # noqa: SIM115 (closed below; errors mapped apart)
     except OSError as err:

@@ -226,7 +226,7 @@ def _own_license() -> str | None:
         meta = md.metadata("mlirboot")
     except md.PackageNotFoundError:
         return None
-    return meta.get("License-Expression") or None
+    return (meta.get_all("License-Expression") or [None])[0]
 
 
 def checkout(repo: Path) -> tuple[str | None, str | None, bool]:
