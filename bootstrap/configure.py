@@ -6,6 +6,7 @@ the new plan no longer has are removed."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ from pathlib import Path
 
 from . import localsource, render
 from .config import Resolved
-from .engine import planfile
+from .engine import fetch, planfile
 from .errors import UsageError
-from .filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML
+from .filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML, USER_PRESETS_JSON
 from .fsutil import atomic_write_text, sha256_text
 from .plan import Plan, lock_data, make_plan
 from .schema import to_data
@@ -25,6 +26,18 @@ from .schema import to_data
 class Configured:
     plan: Plan
     files: dict[str, str]  # name in build dir -> content
+    # CMake component -> its source dir (where its CMakeLists.txt is, or will
+    # be once fetched): where `cmake --preset <name>` runs.
+    source_dirs: dict[str, Path]
+
+
+@dataclass(frozen=True)
+class SourcePresets:
+    component: str
+    path: Path  # <source dir>/CMakeUserPresets.json
+    text: str
+    state: str  # new | updated | unchanged | skipped
+    why: str = ""  # for skipped
 
 
 def configure(
@@ -60,9 +73,91 @@ def configure(
     for comp in plan.components:
         if comp.cache_file:
             files[comp.cache_file] = render.cache_file(comp, targets)
-    files[PRESETS_JSON] = render.presets(plan.components, Path(plan.build_dir))
+    sources = source_dirs(plan, cwd)
+    files[PRESETS_JSON] = render.presets(
+        plan.components, Path(plan.build_dir), Path(plan.prefix), sources
+    )
     files[PLAN_JSON] = render.to_json(plan.to_data())
-    return Configured(plan, files)
+    return Configured(plan, files, sources)
+
+
+def source_dirs(plan: Plan, cwd: Path) -> dict[str, Path]:
+    """Each CMake component's source dir: its local tree, or its tree's place
+    in the source cache (there once fetched), plus source_subdir."""
+    out = {}
+    for comp in plan.components:
+        if comp.action != "cmake" or not comp.source:
+            continue
+        tree = fetch.tree_path(comp.source)
+        if tree is None:
+            continue
+        tree = tree if tree.is_absolute() else cwd / tree
+        out[comp.name] = tree / comp.source_subdir if comp.source_subdir else tree
+    return out
+
+
+def source_presets(configured: Configured) -> list[SourcePresets]:
+    """`--write-source-presets`: per CMake component, the CMakeUserPresets.json
+    for its source dir and what writing it would do. Reads only. A file there
+    that mlirboot did not write (no `vendor.mlirboot` key) is the user's: one
+    error, before anything is written."""
+    build_presets = Path(configured.plan.build_dir) / PRESETS_JSON
+    text = render.user_presets(build_presets)
+    out = []
+    for name, src in configured.source_dirs.items():
+        path = src / USER_PRESETS_JSON
+        if not (src / "CMakeLists.txt").is_file():
+            out.append(
+                SourcePresets(
+                    name,
+                    path,
+                    text,
+                    "skipped",
+                    "its source is not on disk yet: `mlirboot fetch`, then configure again",
+                )
+            )
+            continue
+        state = "new"
+        if path.exists() or path.is_symlink():
+            if not _ours(path):
+                raise UsageError(
+                    f"{USER_PRESETS_JSON} exists and mlirboot did not write it "
+                    "(no vendor.mlirboot key); left as it is",
+                    where=f"{name}: {path}",
+                    hint=f'add "include": ["{build_presets}"] to it yourself, '
+                    "or move it aside and re-run",
+                )
+            state = "unchanged" if path.read_text() == text else "updated"
+        out.append(SourcePresets(name, path, text, state))
+    return out
+
+
+def _ours(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("vendor"), dict)
+        and (render.VENDOR in data["vendor"])
+    )
+
+
+def write_source_presets(presets: list[SourcePresets]) -> None:
+    for item in presets:
+        if item.state not in ("new", "updated"):
+            continue
+        try:
+            atomic_write_text(item.path, item.text)
+        except OSError as err:
+            raise UsageError(
+                f"cannot write {USER_PRESETS_JSON}: {err.strerror}",
+                where=f"{item.component}: {item.path}",
+                hint="make the source dir writable, or drop --write-source-presets",
+            ) from None
 
 
 def write(configured: Configured) -> list[Path]:

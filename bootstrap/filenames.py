@@ -6,5 +6,7 @@ from __future__ import annotations
 PLAN_JSON = "plan.json"
 LOCK_JSON = "lock.json"
 PRESETS_JSON = "CMakePresets.json"
+# In a component's source dir, only with `configure --write-source-presets`.
+USER_PRESETS_JSON = "CMakeUserPresets.json"
 RESOLVED_YAML = "config.resolved.yaml"
 MANIFEST_JSON = "toolchain.json"

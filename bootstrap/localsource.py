@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import proc, treelisting
+from .filenames import USER_PRESETS_JSON
 
 # Keys `describe` adds to a local source spec.
 OBSERVED = ("git_commit", "dirty", "tree_stamp")
@@ -57,7 +58,16 @@ def describe(path: str | Path) -> dict[str, Any]:
         not prefix.strip() or bool(_git(root, "ls-tree", "HEAD", "--", "."))
     )
     if commit and tracked:
-        status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+        status = _git(
+            root,
+            "status",
+            "--porcelain",
+            "--untracked-files=normal",
+            "--",
+            ".",
+            # Written by `configure --write-source-presets`: not a change of the source.
+            f":(exclude,glob)**/{USER_PRESETS_JSON}",
+        )
         return {"git_commit": commit.strip(), "dirty": bool((status or "").strip())}
     return {"tree_stamp": tree_stamp(root)}
 

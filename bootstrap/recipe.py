@@ -52,6 +52,9 @@ class Section:
             self.add(key, values[key], comment)
 
 
+# LLVM's license (llvm-project LICENSE.TXT); Enzyme carries the same.
+LLVM_LICENSE = "Apache-2.0 WITH LLVM-exception"
+
 # CMake package name of each LLVM sub-project's config (lib/cmake/<dir>).
 CMAKE_PACKAGES = {"llvm": "LLVM", "clang": "Clang", "mlir": "MLIR"}
 
@@ -134,6 +137,9 @@ class Component:
     pip: dict[str, str] | None = None
     # system components: where the distribution's LLVM lives
     llvm_prefix: str | None = None
+    # SPDX license expression of what the component is made from (the SBOM's
+    # and the container's `licenses`); None where the recipe cannot know it.
+    license: str | None = None
     settings_hash: str = ""
     # Not serialized: the cache file's content, rendered from these sections.
     sections: list[Section] = field(default_factory=list)

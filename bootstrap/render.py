@@ -34,9 +34,24 @@ def cache_file(component: Component, targets: list[str]) -> str:
     return template.render(component=component, targets=targets, version=__version__) + "\n"
 
 
-def presets(components: list[Component], build_dir: Path) -> str:
-    """CMakePresets.json (version 3, CMake >= 3.21) mirroring the cache files:
-    one configure + build preset per CMake component."""
+# Presets schema 4 (CMake >= 3.23): the first with `include`, which is how a
+# component's source dir reaches the build dir's presets.
+PRESETS_VERSION = 4
+PRESETS_CMAKE = {"major": 3, "minor": 23, "patch": 0}
+VENDOR = "mlirboot"  # the `vendor` key that marks a presets file mlirboot wrote
+
+
+def presets(
+    components: list[Component],
+    build_dir: Path,
+    prefix: Path,
+    source_dirs: dict[str, Path],
+) -> str:
+    """CMakePresets.json mirroring the cache files: one configure + build
+    preset per CMake component, with absolute paths only (binary dir, install
+    prefix; the source dir and cache file under `vendor`), so a
+    CMakeUserPresets.json anywhere can `include` it. CMake takes the source
+    dir from where `cmake --preset` runs: the component's source dir."""
     configure, build = [], []
     for comp in components:
         if comp.action != "cmake":
@@ -46,13 +61,23 @@ def presets(components: list[Component], build_dir: Path) -> str:
             for s in comp.sections
             for e in s.entries
         }
+        # As the build passes it (-DCMAKE_INSTALL_PREFIX): the cache may not have it.
+        variables["CMAKE_INSTALL_PREFIX"] = {"type": "PATH", "value": str(prefix)}
+        source = source_dirs.get(comp.name)
+        vendor: dict[str, str] = {}
+        if source is not None:
+            vendor["sourceDir"] = str(source)
+        if comp.cache_file:
+            vendor["cacheFile"] = str(build_dir / comp.cache_file)
         configure.append(
             {
                 "name": comp.name,
                 "displayName": comp.description,
+                "description": f"run from {source}" if source else comp.description,
                 "generator": "Ninja",
                 "binaryDir": str(build_dir / comp.name / "build"),
                 "cacheVariables": variables,
+                "vendor": {VENDOR: vendor},
             }
         )
         build.append(
@@ -63,10 +88,29 @@ def presets(components: list[Component], build_dir: Path) -> str:
             }
         )
     data = {
-        "version": 3,
-        "cmakeMinimumRequired": {"major": 3, "minor": 21, "patch": 0},
+        "version": PRESETS_VERSION,
+        "cmakeMinimumRequired": PRESETS_CMAKE,
         "configurePresets": configure,
         "buildPresets": build,
+        "vendor": {VENDOR: {"generated": "by `mlirboot configure`; do not edit"}},
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def user_presets(build_presets: Path) -> str:
+    """A component source dir's CMakeUserPresets.json: it includes the build
+    dir's presets, and its `vendor` key marks it as mlirboot's to rewrite."""
+    data = {
+        "version": PRESETS_VERSION,
+        "cmakeMinimumRequired": PRESETS_CMAKE,
+        "include": [str(build_presets)],
+        "vendor": {
+            VENDOR: {
+                "generated": "by `mlirboot configure --write-source-presets`, which "
+                "rewrites it; drop this key to keep the file as your own",
+                "buildPresets": str(build_presets),
+            }
+        },
     }
     return json.dumps(data, indent=2) + "\n"
 

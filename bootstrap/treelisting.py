@@ -10,8 +10,13 @@ import os
 import stat
 from pathlib import Path
 
+from .filenames import USER_PRESETS_JSON
+
 # Python writes these when tools from the tree run: not a change of the tree.
 SKIP_DIRS = frozenset(("__pycache__",))
+# CMake's per-user presets: never part of a source (CMake's docs: not to be
+# checked in), and `configure --write-source-presets` puts one into source dirs.
+SKIP_FILES = frozenset((USER_PRESETS_JSON,))
 
 
 def _esc(name: str) -> str:
@@ -21,7 +26,7 @@ def _esc(name: str) -> str:
 def listing(root: Path, skip_top: frozenset[str] = frozenset()) -> list[str]:
     """One line per entry, sorted: `f<TAB>path<TAB>size<TAB>mtime_ns<TAB>mode`,
     `l<TAB>path<TAB>target`, `d<TAB>path`. Names in `skip_top` are left out
-    at the top level. Directory mtimes are not recorded (creating and
+    at the top level, `SKIP_FILES` at every level. Directory mtimes are not recorded (creating and
     deleting a temp file changes them)."""
     lines: list[str] = []
     stack = [(str(root), "")]
@@ -37,6 +42,8 @@ def listing(root: Path, skip_top: frozenset[str] = frozenset()) -> list[str]:
                     if entry.name not in SKIP_DIRS:
                         lines.append(f"d\t{name}")
                         stack.append((entry.path, name))
+                elif entry.name in SKIP_FILES:
+                    continue
                 elif entry.is_symlink():
                     lines.append(f"l\t{name}\t{_esc(os.readlink(entry.path))}")
                 else:

@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(plan, args)
     reporter = progress.Reporter(quiet=args.quiet)
+    reporter.meter = progress.download_meter(quiet=args.quiet, verbose=args.verbose, json=args.json)
     # Unwind like Ctrl-C: the subprocess layer stops the running tool's tree.
     raise_on_sigterm()
     with BuildLock(build_dir) as lock:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..engine.hostinfo import os_codename
-from ..filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML
+from ..filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML, USER_PRESETS_JSON
 from .common import (
     add_build_dir_arg,
     add_config_args,
@@ -24,14 +24,19 @@ writes into the build dir:
   {LOCK_JSON:<22} every source pinned (URL + sha256 or git commit), config hash;
   {"":<22} a local tree (MLIRBOOT_*_SOURCE): its git commit + dirty, or content hash
   <component>.cmake      CMake initial caches: cmake -G Ninja -C llvm.cmake <src>/llvm
-  {PRESETS_JSON:<22} the same settings as configure presets
+  {PRESETS_JSON:<22} the same settings as configure + build presets (absolute paths)
   {PLAN_JSON:<22} components, order, dependencies, what each installs
+with --write-source-presets, into each built component's source dir:
+  {USER_PRESETS_JSON:<22} includes the build dir's presets, so that from the source
+  {"":<22} dir `cmake --preset <component>` works (CMake >= 3.23); only a file
+  {"":<22} mlirboot wrote is rewritten, a user's is never touched
 
 examples:
   mlirboot configure --target tpu
   mlirboot configure --target nvidia,amd --set archs.nvidia=[sm_90] --profile debug
   mlirboot configure --target host --set provider=source --build-dir /scratch/tc --json
   mlirboot configure --target amd --dry-run    # which files would change; none written
+  mlirboot configure --write-source-presets && cd <passes source> && cmake --preset passes
 """
 
 
@@ -52,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="install prefix (default: prefix key, else <build-dir>/toolchain)",
     )
+    parser.add_argument(
+        "--write-source-presets",
+        action="store_true",
+        help=f"also write {USER_PRESETS_JSON} into each built component's source dir, "
+        f"including the build dir's {PRESETS_JSON} (never over a file mlirboot did not write)",
+    )
     add_config_args(parser)
     add_json_arg(parser)
     add_dry_run_arg(
@@ -63,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..configure import configure, write
+    from ..configure import configure, source_presets, write, write_source_presets
     from ..locations import check_build_dir, check_prefix
 
     resolved = resolve_from_args(args)
@@ -82,9 +93,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         prefix_where = "the default prefix <build-dir>/toolchain"
     check_prefix(Path(configured.plan.prefix), Path(configured.plan.build_dir), prefix_where)
+    # Checked before anything is written: a user's file there stops the run.
+    user_presets = source_presets(configured) if args.write_source_presets else []
     if args.dry_run:
-        return _dry_run(configured, args)
+        return _dry_run(configured, user_presets, args)
     written = write(configured)
+    write_source_presets(user_presets)
     plan = configured.plan
     if args.json:
         print(
@@ -107,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                         for c in plan.components
                     ],
                     "files": [str(p) for p in written],
+                    "source_presets": [_presets_row(p) for p in user_presets],
                     "lock_hash": plan.lock_hash,
                 },
                 indent=2,
@@ -125,11 +140,26 @@ def run(args: argparse.Namespace) -> int:
     for target, archs in plan.archs.items():
         say(args, f"  archs {target}: {', '.join(archs)}")
     print(f"wrote {len(written)} files to {plan.build_dir}; prefix {plan.prefix}")
+    for item in user_presets:
+        state = f"skipped ({item.why})" if item.state == "skipped" else item.state
+        print(f"  {USER_PRESETS_JSON} for {item.component}: {item.path} {state}")
+    for item in user_presets:
+        if item.state != "skipped":
+            say(args, f"next: cd {item.path.parent} && cmake --preset {item.component}")
     say(args, f"next: mlirboot build --build-dir {args.build_dir}")
     return 0
 
 
-def _dry_run(configured, args: argparse.Namespace) -> int:
+def _presets_row(item) -> dict[str, str]:
+    return {
+        "component": item.component,
+        "path": str(item.path),
+        "state": item.state,
+        **({"why": item.why} if item.why else {}),
+    }
+
+
+def _dry_run(configured, user_presets: list, args: argparse.Namespace) -> int:
     from ..configure import _previous_cache_files
 
     build_dir = Path(configured.plan.build_dir)
@@ -146,7 +176,13 @@ def _dry_run(configured, args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {"dry_run": True, "build_dir": str(build_dir), "files": files, "remove": stale},
+                {
+                    "dry_run": True,
+                    "build_dir": str(build_dir),
+                    "files": files,
+                    "remove": stale,
+                    "source_presets": [_presets_row(p) for p in user_presets],
+                },
                 indent=2,
             )
         )
@@ -156,4 +192,7 @@ def _dry_run(configured, args: argparse.Namespace) -> int:
         print(f"  {state:<9}  {path}")
     for path in stale:
         print(f"  {'remove':<9}  {path}")
+    for item in user_presets:
+        state = "skipped" if item.state == "skipped" else item.state
+        print(f"  {state:<9}  {item.path}" + (f" ({item.why})" if item.why else ""))
     return 0

@@ -12,7 +12,11 @@ HELP = "download, verify and unpack the sources the plan builds from"
 EPILOG = """\
 Sources land in the content-addressed cache ($MLIRBOOT_CACHE_DIR, else
 ~/.cache/mlirboot) and are shared by every build dir. A checksum mismatch
-deletes the file and says expected vs got.
+deletes the file and says expected vs got. A download that fails on the way
+(connection reset, timeout, HTTP 5xx) is retried with backoff, resuming its
+`.part` file with an HTTP Range request; a 404 fails at once. Progress
+(bytes/total, rate) shows on stderr on a terminal or with -v, never with -q
+or --json.
 
 examples:
   mlirboot configure --target nvidia --set provider=source && mlirboot fetch
@@ -46,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import fetch, planfile
+    from ..engine.progress import download_meter
     from ..errors import UsageError
     from ..interrupts import raise_on_sigterm
     from ..schema import did_you_mean
@@ -76,8 +81,11 @@ def run(args: argparse.Namespace) -> int:
     raise_on_sigterm()  # git/apt-get are stopped like ninja in `build`
     trees = {}
     checked: set[Path] = set()
+    meter = download_meter(quiet=args.quiet, verbose=args.verbose, json=args.json)
     for comp in chosen:
-        tree = fetch.resolve(comp, Path(plan.build_dir) / comp.name / "logs", checked=checked)
+        tree = fetch.resolve(
+            comp, Path(plan.build_dir) / comp.name / "logs", checked=checked, meter=meter
+        )
         trees[comp.name] = tree.path
     if args.json:
         print(json.dumps({name: str(path) for name, path in trees.items()}, indent=2))

@@ -14,10 +14,9 @@ from typing import Any
 from .. import proc
 from . import hostinfo
 from .cachedir import cache_dir
-from .fetch import _cached_path, _url_name, effective_source
+from .fetch import _cached_path, _url_name, effective_source, tree_path
 from .planfile import Component, Plan
 from .stamps import Stamps
-from .stamps import key as hash_key
 
 
 def source_plan(comp: Component, cache: Path | None = None) -> dict[str, Any]:
@@ -40,9 +39,8 @@ def source_plan(comp: Component, cache: Path | None = None) -> dict[str, Any]:
     if kind in ("tarball", "debian"):
         name = _url_name(source["url"]) if kind == "tarball" else source["file"]
         archive = _cached_path(cache, source["sha256"], name)
-        tree = (
-            cache / "src" / hash_key("archive", source["sha256"], int(source.get("strip", 1)))[:32]
-        )
+        tree = tree_path(source, cache)
+        assert tree is not None  # a cached kind
         out.update(sha256=source["sha256"], archive=str(archive), tree=str(tree))
         if kind == "tarball":
             out["url"] = source["url"]
@@ -57,7 +55,8 @@ def source_plan(comp: Component, cache: Path | None = None) -> dict[str, Any]:
             out["action"] = f"{how}, verify sha256, unpack"
         return out
     if kind == "git":
-        tree = cache / "git" / hash_key("git", source["url"], source["commit"])[:32]
+        tree = tree_path(source, cache)
+        assert tree is not None  # a cached kind
         out.update(url=source["url"], commit=source["commit"], tree=str(tree))
         out["action"] = (
             "reuse checkout (its content stamp is checked)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -28,11 +29,12 @@ from typing import Any
 
 from .. import localsource, proc
 from ..errors import BuildError, UsageError
-from ..fsutil import atomic_write_text, sha256_file, staging_dir, staging_file
+from ..fsutil import atomic_write_text, sha256_file, staging_dir
 from . import extract as extract_mod
 from . import treestamp
 from .cachedir import cache_dir
 from .planfile import Component
+from .progress import DownloadMeter
 from .stamps import key as hash_key
 
 log = logging.getLogger("mlirboot.fetch")
@@ -51,11 +53,32 @@ def effective_source(comp: Component) -> dict[str, Any] | None:
     return localsource.override(comp.source, comp.source_env, os.environ)
 
 
+def tree_path(source: dict[str, Any], cache: Path | None = None) -> Path | None:
+    """Where the source's tree is (or will be, once fetched): a local dir, or
+    its place in the cache; None for an unknown kind. Reads nothing."""
+    kind = source.get("kind")
+    if kind == "local":
+        return Path(source["path"]).expanduser()
+    cache = cache or cache_dir()
+    if kind in ("tarball", "debian"):
+        return (
+            cache / "src" / hash_key("archive", source["sha256"], int(source.get("strip", 1)))[:32]
+        )
+    if kind == "git":
+        return cache / "git" / hash_key("git", source["url"], source["commit"])[:32]
+    return None
+
+
 def resolve(
-    comp: Component, log_dir: Path, cache: Path | None = None, checked: set[Path] | None = None
+    comp: Component,
+    log_dir: Path,
+    cache: Path | None = None,
+    checked: set[Path] | None = None,
+    meter: DownloadMeter | None = None,
 ) -> SourceTree:
     """The component's source tree, fetched and unpacked if needed. `checked`
-    holds trees already verified in this run (one stat walk per tree per run)."""
+    holds trees already verified in this run (one stat walk per tree per run);
+    `meter` shows a download's progress."""
     source = effective_source(comp)
     where = f"{comp.name}/fetch"
     if source is None:
@@ -83,7 +106,7 @@ def resolve(
     checked = set() if checked is None else checked
     if kind == "tarball":
         return _unpack(
-            lambda: download(source["url"], source["sha256"], cache, where),
+            lambda: download(source["url"], source["sha256"], cache, where, meter),
             _cached_path(cache, source["sha256"], _url_name(source["url"])),
             source,
             cache,
@@ -117,7 +140,7 @@ def _unpack(
     stat check, a re-hash when that changed)."""
     strip = int(source.get("strip", 1))
     ident = hash_key("archive", source["sha256"], strip)
-    dest = cache / "src" / ident[:32]
+    dest = cache / "src" / ident[:32]  # = tree_path(source, cache)
     cached_archive(cached, source["sha256"], where)
     if not reuse_tree(dest, checked):
         archive = fetch_archive()
@@ -240,42 +263,93 @@ def verify(path: Path, expected: str, where: str, origin: str) -> None:
         )
 
 
-def download(url: str, sha256: str, cache: Path, where: str) -> Path:
-    # Imported here: urllib.request is slow to import and a no-op build never downloads.
-    import urllib.error
-    import urllib.request
-
+def download(
+    url: str, sha256: str, cache: Path, where: str, meter: DownloadMeter | None = None
+) -> Path:
+    """The verified archive in the cache, downloaded if needed. Bytes arrive in
+    `<name>.part` beside it, which a failed or interrupted download leaves for
+    the next one to resume (engine/download.py: retries, HTTP Range). One
+    process at a time per archive (a lock on its cache dir). A resumed file
+    whose sha256 does not match is downloaded once more from zero; a fresh one
+    that does not match is an error, as before."""
     name = _url_name(url)
     final = _cached_path(cache, sha256, name)
     if cached_archive(final, sha256, where):
         return final
+    part = final.parent / f"{name}.part"
     try:
-        fd, tmp = staging_file(final.parent, f".{name}.", ".part")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(final.parent, os.O_RDONLY)
     except OSError as err:
-        disk = extract_mod.disk_error(err, f"downloading {name}", where, final.parent)
-        if disk is None:
-            raise
-        raise disk from None
+        raise _disk_or(err, name, where, final.parent) from None
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
-            shutil.copyfileobj(resp, out, 1 << 20)
-        verify(tmp, sha256, where, url)
-        os.replace(tmp, final)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached_archive(final, sha256, where):  # another process finished it
+            return final
+        for fresh in (False, True):
+            resumed = _download_to(url, part, name, where, meter, fresh)
+            if resumed and not fresh and sha256_file(part) != sha256.lower():
+                log.warning(
+                    "%s: the resumed %s does not match its sha256; downloading it again "
+                    "from the start",
+                    where,
+                    name,
+                )
+                continue
+            verify(part, sha256, where, url)
+            break
+        os.replace(part, final)
         _remember(final)
-    except (urllib.error.URLError, OSError) as err:
-        if isinstance(err, OSError) and not isinstance(err, urllib.error.URLError):
-            disk = extract_mod.disk_error(err, f"downloading {name}", where, final.parent)
-            if disk is not None:
-                raise disk from None
+    finally:
+        os.close(lock)
+    return final
+
+
+def _download_to(
+    url: str, part: Path, name: str, where: str, meter: DownloadMeter | None, fresh: bool
+) -> bool:
+    """Fill `part` from `url` (resuming what it holds unless `fresh`); returns
+    whether earlier bytes were kept."""
+    # Imported here: urllib.request is slow to import and a no-op build never downloads.
+    from . import download as download_mod
+
+    try:
+        out = open(part, "a+b")  # noqa: SIM115 (closed below; errors mapped apart)
+    except OSError as err:
+        raise _disk_or(err, name, where, part.parent) from None
+    try:
+        if fresh:
+            download_mod.truncate(out)
+        return download_mod.fetch(url, out, name=name, meter=meter)
+    except download_mod.WriteError as err:
+        out.close()
+        part.unlink(missing_ok=True)  # a full disk: nothing worth resuming
+        raise _disk_or(err.err, name, where, part.parent) from None
+    except download_mod.Failed as err:
+        kept = download_mod.size(out) > 0
+        out.close()
+        if not kept:
+            part.unlink(missing_ok=True)
+        tries = f" (after {err.tried} tries)" if err.tried > 1 else ""
         raise BuildError(
-            f"download failed: {url}: {getattr(err, 'reason', err)}",
+            f"download failed: {url}: {err.reason}{tries}",
             where=where,
-            hint="check the network/URL, or set the component's MLIRBOOT_*_SOURCE "
-            "to a local source tree",
+            hint=(
+                "the partial file is kept and the next run resumes it; check the network"
+                if kept and err.transient
+                else "check the URL in the config"
+                if not err.transient
+                else "check the network/URL"
+            )
+            + ", or set the component's MLIRBOOT_*_SOURCE to a local source tree",
         ) from None
     finally:
-        tmp.unlink(missing_ok=True)
-    return final
+        out.close()
+
+
+def _disk_or(err: OSError, name: str, where: str, place: Path) -> BaseException:
+    disk = extract_mod.disk_error(err, f"downloading {name}", where, place)
+    return disk if disk is not None else err
 
 
 def apt_source(source: dict[str, Any], cache: Path, log: Path, where: str) -> Path:
@@ -342,7 +416,7 @@ def git_checkout(
 ) -> SourceTree:
     url, commit = source["url"], source["commit"]
     ident = hash_key("git", url, commit)
-    dest = cache / "git" / ident[:32]
+    dest = cache / "git" / ident[:32]  # = tree_path(source, cache)
     checked = set() if checked is None else checked
     if reuse_tree(dest, checked):
         return SourceTree(dest, ident, immutable=True)

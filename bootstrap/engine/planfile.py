@@ -53,6 +53,7 @@ COMPONENT_FIELDS: dict[str, Any] = {
     "packages": list[dict[str, str | None]] | None,
     "pip": dict[str, str] | None,
     "llvm_prefix": str | None,
+    "license": str | None,  # read by the shipping commands (SBOM, container labels)
 }
 
 

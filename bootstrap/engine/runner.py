@@ -290,7 +290,7 @@ class Engine:
     ) -> str:
         logs = comp_dir / "logs"
         with self._timed(comp, "fetch"):
-            tree = fetch.resolve(comp, logs, checked=self.checked_trees)
+            tree = fetch.resolve(comp, logs, checked=self.checked_trees, meter=self.out.meter)
         res.steps["fetch"] = "ok"
         src = tree.path / comp.source_subdir if comp.source_subdir else tree.path
         if not (src / "CMakeLists.txt").exists():

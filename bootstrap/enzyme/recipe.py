@@ -4,7 +4,9 @@ Enzyme, LLVM and clang must share one LLVM major: the build checks it."""
 
 from __future__ import annotations
 
-from ..recipe import Component, Context, Section
+from ..recipe import LLVM_LICENSE, Component, Context, Section
+
+LICENSE = LLVM_LICENSE
 
 MAJOR = 22
 
@@ -27,6 +29,7 @@ def plan(ctx: Context) -> list[Component]:
         Component(
             name="enzyme",
             recipe="enzyme",
+            license=LICENSE,
             action="cmake",
             version=_version(ctx),
             description="Enzyme (LLVM plugin"

@@ -4,7 +4,9 @@ tools the selected targets need. Only what is installed is built
 
 from __future__ import annotations
 
-from ..recipe import Component, Context, Section
+from ..recipe import LLVM_LICENSE, Component, Context, Section
+
+LICENSE = LLVM_LICENSE
 
 TEST_SWITCHES = {
     # Tests, examples and benchmarks add hundreds of steps nobody installs.
@@ -23,6 +25,7 @@ def plan(ctx: Context) -> Component:
         return Component(
             name="llvm",
             recipe="llvm",
+            license=LICENSE,
             action="system",
             version=config.llvm_version,
             description="LLVM, MLIR, clang and lld from the distribution's LLVM 22 packages",
@@ -59,6 +62,7 @@ def plan(ctx: Context) -> Component:
     return Component(
         name="llvm",
         recipe="llvm",
+        license=LICENSE,
         action="cmake",
         version=config.llvm_version,
         description="LLVM, MLIR, clang and lld built from source",

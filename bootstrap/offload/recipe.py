@@ -10,7 +10,9 @@ system's, or the one this toolchain built)."""
 
 from __future__ import annotations
 
-from ..recipe import Component, Context, Section
+from ..recipe import LLVM_LICENSE, Component, Context, Section
+
+LICENSE = LLVM_LICENSE
 
 SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
 
@@ -56,6 +58,7 @@ def plan(ctx: Context) -> list[Component]:
             Component(
                 name="offload",
                 recipe="offload",
+                license=LICENSE,
                 action="system",
                 version=config.llvm_version,
                 description="offload + OpenMP runtimes from the distribution (host, cuda, amdgpu "
@@ -81,6 +84,7 @@ def plan(ctx: Context) -> list[Component]:
             Component(
                 name="offload",
                 recipe="offload",
+                license=LICENSE,
                 action="cmake",
                 version=config.llvm_version,
                 description="offload + OpenMP runtimes built from source",
@@ -110,6 +114,7 @@ def plan(ctx: Context) -> list[Component]:
             Component(
                 name=f"devicertl-{rt.triple}",
                 recipe="offload",
+                license=LICENSE,
                 action="cmake",
                 version=config.llvm_version,
                 description=f"OpenMP device runtime for {rt.triple}",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from ..recipe import Component, Context, Section
 from .sources import source_dir, source_hash
 
+LICENSE: str | None = "Apache-2.0"  # mlirboot's own (pyproject.toml)
+
 LIBRARY = "MlirbootPasses"
 
 
@@ -25,6 +27,7 @@ def plan(ctx: Context) -> list[Component]:
         Component(
             name="passes",
             recipe="passes",
+            license=LICENSE,
             action="cmake",
             version=f"src-{source_hash()}",
             description="MlirbootPasses MLIR pass plugin (loop raising, chain reassociation, "

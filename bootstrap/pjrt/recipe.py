@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..recipe import Component, Context
 
+LICENSE: str | None = None  # the wheel's own metadata says; not known here
+
 
 def plan(ctx: Context) -> list[Component]:
     if "pjrt" not in ctx.expansion.components:
@@ -13,6 +15,7 @@ def plan(ctx: Context) -> list[Component]:
         Component(
             name="pjrt",
             recipe="pjrt",
+            license=LICENSE,
             action="pip",
             version=pjrt.version,
             description=f"PJRT plugin from PyPI {pjrt.package}=={pjrt.version}",

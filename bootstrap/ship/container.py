@@ -10,6 +10,14 @@ Pins and where they come from:
   image's release, else unpinned and reported;
 - mlirboot: the wheel of this checkout, and its dependencies at the versions
   installed here, all by sha256 (pip --require-hashes).
+
+OCI labels (org.opencontainers.image.*): `created` (SOURCE_DATE_EPOCH if set,
+else now; RFC 3339), `source` and `revision` (the mlirboot checkout's origin URL,
+without credentials, and HEAD commit; left out where unknown), `licenses` (SPDX:
+the license, from its recipe, of each plan component whose packages the image
+installs, and mlirboot's own; one whose recipe cannot know it is named in
+io.mlirboot.licenses-unknown),
+`base.name` and `base.digest` (the pinned base image).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import importlib.metadata as md
 import re
 import shutil
 import sys
+import urllib.parse
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +37,8 @@ from ..configure import configure
 from ..engine.hostinfo import os_codename
 from ..errors import UsageError
 from ..fsutil import sha256_file, staging_dir
+from .inputs import created_time
+from .sbom import spdx_and
 
 DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 # Debian's python3 per release: decides which wheels fit the image.
@@ -94,6 +105,37 @@ class Spec:
     lock_hash: str
     runtime_packages: list[AptPin] = field(default_factory=list)
     build_packages: list[AptPin] = field(default_factory=list)
+    # OCI labels; None: unknown, the label is left out.
+    created: str = ""
+    source: str | None = None
+    revision: str | None = None
+    dirty: bool = False
+    licenses: str | None = None
+    # Components whose recipe does not know their license (not in `licenses`).
+    unlicensed: list[str] = field(default_factory=list)
+
+    @property
+    def base_digest(self) -> str | None:
+        name, _, digest = self.base_image.partition("@")
+        return digest if name and digest.startswith("sha256:") else None
+
+    def labels(self) -> dict[str, str]:
+        """The image's labels, in the Containerfile's order."""
+        oci = "org.opencontainers.image."
+        out = {
+            oci + "title": f"mlirboot toolchain ({', '.join(self.targets)})",
+            oci + "version": self.llvm_version,
+            oci + "created": self.created,
+            oci + "source": self.source,
+            oci + "revision": self.revision,
+            oci + "licenses": self.licenses,
+            oci + "base.name": self.base_image,
+            oci + "base.digest": self.base_digest,
+            "io.mlirboot.lock-hash": self.lock_hash,
+            "io.mlirboot.revision-dirty": "true" if self.revision and self.dirty else None,
+            "io.mlirboot.licenses-unknown": ",".join(self.unlicensed) or None,
+        }
+        return {k: v for k, v in out.items() if v is not None}
 
     @property
     def unpinned(self) -> list[str]:
@@ -156,6 +198,8 @@ def make_spec(targets: list[str], codename: str, base_image: str, epoch: int, cw
     missing = [n for n, v in {**pins, **build}.items() if not v]
     candidates = apt_candidates(missing, codename)
     llvm = next((c for c in plan.components if c.name == "llvm"), None)
+    source, revision, dirty = checkout(REPO)
+    shipped = [c for c in plan.components if c.packages]
     return Spec(
         targets=list(plan.targets),
         codename=codename,
@@ -166,7 +210,58 @@ def make_spec(targets: list[str], codename: str, base_image: str, epoch: int, cw
         lock_hash=plan.lock_hash or "",
         runtime_packages=[AptPin(n, v or candidates.get(n)) for n, v in pins.items()],
         build_packages=[AptPin(n, candidates.get(n)) for n in build],
+        created=created_time(),
+        source=source,
+        revision=revision,
+        dirty=dirty,
+        # What the image holds: the system components' packages, and mlirboot.
+        licenses=spdx_and([*(c.license for c in shipped), _own_license()]),
+        unlicensed=[c.name for c in shipped if not c.license],
     )
+
+
+def _own_license() -> str | None:
+    """mlirboot's SPDX license (its package metadata): it is in the image too."""
+    try:
+        meta = md.metadata("mlirboot")
+    except md.PackageNotFoundError:
+        return None
+    return (meta.get_all("License-Expression") or [None])[0]
+
+
+def checkout(repo: Path) -> tuple[str | None, str | None, bool]:
+    """(source URL, HEAD commit, dirty) of the mlirboot checkout at `repo`;
+    None where it is not a git checkout or has no usable origin URL."""
+    if proc.which("git") is None or not (repo / ".git").exists():
+        return None, None, False
+
+    def git(*args: str) -> str | None:
+        result = proc.run(
+            ["git", "-C", str(repo), *args],
+            stage="container/git",
+            check=False,
+            env={"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+        )
+        return result.output.strip() if result.returncode == 0 else None
+
+    revision = git("rev-parse", "--verify", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return public_url(git("config", "--get", "remote.origin.url")), revision, dirty
+
+
+def public_url(url: str | None) -> str | None:
+    """A remote URL fit for a label: credentials dropped, scp-like
+    `git@host:path` as ssh://; None for a local path (a machine's, not a source)."""
+    if not url:
+        return None
+    scp = re.fullmatch(r"(?:[^@/]+@)?([^/:]+):(?!//)(.+)", url)
+    if scp and "://" not in url:
+        return f"ssh://{scp.group(1)}/{scp.group(2)}"
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https", "ssh", "git") or not parts.hostname:
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def render(spec: Spec) -> str:
@@ -188,9 +283,15 @@ def render(spec: Spec) -> str:
         runtime_packages=spec.runtime_packages,
         unpinned=spec.unpinned,
         llvm_prefix=spec.llvm_prefix,
-        llvm_version=spec.llvm_version,
-        lock_hash=spec.lock_hash,
+        labels=[(k, _label_value(v)) for k, v in spec.labels().items()],
     )
+
+
+def _label_value(value: str) -> str:
+    """A double-quoted LABEL value: backslashes, quotes and `$` (variable
+    expansion) escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
 
 
 def _requirements(project: str = "mlirboot") -> list[tuple[str, str]]:

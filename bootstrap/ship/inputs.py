@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,13 @@ def source_date_epoch() -> int:
             where="environment",
             hint="unset it or set seconds since 1970",
         ) from None
+
+
+def created_time() -> str:
+    """RFC 3339 UTC time for `created` labels: SOURCE_DATE_EPOCH when set (a
+    reproducible build), else now."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        epoch = source_date_epoch()
+    else:
+        epoch = int(time.time())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -3,6 +3,7 @@ carrying the manifest, the lock file and a CycloneDX SBOM."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,10 @@ def _extras(
     hashes = {
         f"toolchain/{e.arcname}": sha256_file(e.source) for e in pl.entries if e.source is not None
     }
-    doc = sbom.document(ship.manifest, ship.lock, hashes, name=name, epoch=epoch, deb_info=deb_info)
+    plan = json.loads(ship.plan_text) if ship.plan_text is not None else None
+    doc = sbom.document(
+        ship.manifest, ship.lock, hashes, name=name, epoch=epoch, deb_info=deb_info, plan=plan
+    )
     extra = {MANIFEST_JSON: ship.manifest_path.read_bytes(), SBOM_NAME: doc.encode()}
     if ship.lock_text is not None:
         extra[LOCK_JSON] = ship.lock_text.encode()

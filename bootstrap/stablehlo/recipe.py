@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..recipe import Component, Context, Section
 
+LICENSE: str | None = "Apache-2.0"  # openxla/stablehlo LICENSE
+
 
 def plan(ctx: Context) -> list[Component]:
     if "stablehlo" not in ctx.expansion.components:
@@ -19,6 +21,7 @@ def plan(ctx: Context) -> list[Component]:
         Component(
             name="stablehlo",
             recipe="stablehlo",
+            license=LICENSE,
             action="cmake",
             version=version,
             description="StableHLO dialects and tools (stablehlo-opt, stablehlo-translate)",

@@ -72,6 +72,24 @@ def test_tar_is_deterministic_and_complete(cli, small_build: Path, tmp_path: Pat
         comp = libs[pkg["name"]]
         assert comp["version"] == pkg["version"]
         assert len(comp["hashes"][0]["content"]) == 64
+    # Licenses (from the plan), the .debs' real architecture, the dependency graph.
+    plan = json.loads((small_build / "plan.json").read_text())
+    license_of = {c["name"]: c["license"] for c in plan["components"]}
+    arch = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for comp in libs.values():
+        owner = {p["name"]: p["value"] for p in comp["properties"]}.get(
+            "mlirboot:component", comp["name"]
+        )
+        assert comp["licenses"] == [{"expression": license_of[owner]}]
+        if comp["bom-ref"].startswith("deb:"):
+            assert comp["purl"].endswith(f"?arch={arch}")
+    graph = {d["ref"]: set(d["dependsOn"]) for d in sbom["dependencies"]}
+    refs = {c["bom-ref"] for c in libs.values()}
+    assert graph[sbom["metadata"]["component"]["bom-ref"]] == refs
+    llvm_debs = {r for r in refs if r.startswith("deb:") and "llvm" in r}
+    assert llvm_debs and llvm_debs <= graph["component:passes"]
     files = {
         c["name"]: c["hashes"][0]["content"] for c in sbom["components"] if c["type"] == "file"
     }
