@@ -89,6 +89,15 @@ def run(args: argparse.Namespace) -> int:
             "tools outside the package, not on this machine: "
             + ", ".join(f"{n} ({needs['tools'][n]})" for n in needs["missing_tools"]),
         )
+    if needs["missing_for_clang"]:
+        from ..ship.install import C_TOOLCHAIN_HINT
+
+        say(
+            args,
+            "clang is in the package, but compiling with it needs from the system: "
+            + ", ".join(needs["missing_for_clang"])
+            + f" ({C_TOOLCHAIN_HINT})",
+        )
     if not needs["checked_libraries"]:
         say(args, "no ldconfig here: the system libraries the package needs were not checked")
     if not args.dry_run:

@@ -247,6 +247,24 @@ def _known_sonames() -> set[str] | None:
     return names
 
 
+# What clang, as a driver, takes from the system to compile C and link: the C
+# library's headers and start files, and a linker (Debian's clang-22 depends on
+# libc6-dev, libgcc-12-dev and binutils). The backend's launcher is C.
+C_TOOLCHAIN_HINT = "Debian: apt-get install libc6-dev libgcc-12-dev binutils"
+
+
+def _c_toolchain_missing() -> list[str]:
+    missing = []
+    if not Path("/usr/include/stdio.h").exists():
+        missing.append("C library headers (stdio.h)")
+    globs = ("lib/*/crt1.o", "lib64/crt1.o", "lib/crt1.o")
+    if not any(next(Path("/usr").glob(g), None) for g in globs):
+        missing.append("C start files (crt1.o)")
+    if shutil.which("ld") is None:
+        missing.append("a linker (ld)")
+    return missing
+
+
 def requirements(manifest: dict[str, Any]) -> dict[str, Any]:
     """What the package needs from this machine, and what of it is missing."""
     requires = manifest.get("requires") or {}
@@ -263,6 +281,8 @@ def requirements(manifest: dict[str, Any]) -> dict[str, Any]:
         "checked_libraries": known is not None,
         "tools": tools,
         "missing_tools": sorted(n for n, p in tools.items() if not os.path.exists(p)),
+        # clang is shipped, but compiling with it needs these from the system
+        "missing_for_clang": _c_toolchain_missing() if "clang" in manifest.get("tools", {}) else [],
     }
 
 
