@@ -129,6 +129,8 @@ def _one(
     dest: Path | None,
     out: Unpacked,
 ) -> None:
+    if rel in out.files or rel in out.links:
+        raise _tampered(package, rel, "appears twice in the archive")
     if rel in META_FILES or rel == SHIPPED_MANIFEST:
         if not member.isfile() or member.size > 256 << 20:
             raise _bad_package(package, f"{rel} is not a regular file")

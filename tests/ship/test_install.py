@@ -154,7 +154,16 @@ def test_extra_or_missing_member_is_refused(cli, tiny_package: Path, tmp_path: P
     assert (
         res.returncode == 2 and "toolchain/bin/zz-extra is not in the package's SBOM" in res.stderr
     )
-    assert not (tmp_path / "p1").exists() and not (tmp_path / "p2").exists()
+    # The same file twice (a second copy would win on extraction): refused.
+    with tarfile.open(tiny_package) as tin, tarfile.open(tmp_path / "t.tar", "w") as tout:
+        for info in tin.getmembers():
+            tout.addfile(info, tin.extractfile(info) if info.isfile() else None)
+        again = tin.getmember(f"{top}/toolchain/bin/FileCheck")
+        tout.addfile(again, tin.extractfile(again))
+    res = cli("install", tmp_path / "t.tar", "--prefix", "p3")
+    assert res.returncode == 2 and "toolchain/bin/FileCheck appears twice" in res.stderr
+    assert not any((tmp_path / p).exists() for p in ("p1", "p2", "p3"))
+    assert not _leftovers(tmp_path)
 
 
 def test_link_out_of_the_prefix_is_refused(cli, tiny_package: Path, tmp_path: Path):
