@@ -396,3 +396,36 @@ def test_dev_package_moved_compiles_runs_and_builds_against(
         assert f"{moved}/lib/libMLIR.so" in ldd
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_dev_package_holds_headers_and_cmake_configs(cli, tiny_package: Path, tmp_path: Path):
+    tc = tiny_package.parent.parent / "tc"
+    res = cli("package", "--dev", "--dry-run", "--json", "--toolchain", tc, "-o", "dist")
+    assert res.returncode == 0, res.stderr
+    members = set(json.loads(res.stdout)["members"])
+    assert {
+        "toolchain/lib/cmake/mlir/MLIRConfig.cmake",
+        "toolchain/lib/cmake/llvm/LLVMConfig.cmake",
+        "toolchain/include/mlir/IR/Builders.h",
+        # Debian's include/llvm is a link out of the tree: its files are copied in.
+        "toolchain/include/llvm/ADT/APInt.h",
+        "toolchain/bin/llvm-config",
+        "toolchain/bin/mlir-tblgen",
+    } <= members
+    assert not any(m.endswith(".a") for m in members)
+    assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.skipif(not (LLVM / "lib" / "cmake" / "mlir").is_dir(), reason="no LLVM 22 dev files")
+def test_export_file_checks_only_what_is_shipped():
+    from mlirboot.bootstrap.ship.cmakeconfig import MARK, trim_import_checks
+
+    text = (LLVM / "lib" / "cmake" / "mlir" / "MLIRTargets-relwithdebinfo.cmake").read_text()
+    trimmed = trim_import_checks(text, {"lib/libMLIR.so.22.1", "bin/mlir-tblgen"})
+    assert trimmed is not None
+    lines = trimmed.splitlines()
+    assert f"{MARK}list(APPEND _cmake_import_check_targets MLIRIR )" in lines
+    assert "list(APPEND _cmake_import_check_targets MLIR )" in lines
+    assert "list(APPEND _cmake_import_check_targets mlir-tblgen )" in lines
+    # Everything shipped: nothing to change.
+    assert trim_import_checks("list(APPEND _cmake_import_check_targets X )\n", set()) is None
