@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "mlirboot.backend.commands.run",
     # ship it
     "mlirboot.bootstrap.commands.package",
+    "mlirboot.bootstrap.commands.install",
     "mlirboot.bootstrap.commands.container",
     "mlirboot.bootstrap.commands.rustc_config",
     # the shell

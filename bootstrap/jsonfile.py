@@ -24,7 +24,7 @@ def load_object(
     what: str,
     fix: str,
     missing_hint: str | None = None,
-    schema: int | None = None,
+    schema: int | tuple[int, ...] | None = None,
     fields: Mapping[str, Any] | None = None,
     required: tuple[str, ...] = (),
 ) -> dict[str, Any]:
@@ -37,9 +37,11 @@ def load_object(
         raise UsageError(
             f"{what} is not a JSON object (found {_kind(data)})", where=str(path), hint=fix
         )
-    if schema is not None and data.get("schema") != schema:
+    schemas = (schema,) if isinstance(schema, int) else schema
+    if schemas is not None and data.get("schema") not in schemas:
+        reads = " or ".join(map(str, schemas))
         raise UsageError(
-            f"{what} has schema {data.get('schema')!r}, this mlirboot reads {schema}",
+            f"{what} has schema {data.get('schema')!r}, this mlirboot reads {reads}",
             where=str(path),
             hint=fix,
         )

@@ -27,6 +27,7 @@ NO_BUILD_DIR = {
     "config": "a group: its actions take the flags",
     "config schema": "prints the fixed JSON Schema of mlirboot.yaml",
     "completion": "prints a shell script generated from the parser",
+    "install": "unpacks a package into --prefix; no build dir is involved",
 }
 NO_JSON = {
     "config": "a group: its actions take the flags",
@@ -39,7 +40,7 @@ WRITES_WITHOUT_DRY_RUN = {
     "run": "writes only the --output files it is asked for; compile --print-pipeline shows "
     "the passes",
 }
-DRY_RUN = {"configure", "provision", "fetch", "build", "package", "container"}
+DRY_RUN = {"configure", "provision", "fetch", "build", "package", "install", "container"}
 TOOLCHAIN = {"compile", "run", "package", "rustc-config"}
 
 
@@ -60,6 +61,7 @@ def test_every_command_is_walked():
         "compile",
         "run",
         "package",
+        "install",
         "container",
         "rustc-config",
         "completion",

@@ -12,12 +12,17 @@ from .common import add_build_dir_arg, add_dry_run_arg, add_json_arg, say
 HELP = "package the toolchain as a deterministic tarball or a wheel (with lock + SBOM)"
 EPILOG = f"""\
 the package holds the manifest-listed tools and libraries of the toolchain prefix
-(plus the prefix's shared libraries they load), {MANIFEST_JSON}, {LOCK_JSON},
-{PLAN_JSON} and sbom.cdx.json (CycloneDX 1.5). Timestamps come from
-SOURCE_DATE_EPOCH (default 0): two runs give the same sha256 for tar.
+(plus the prefix's shared libraries they load, and clang's resource headers),
+a relocatable {MANIFEST_JSON} (paths relative to the prefix), {LOCK_JSON},
+{PLAN_JSON} and sbom.cdx.json (CycloneDX 1.5, the sha256 of every file).
+--dev adds headers, the CMake package configs (find_package(MLIR CONFIG)),
+llvm-config and the tablegen tools. Timestamps come from SOURCE_DATE_EPOCH
+(default 0): two runs give the same sha256 for tar. `mlirboot install` unpacks
+a tarball into a prefix anywhere.
 
 examples:
   mlirboot package --format tar -o dist
+  mlirboot package --dev -o dist && mlirboot install dist/*.tar.gz --prefix ~/llvm22
   mlirboot package --format wheel --toolchain build/toolchain -o dist
   pip install dist/mlirboot_toolchain-22.1.8-*.whl && mlir-opt --version
   mlirboot package -B build --dry-run   # the package file and what it would hold
@@ -52,6 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"toolchain prefix or its {MANIFEST_JSON} "
         "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain)",
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="include development files: headers, lib/cmake/{llvm,mlir}, llvm-config, tablegen",
+    )
     add_build_dir_arg(
         parser,
         help=f"build dir holding {LOCK_JSON}/{PLAN_JSON} (default: the prefix's parent)",
@@ -73,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     ship = load(toolchain_from_args(args), args.build_dir)
     if args.dry_run:
         return _dry_run(ship, args)
-    result = package(ship, args.format, args.output_dir)
+    result = package(ship, args.format, args.output_dir, dev=args.dev)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -98,24 +108,25 @@ def run(args: argparse.Namespace) -> int:
 
 def _dry_run(ship, args: argparse.Namespace) -> int:
     from ..ship import payload as payload_mod
-    from ..ship.package import SBOM_NAME, _name
+    from ..ship.package import SBOM_NAME, SHIPPED_MANIFEST, _name
 
-    pl = payload_mod.collect(ship.manifest)
+    pl = payload_mod.collect(ship.manifest, dev=args.dev)
     name = _name(ship)
     if args.format == "tar":
         out = str(args.output_dir / f"{name}.tar.gz")
     else:  # the wheel's tags come from the build backend
         out = str(args.output_dir / f"mlirboot_toolchain-{ship.manifest.llvm_version}-*.whl")
-    extra = [MANIFEST_JSON, SBOM_NAME]
+    extra = [SHIPPED_MANIFEST, SBOM_NAME]
     extra += [LOCK_JSON] if ship.lock_text is not None else []
     extra += [PLAN_JSON] if ship.plan_text is not None else []
-    members = sorted(f"toolchain/{e.arcname}" for e in pl.entries) + extra
+    members = sorted([f"toolchain/{e.arcname}" for e in pl.entries] + extra)
     if args.json:
         print(
             json.dumps(
                 {
                     "dry_run": True,
                     "format": args.format,
+                    "dev": args.dev,
                     "path": out,
                     "members": members,
                     "unpacked_bytes": pl.size(),

@@ -47,7 +47,7 @@ def _strip(name: str, strip: int) -> str | None:
     return "/".join(parts[strip:])
 
 
-def _check(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInfo | None:
+def check_member(archive: Path, member: tarfile.TarInfo, strip: int) -> tarfile.TarInfo | None:
     name = member.name
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise _bad(archive, name, "has an absolute path")
@@ -114,7 +114,7 @@ def extract(archive: Path, dest: Path, strip: int = 0) -> Path:
             with tarfile.open(archive) as tar:
                 members = []
                 for member in tar:
-                    checked = _check(archive, member, strip)
+                    checked = check_member(archive, member, strip)
                     if checked is not None:
                         members.append(checked)
                 tar.extractall(tmp, members=members, **_FILTER_ARGS)  # type: ignore[arg-type]

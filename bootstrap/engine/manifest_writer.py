@@ -105,7 +105,7 @@ def _source_entry(comp: Component) -> dict[str, object]:
 def write(plan: Plan) -> Path:
     manifest = build_manifest(plan)
     path = plan.prefix / MANIFEST_JSON
-    text = manifest.to_json()
+    text = manifest.to_json(base=path.parent)
     try:
         if path.read_text() == text:
             return path  # unchanged: keep its mtime (no-op builds touch nothing)

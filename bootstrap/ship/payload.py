@@ -20,11 +20,26 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..manifest import Manifest
-from . import elf
+from . import cmakeconfig, elf
 
 # Fixed modes: the package must not depend on the umask or on who installed LLVM.
 EXEC_MODE = 0o755
 FILE_MODE = 0o644
+
+# Development files, relative to each root (those present are shipped).
+DEV_PATHS = (
+    "include/llvm",
+    "include/llvm-c",
+    "include/mlir",
+    "include/mlir-c",
+    "lib/cmake/llvm",
+    "lib/cmake/mlir",
+    "bin/llvm-config",
+    "bin/llvm-tblgen",
+    "bin/mlir-tblgen",
+    "bin/mlir-pdll",
+    "bin/mlir-linalg-ods-yaml-gen",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,7 @@ class Entry:
     source: Path | None  # regular file: where its bytes come from
     link: str | None = None  # symlink: relative target
     mode: int = FILE_MODE
+    data: bytes | None = None  # regular file made here (a rewritten CMake config)
 
     @property
     def is_link(self) -> bool:
@@ -50,7 +66,11 @@ class Payload:
     system_libs: list[str] = field(default_factory=list)
 
     def size(self) -> int:
-        return sum(e.source.stat().st_size for e in self.entries if e.source)
+        return sum(
+            len(e.data) if e.data is not None else e.source.stat().st_size
+            for e in self.entries
+            if e.source
+        )
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -70,7 +90,19 @@ def roots_of(manifest: Manifest) -> list[Path]:
     return roots
 
 
-def collect(manifest: Manifest) -> Payload:
+def _tree(path: Path) -> list[Path]:
+    """`path` itself, or every file below it (following linked directories:
+    Debian's include/llvm links to /usr/include/llvm-22/llvm), named under `path`."""
+    if not path.is_dir():
+        return [path] if os.path.lexists(path) else []
+    return [
+        Path(d) / name
+        for d, _dirs, names in sorted(os.walk(path, followlinks=True))
+        for name in sorted(names)
+    ]
+
+
+def collect(manifest: Manifest, *, dev: bool = False) -> Payload:
     roots = roots_of(manifest)
     for root in roots:
         if not root.is_dir():
@@ -100,6 +132,12 @@ def collect(manifest: Manifest) -> Payload:
             queue.append((path, home))
     for rec in manifest.files:
         queue.append((roots[0] / rec["path"], roots[0]))
+    trees = list(DEV_PATHS) if dev else []
+    if "clang" in manifest.tools and root_of(Path(manifest.tools["clang"])) is not None:
+        trees.append(f"lib/clang/{manifest.llvm_version.split('.')[0]}/include")
+    for root in reversed(roots):  # a higher-priority root's file wins
+        for rel in trees:
+            queue += [(path, root) for path in _tree(root / rel)]
 
     rank: dict[str, int] = {}  # rel path -> index of the root it came from
     while queue:
@@ -134,6 +172,41 @@ def collect(manifest: Manifest) -> Payload:
                     queue.append((lib, root_of(lib) or roots[0]))
                 else:
                     system.add(soname)
+    if dev:
+        _add_library_names(roots, found)
+        _fit_cmake_configs(found)
     payload.entries = sorted(found.values(), key=lambda e: e.arcname)
     payload.system_libs = sorted(system)
     return payload
+
+
+def _fit_cmake_configs(found: dict[str, Entry]) -> None:
+    """CMake export files that check for files the package does not hold get
+    those checks commented out (cmakeconfig.py)."""
+    shipped = set(found)
+    for rel, entry in list(found.items()):
+        if entry.source is None or not cmakeconfig.EXPORT_FILE.match(rel):
+            continue
+        text = cmakeconfig.trim_import_checks(entry.source.read_text(), shipped)
+        if text is not None:
+            found[rel] = Entry(rel, entry.source, None, entry.mode, text.encode())
+
+
+def _add_library_names(roots: list[Path], found: dict[str, Entry]) -> None:
+    """The other names of shipped shared libraries (lib/libMLIR.so,
+    lib/libLLVM.so.1, ...): links in a root's lib/ whose file is shipped, added
+    as links to the shipped name."""
+    shipped = {
+        os.path.realpath(e.source): e.arcname for e in found.values() if e.source is not None
+    }
+    for root in roots:
+        lib = root / "lib"
+        if not lib.is_dir():
+            continue
+        for path in sorted(lib.glob("lib*.so*")):
+            rel = path.relative_to(root).as_posix()
+            target = shipped.get(os.path.realpath(path))
+            if rel in found or target is None or not path.is_symlink():
+                continue
+            link = os.path.relpath(target, os.path.dirname(rel) or ".")
+            found[rel] = Entry(rel, None, link, 0o777)

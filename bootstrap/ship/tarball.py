@@ -72,6 +72,9 @@ def write(out: Path, top: str, payload: Payload, extra: dict[str, bytes], epoch:
                     tar.addfile(
                         _info(name, epoch, mode=0o777, kind=tarfile.SYMTYPE, link=item.link)
                     )
+                elif item.data is not None:
+                    info = _info(name, epoch, mode=item.mode, size=len(item.data))
+                    tar.addfile(info, io.BytesIO(item.data))
                 else:
                     assert item.source is not None
                     with open(item.source, "rb") as f:

@@ -115,9 +115,13 @@ def stage(
             continue
         assert entry.source is not None
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.symlink_to(entry.source)
+        if entry.data is not None:
+            dest.write_bytes(entry.data)
+        else:
+            dest.symlink_to(entry.source)
     for name, data in extra.items():
-        (root / name).write_bytes(data)
+        # extra names are paths in the tarball's layout: toolchain/ is `root`
+        (root / name.removeprefix("toolchain/")).write_bytes(data)
     (pkg / "__init__.py").write_text(
         f'"""LLVM {version} toolchain built by mlirboot; binaries in toolchain/bin."""\n'
         f"__version__ = {version!r}\n"

@@ -549,9 +549,9 @@ CASES = [
     Case(
         "manifest-schema",
         ["compile", "prog.mlir", "-o", "o", "--toolchain", "tc"],
-        "has schema 2",
+        "has schema 3",
         "tc/toolchain.json",
-        _manifest(_set("schema", 2)),
+        _manifest(_set("schema", 3)),
     ),
     Case(
         "manifest-invalid-json",
@@ -836,6 +836,29 @@ CASES = [
         "--output c.npy",
         _artifact(None),
         cwd="/sys",
+    ),
+    # --- install: packages and prefixes ------------------------------------------
+    Case("install-not-found", ["install", "nope.tar.gz"], "package not found", "nope.tar.gz"),
+    Case(
+        "install-not-an-archive",
+        ["install", "pkg.tar.gz", "--prefix", "p"],
+        "not a readable .tar.gz",
+        "pkg.tar.gz",
+        {"pkg.tar.gz": "hello\n"},
+    ),
+    Case(
+        "install-prefix-is-file",
+        ["install", "pkg.tar.gz", "--prefix", "p"],
+        "exists and is not a directory",
+        "--prefix",
+        {"pkg.tar.gz": "hello\n", "p": "mine\n"},
+    ),
+    Case(
+        "install-prefix-foreign",
+        ["install", "pkg.tar.gz", "--prefix", "p"],
+        "is not empty and was not made by `mlirboot install`",
+        "--prefix",
+        {"pkg.tar.gz": "hello\n", "p/notes.txt": "keep\n"},
     ),
     # --- package / container output dirs ----------------------------------------
     Case(

@@ -5,12 +5,13 @@ MLIRBOOT_ENZYME_SOURCE points at a checkout (marker `enzyme`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from mlirboot.bootstrap.manifest import Manifest
 
 from .conftest import mlirboot
 
@@ -84,11 +85,12 @@ def test_enzyme_builds_against_the_toolchain(tmp_path: Path):
     )
     result = mlirboot("build", "--build-dir", "b", "enzyme", cwd=tmp_path, timeout=5400)
     assert result.returncode == 0, result.stderr[-5000:]
-    manifest = json.loads((tmp_path / "b" / "toolchain" / "toolchain.json").read_text())
-    plugin = manifest["libraries"]["LLVMEnzyme"]
+    # Loaded (not read as JSON): paths inside the prefix are relative to it.
+    manifest = Manifest.load(tmp_path / "b" / "toolchain" / "toolchain.json")
+    plugin = manifest.libraries["LLVMEnzyme"]
     assert plugin.endswith("LLVMEnzyme-22.so")
     (tmp_path / "grad.ll").write_text(GRAD_IR)
-    opt = manifest["tools"]["opt"]
+    opt = manifest.tools["opt"]
     out = subprocess.run(
         [opt, f"-load-pass-plugin={plugin}", "-passes=enzyme", "-S", "grad.ll"],
         cwd=tmp_path,

@@ -15,6 +15,7 @@ import pytest
 
 from mlirboot.bootstrap.config import CONFIGS_DIR
 from mlirboot.bootstrap.doctor import requirement
+from mlirboot.bootstrap.manifest import Manifest
 from mlirboot.bootstrap.targets import load_target_specs
 
 from .conftest import mlirboot
@@ -93,8 +94,8 @@ def test_offload_with_gpu_plugins_and_device_runtime(tmp_path: Path, llvm_source
         "devicertl-nvptx64-nvidia-cuda",
     }
 
-    manifest = json.loads((prefix / "toolchain.json").read_text())
-    omptarget = Path(manifest["libraries"]["omptarget"])
+    manifest = Manifest.load(prefix / "toolchain.json")  # paths in the prefix: relative
+    omptarget = Path(manifest.libraries["omptarget"])
     assert omptarget.is_relative_to(prefix), omptarget
     # The device runtime lands under lib/<triple>/, never over another one.
     assert list(prefix.glob("lib/nvptx64-nvidia-cuda/libomptarget-nvptx*.bc"))
@@ -218,8 +219,8 @@ def test_pjrt_component_installs_the_pinned_libtpu(tmp_path: Path):
     (pjrt,) = [c for c in pin["components"] if c["name"] == "pjrt"]
     result = mlirboot("build", "--build-dir", build, "pjrt", cwd=tmp_path, timeout=1800)
     assert result.returncode == 0, result.stderr[-5000:]
-    manifest = json.loads((prefix / "toolchain.json").read_text())
-    libtpu = Path(manifest["libraries"]["libtpu"])
+    manifest = Manifest.load(prefix / "toolchain.json")  # paths in the prefix: relative
+    libtpu = Path(manifest.libraries["libtpu"])
     assert libtpu.is_file() and libtpu.is_relative_to(prefix)
     dist_info = list(libtpu.parent.parent.glob("libtpu-*.dist-info"))
     assert [d.name for d in dist_info] == [f"libtpu-{pjrt['pip']['version']}.dist-info"]

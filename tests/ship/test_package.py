@@ -46,7 +46,7 @@ def test_tar_is_deterministic_and_complete(cli, small_build: Path, tmp_path: Pat
             f"{top}/lock.json",
             f"{top}/plan.json",
             f"{top}/sbom.cdx.json",
-            f"{top}/toolchain.json",
+            f"{top}/toolchain/toolchain.json",
             f"{top}/toolchain/bin/FileCheck",
         } <= set(names)
         link = tar.getmember(f"{top}/toolchain/lib/libomp.so")
