@@ -112,6 +112,9 @@ mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 
 git clone -q "$REPO" "$root/root/mlirboot"
+# The install tests act as an unprivileged user (uid 65534) running this
+# checkout's venv: let others traverse root's home to reach it (not list it).
+chmod 711 "$root/root"
 run_in_root() {
   chroot "$root" /usr/bin/env -i HOME="${HOME_IN:-/root}" LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"

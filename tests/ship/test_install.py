@@ -23,10 +23,23 @@ from mlirboot.bootstrap.ship.install import requirements
 from .conftest import LLVM
 
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="needs root and setpriv to act as an unprivileged user",
-)
+
+
+def _nobody_cannot_run_mlirboot() -> str:
+    """Why uid 65534 cannot run this interpreter with mlirboot importable (a
+    checkout or venv under root's private home), or "" when it can."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return "needs root and setpriv to act as an unprivileged user"
+    probe = [*AS_NOBODY, sys.executable, "-c", "import mlirboot.bootstrap.cli"]
+    done = subprocess.run(probe, capture_output=True, text=True, cwd="/")
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["exit status"])[-1]
+        return f"uid 65534 cannot run {sys.executable} with mlirboot importable ({last})"
+    return ""
+
+
+_NOBODY_SKIP = _nobody_cannot_run_mlirboot()
+needs_root = pytest.mark.skipif(bool(_NOBODY_SKIP), reason=_NOBODY_SKIP)
 
 
 @pytest.fixture(scope="module")
