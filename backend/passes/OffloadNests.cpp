@@ -21,7 +21,7 @@
 //     kernel: one thread runs it; nested omp.parallel regions still fork).
 //
 // Data: the buffers ("roots": the entry's memref arguments and its top-level
-// static memref.alloc temporaries) are mapped once around all kernels by an
+// static memref.alloc / memref.alloca temporaries) are mapped once around all kernels by an
 // `omp.target_data` (arguments with the kinds in `maps`: to / from / tofrom;
 // temporaries device-allocated, never copied), and every kernel maps the
 // roots it uses again (present: no copy). Inside a kernel a root is rebuilt
@@ -233,22 +233,26 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
     roots.values.push_back(arg);
     roots.kinds.push_back(flags);
   }
-  SmallVector<memref::AllocOp> rootAllocs;
+  // (A top-level memref.alloca -- promote-buffers-to-stack's -- is a root
+  // too: its host stack slot keys a device buffer shared by the kernels'
+  // threads, where a device stack slot would be one thread's own.)
+  SmallVector<Operation *> rootAllocs;
   SmallVector<Operation *> rootDeallocs;
   for (Operation &op : body) {
-    auto alloc = dyn_cast<memref::AllocOp>(op);
-    if (!alloc || !isStaticRoot(alloc.getType()) || op.getNumOperands() != 0)
+    if (!isa<memref::AllocOp, memref::AllocaOp>(op) || op.getNumOperands() != 0 ||
+        !isStaticRoot(cast<MemRefType>(op.getResult(0).getType())))
       continue;
-    bool ok = llvm::all_of(alloc->getUses(), [&](OpOperand &use) {
+    Value alloc = op.getResult(0);
+    bool ok = llvm::all_of(alloc.getUses(), [&](OpOperand &use) {
       return !isa<memref::DeallocOp>(use.getOwner()) || use.getOwner()->getBlock() == &body;
     });
     if (!ok)
       continue;
-    rootAllocs.push_back(alloc);
+    rootAllocs.push_back(&op);
     roots.index[alloc] = roots.values.size();
     roots.values.push_back(alloc);
     roots.kinds.push_back(omp::ClauseMapFlags::storage);
-    for (Operation *user : alloc->getUsers())
+    for (Operation *user : alloc.getUsers())
       if (isa<memref::DeallocOp>(user))
         rootDeallocs.push_back(user);
   }
@@ -260,7 +264,7 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
   SmallVector<Operation *> placed;
   for (Operation &op : body) {
     if (&op == ret || rootDeallocSet.count(&op) ||
-        (isa<memref::AllocOp>(op) && roots.index.count(op.getResult(0))))
+        (isa<memref::AllocOp, memref::AllocaOp>(op) && roots.index.count(op.getResult(0))))
       continue;
     bool pure = op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
                 llvm::all_of(op.getOperands(), [&](Value v) {
@@ -333,12 +337,12 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
   OpBuilder b(ctx);
   Location floc = func.getLoc();
   DenseSet<Operation *> rootAllocSet;
-  for (memref::AllocOp alloc : rootAllocs)
+  for (Operation *alloc : rootAllocs)
     rootAllocSet.insert(alloc);
   Operation *anchor = &body.front();
   while (rootAllocSet.count(anchor))
     anchor = anchor->getNextNode();
-  for (memref::AllocOp alloc : rootAllocs)
+  for (Operation *alloc : rootAllocs)
     alloc->moveBefore(anchor);
   b.setInsertionPoint(anchor);
   Type ptrTy = LLVM::LLVMPointerType::get(ctx);
