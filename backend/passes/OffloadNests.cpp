@@ -446,7 +446,6 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
       auto hostEval = iface.getHostEvalBlockArgs();
       SmallVector<Value> bounds(hostEval.begin(), hostEval.end());
       loop->setOperands(bounds);
-      (void)n;
       ops.front()->erase();
       insertBlock = &loop.getRegion().front();
       emitRemark(loc) << "mlirboot: parallel loop nest -> offload kernel " << kernels
