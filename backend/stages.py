@@ -11,7 +11,8 @@ from typing import Any
 from ..bootstrap.targets import Codegen
 
 OPT_LEVELS = ("O0", "O1", "O2", "O3")
-CONDITIONS = ("grad", "blas", "staticlib")  # values of a stage's `when:` / `unless:`
+# values of a stage's `when:` / `unless:`
+CONDITIONS = ("grad", "blas", "staticlib", "device-threads")
 PLUGINS = ("passes",)  # values of a stage's `load:` (see Toolbox.plugin)
 TRANSFORM_LIBRARIES = ("matmul", "matmul-threads")  # values of `transform-library:`
 

@@ -20,6 +20,8 @@ void registerSpecializeGenericOpsPass();
 void registerMathApproximationPass();
 /// mlirboot-device-temporaries
 void registerDeviceTemporariesPass();
+/// mlirboot-offload-nests
+void registerOffloadNestsPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
@@ -28,6 +30,7 @@ inline void registerAllPasses() {
   registerSpecializeGenericOpsPass();
   registerMathApproximationPass();
   registerDeviceTemporariesPass();
+  registerOffloadNestsPass();
 }
 
 } // namespace mlirboot

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...bootstrap import proc
 from ...bootstrap.errors import BuildError
 from ..context import SIGNATURE, TEMPS, Context
 from ..offload import (
@@ -18,6 +19,7 @@ from ..offload import (
     with_module_attributes,
     wrap_entry_in_target,
 )
+from ..program import Signature
 from . import blas
 from .registry import step
 
@@ -30,6 +32,63 @@ def omp_target(ctx: Context) -> Path:
     out = ctx.temp(".mlir")
     out.write_text(wrap_entry_in_target(ctx.current.read_text(), ctx.signature, out, ctx.where()))
     return ctx.make("offload_mlir", out)
+
+
+#: The MlirbootPasses pass that splits the entry into kernels (see
+#: backend/passes/OffloadNests.cpp).
+OFFLOAD_NESTS = "mlirboot-offload-nests"
+
+
+def map_kinds(sig: Signature) -> list[str]:
+    """Per entry buffer: inputs `to`, result out-params `from`, memref
+    arguments (written in place) `tofrom`."""
+    kinds = ["tofrom" if b.kind == "memref" else "to" for b in sig.args]
+    return kinds + ["from"] * len(sig.results)
+
+
+@step("omp-target-nests", needs=(SIGNATURE,))
+def omp_target_nests(ctx: Context) -> Path:
+    """The parallel mapping: the entry (memrefs, its parallel loop nests as
+    omp.parallel + omp.wsloop) becomes one composite teams/distribute/
+    parallel/wsloop kernel per parallel nest and one Generic kernel per run
+    of other code, inside one omp.target_data that maps the buffers once
+    (mlirboot-offload-nests). Kernel i is located at <this stage's
+    output>:i:1 (host and device kernel names derive from it)."""
+    assert ctx.signature is not None and ctx.current is not None
+    out = ctx.temp(".mlir")
+    out.touch()
+    options = (
+        f"entry={ctx.signature.entry} maps={','.join(map_kinds(ctx.signature))} kernel-file={out}"
+    )
+    result = ctx.run(
+        [
+            ctx.tools.tool("mlir-opt"),
+            ctx.current,
+            "-o",
+            out,
+            "--mlir-print-debuginfo",
+            f"--load-pass-plugin={ctx.tools.plugin('passes')}",
+            "--mlir-print-op-on-diagnostic=false",
+            f"--pass-pipeline=builtin.module({OFFLOAD_NESTS}{{{options}}},canonicalize)",
+        ],
+        check=False,
+    )
+    if result.returncode != 0:
+        first = proc.first_diagnostic(result.output.splitlines()) or "mlir-opt failed"
+        raise BuildError(
+            f"{OFFLOAD_NESTS} failed: {first}", where=ctx.where(), hint=f"log: {result.log_path}"
+        )
+    for found in re.finditer(r"^(\S+?:\d+:\d+): remark: mlirboot: (.*)$", result.output, re.M):
+        ctx.remark(found[1], found[2].strip())
+    return out
+
+
+@step("offload-module", makes=("offload_mlir",))
+def offload_module(ctx: Context) -> Path:
+    """The lowered module with its kernels (omp-target-nests) is what the
+    host and device translations read."""
+    assert ctx.current is not None
+    return ctx.make("offload_mlir", ctx.current)
 
 
 @step("translate-host", needs=("offload_mlir",), makes=("host_bc",))

@@ -10,9 +10,10 @@
 // image is linked against libomp by clang-linker-wrapper (the host link's
 // -lomp), which defines __kmpc_fork_call, omp_get_thread_num, ...
 //
-// MLIRBOOT_OFFLOAD_THREADS (environment, any value): at the end of each
-// kernel, print to stderr how many distinct threads ran worksharing-loop
-// iterations in it (the tests use this to prove a kernel ran on >1 thread).
+// MLIRBOOT_OFFLOAD_THREADS (environment, any value): when the device image is
+// unloaded (at exit), print to stderr how many distinct threads ran
+// worksharing-loop iterations in its kernels (the tests use this to prove the
+// kernels ran on >1 thread).
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +28,17 @@ extern int omp_get_thread_num(void);
 extern int omp_get_num_threads(void);
 
 // Threads (by number in their team, up to 64) that ran loop iterations in the
-// current kernel. One kernel runs at a time per device in these programs.
+// image's kernels.
 static uint64_t ran_iterations;
 
 int32_t __kmpc_target_init(void *kernel_env, void *launch_env) {
   (void)kernel_env, (void)launch_env;
-  __atomic_store_n(&ran_iterations, 0, __ATOMIC_RELAXED);
   return -1;  // "this thread runs the target region" (the Generic-mode main thread)
 }
 
-void __kmpc_target_deinit(void) {
+void __kmpc_target_deinit(void) {}
+
+__attribute__((destructor)) static void report_threads(void) {
   if (getenv("MLIRBOOT_OFFLOAD_THREADS"))
     fprintf(stderr, "mlirboot-device: loop iterations ran on %d threads\n",
             __builtin_popcountll(__atomic_load_n(&ran_iterations, __ATOMIC_RELAXED)));
@@ -88,8 +90,13 @@ void __kmpc_parallel_60(ident_t *loc, int32_t gtid, int32_t if_expr, int32_t num
 // Worksharing loops (omp.wsloop): the body runs for iv in [0, n) (normalized);
 // each thread of the current team takes one contiguous block (a chunk size,
 // when given, deals chunks round-robin instead). No barrier: the region's join
-// follows. (The teams form's __kmpc_distribute_* entries are not here: the
-// backend does not emit omp.teams / omp.distribute for this device.)
+// follows. The composite form's entries (omp.teams + omp.distribute around
+// omp.parallel + omp.wsloop; one kernel per parallel loop nest, see
+// backend/passes/OffloadNests.cpp) run on the host plugin's one team: the
+// device-side omp.teams is a no-op (the team count is the launch's, one), so
+// distribute + for splits [0, n) among the threads of the parallel region
+// exactly as for does (the thread chunk, when given, deals chunks), and a
+// bare distribute runs every iteration on the calling thread.
 #define STATIC_LOOPS(SUFFIX, T)                                                       \
   static void for_##SUFFIX(void (*body)(T, void *), void *arg, T n, T chunk) {        \
     T tid = (T)omp_get_thread_num(), nt = (T)omp_get_num_threads();                  \
@@ -111,6 +118,20 @@ void __kmpc_parallel_60(ident_t *loc, int32_t gtid, int32_t if_expr, int32_t num
                                       T n, T nthreads, T chunk, uint8_t one_each) {   \
     (void)loc, (void)nthreads, (void)one_each;                                        \
     for_##SUFFIX(body, arg, n, chunk);                                                \
+  }                                                                                   \
+  void __kmpc_distribute_for_static_loop##SUFFIX(ident_t *loc, void (*body)(T, void *), \
+                                                 void *arg, T n, T nthreads,          \
+                                                 T block_chunk, T thread_chunk,       \
+                                                 uint8_t one_each) {                  \
+    (void)loc, (void)nthreads, (void)block_chunk, (void)one_each;                     \
+    for_##SUFFIX(body, arg, n, thread_chunk);                                         \
+  }                                                                                   \
+  void __kmpc_distribute_static_loop##SUFFIX(ident_t *loc, void (*body)(T, void *),   \
+                                             void *arg, T n, T block_chunk,           \
+                                             uint8_t one_each) {                      \
+    (void)loc, (void)block_chunk, (void)one_each;                                     \
+    for (T iv = 0; iv < n; ++iv)                                                      \
+      body(iv, arg);                                                                  \
   }
 
 STATIC_LOOPS(_4, int32_t)
