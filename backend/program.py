@@ -106,7 +106,12 @@ def _parse_type(text: str, where: str) -> TensorType:
             where=where,
             hint="use an identity-layout memref",
         )
-    *dims, element = body.split("x")
+    # Leading `NNx` / `?x` groups are the shape; the rest is the element type
+    # (which may itself hold an `x`: index, complex<f32>, vector<4xf32>).
+    shape_text = re.match(r"(?:(?:\d+|\?)x)*", body)
+    assert shape_text is not None  # the pattern matches the empty string
+    dims = shape_text.group(0).split("x")[:-1]
+    element = body[shape_text.end() :].strip()
     if any(not d.isdigit() for d in dims):
         raise UsageError(
             f"`{text}`: dynamic shapes are not supported",
