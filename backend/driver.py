@@ -241,6 +241,11 @@ def _new_workdir(out: Path | None) -> Path:
         ) from None
 
 
+def _has_pjrt(target: str) -> bool:
+    device = load_pipeline(target).device
+    return device is not None and bool(device.pjrt_plugin)
+
+
 def _check_arch(pipeline: Pipeline, arch: str | None) -> None:
     """--arch against the device target's known archs (configs/targets/*.yaml)."""
     if arch is None:
@@ -308,6 +313,15 @@ def compile_program(
             + ", ".join(t for t in targets() if _has_blas(t)),
         )
     _check_arch(pipeline, arch)
+    plugin = (options or {}).get("pjrt_plugin")
+    if plugin and (pipeline.device is None or not pipeline.device.pjrt_plugin):
+        raise UsageError(
+            f"target {pipeline.target} does not run through a PJRT plugin",
+            where=f"--pjrt-plugin {plugin}",
+            hint="drop --pjrt-plugin (targets that take it: "
+            + ", ".join(t for t in targets() if _has_pjrt(t))
+            + ")",
+        )
     out_path = Path(out) if out is not None else None
     if _is_path(source):
         _program_file(Path(source))
@@ -315,6 +329,8 @@ def compile_program(
         outputs.check_artifact_dir(out_path)
     if save_temps is not None:
         outputs.check_temps_dir(Path(save_temps))
+        if out_path is not None:
+            outputs.check_apart(out_path, Path(save_temps))
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
     ctx: Context | None = None

@@ -71,6 +71,18 @@ def check_artifact_dir(out: Path) -> None:
     )
 
 
+def check_apart(out: Path, temps: Path) -> None:
+    """`-o` and `--save-temps` are two directories, neither inside the other
+    (the temps would make the artifact dir one mlirboot may not replace)."""
+    a, b = out.resolve(), temps.resolve()
+    if a == b or a in b.parents or b in a.parents:
+        raise UsageError(
+            f"-o {out} and --save-temps {temps} overlap",
+            where=f"--save-temps {temps}",
+            hint="keep the temps in a directory of their own, beside the artifact",
+        )
+
+
 def publish_artifact(workdir: Path, out: Path) -> None:
     """Move the finished work dir to `out` (checked by check_artifact_dir)."""
     check_artifact_dir(out)  # again: something may have appeared while compiling
