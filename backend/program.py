@@ -124,6 +124,14 @@ def _parse_type(text: str, where: str) -> TensorType:
             where=where,
             hint=f"one of {', '.join(DTYPES)}",
         )
+    if any(int(d) == 0 for d in dims):
+        # LLVM 22's matmul schedule and lowerings crash or mistranslate empty
+        # matmuls at -O1 and up; an entry without elements computes nothing.
+        raise UsageError(
+            f"`{text}`: a dimension of size 0 is not supported",
+            where=where,
+            hint="give every dimension a size of at least 1",
+        )
     return TensorType(kind, tuple(int(d) for d in dims), element)
 
 

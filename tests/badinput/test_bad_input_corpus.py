@@ -1233,6 +1233,13 @@ CASES = [
         {"p.mlir": "func.func @f(%a: memref<3xui8>) {\n  return\n}\n"},
     ),
     Case(
+        "program-zero-sized-dim",
+        ["compile", "p.mlir", "-o", "o"],
+        "a dimension of size 0 is not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("tensor<2x0xf32>")},
+    ),
+    Case(
         "program-scalar-entry-arg",
         ["compile", "p.mlir", "-o", "o"],
         "unsupported entry type `f32`",
