@@ -20,6 +20,8 @@ void registerSpecializeGenericOpsPass();
 void registerMathApproximationPass();
 /// mlirboot-device-temporaries
 void registerDeviceTemporariesPass();
+/// mlirboot-drop-deallocs
+void registerDropDeallocsPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
@@ -28,6 +30,7 @@ inline void registerAllPasses() {
   registerSpecializeGenericOpsPass();
   registerMathApproximationPass();
   registerDeviceTemporariesPass();
+  registerDropDeallocsPass();
 }
 
 } // namespace mlirboot
