@@ -487,7 +487,11 @@ class Generator:
         (the mixed function the schedule once broke), or a standalone nest."""
         r = self.rng
         dialect = r.choice(("scf", "affine"))
-        what = r.choices(("matmul", "elementwise", "reduce", "linalg"), (5, 2, 2, 2))[0]
+        what = r.choices(("matmul", "elementwise", "reduce", "linalg", "scratch"), (5, 2, 2, 2, 1))[
+            0
+        ]
+        if what == "scratch":
+            return [self.scratch_matmul(dialect, dtype)]
         if what == "elementwise":
             shape = (self.size(), self.size())[: r.choice((1, 2))]
             ops = [o for o in UNARY + BINARY if dtype != "i32" or o not in ("exp", "tanh")]
@@ -537,6 +541,39 @@ class Generator:
                 else elementwise_nest(r.choice(("scf", "affine")), out, c, None, epi)
             )
         return comps
+
+    def scratch_matmul(self, dialect: str, dtype: str) -> Component:
+        """A matmul into a local memref.alloc, an epilogue from it into an
+        argument, then the program's own memref.dealloc (which the
+        deallocation pipeline once refused). One component: alloc and
+        dealloc never part in the reducer."""
+        r = self.rng
+        m, n, k = self.size(), self.size(), self.size()
+        a, b = self.buffer((m, k), dtype), self.buffer((k, n), dtype)
+        out = self.buffer((m, n), dtype)
+        tmp = Buffer(f"scratch{len(self.args)}", (m, n), dtype)
+        form, order = r.choice(("update", "iter")), r.choice(ORDERS)
+        parts = [
+            fill_nest(dialect, tmp) if r.random() < 0.5 else linalg_memref_op("fill", tmp, []),
+            matmul_nest(dialect, a, b, tmp, form, order, "matmul", False),
+            elementwise_nest(r.choice(("scf", "affine")), out, tmp, None, r.choice(UNARY[:3])),
+        ]
+
+        def emit(em: Emitter) -> list[str]:
+            body = [line for part in parts for line in part.emit(em)]
+            return [
+                f"  %{tmp.name} = memref.alloc() : {tmp.type}",
+                *body,
+                f"  memref.dealloc %{tmp.name} : {tmp.type}",
+            ]
+
+        def model(state: State) -> None:
+            state[tmp.name] = np.zeros(tmp.shape, NP[dtype])
+            for part in parts:
+                part.model(state)
+            del state[tmp.name]
+
+        return Component("scratch-matmul-dealloc", emit, model)
 
     def tensor_program(self, dtype: str) -> Program:
         from .tensor_ops import tensor_program

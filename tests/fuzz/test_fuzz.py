@@ -47,6 +47,7 @@ def test_generated_programs_are_valid_mlir_and_cover_the_catalog():
         "elementwise",
         "reduce",
         "linalg",
+        "scratch",
         "t",
     ):
         assert kinds[kind] > 0, kind
