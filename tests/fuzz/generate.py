@@ -81,7 +81,8 @@ class Program:
         else:
             head = f"func.func @fuzz({args}) {{"
             tail = ["  return", "}"]
-        return "\n".join([f"// fuzz program {self.name}", head, *em.prologue(), *body, *tail])
+        lines = [f"// fuzz program {self.name}", head, *em.prologue(), *body, *tail]
+        return "\n".join([*lines, *em.functions])
 
     def inputs(self) -> list[np.ndarray]:
         rng = np.random.default_rng(self.seed)
@@ -118,6 +119,7 @@ class Emitter:
         self.dtype = dtype
         self.counter = 0
         self.consts: set[int] = set()
+        self.functions: list[str] = []  # private functions the entry calls
 
     def fresh(self, prefix: str = "v") -> str:
         self.counter += 1
@@ -455,6 +457,34 @@ def linalg_memref_op(kind: str, out: Buffer, ins: list[Buffer]) -> Component:
     return Component(f"linalg-{kind}-memref", emit, model)
 
 
+def in_helper(parts: list[Component], bufs: list[Buffer], dtype: str, name: str) -> Component:
+    """`parts` moved into a private function of `bufs` that the entry calls
+    (offload-host once translated a callee's parallel loops outside the
+    target region: garbage results)."""
+
+    def emit(em: Emitter) -> list[str]:
+        sub = Emitter(dtype)
+        body = [line for part in parts for line in part.emit(sub)]
+        params = ", ".join(f"%{b.name}: {b.type}" for b in bufs)
+        em.functions += [
+            f"func.func private @{name}({params}) {{",
+            *sub.prologue(),
+            *body,
+            "  return",
+            "}",
+            *sub.functions,
+        ]
+        args = ", ".join(f"%{b.name}" for b in bufs)
+        types = ", ".join(b.type for b in bufs)
+        return [f"  func.call @{name}({args}) : ({types}) -> ()"]
+
+    def model(state: State) -> None:
+        for part in parts:
+            part.model(state)
+
+    return Component("call-" + "+".join(p.kind for p in parts), emit, model)
+
+
 # --- the generator ------------------------------------------------------------
 
 
@@ -478,8 +508,12 @@ class Generator:
         if r.random() < 0.25:
             return self.tensor_program(dtype)
         comps: list[Component] = []
-        for _ in range(r.choice((1, 1, 2, 2, 3))):
-            comps += self.scenario(dtype)
+        for n in range(r.choice((1, 1, 2, 2, 3))):
+            start = len(self.args)
+            part = self.scenario(dtype)
+            if r.random() < 0.15:
+                part = [in_helper(part, self.args[start:], dtype, f"helper{n}")]
+            comps += part
         return Program(f"seed{self.seed}", dtype, "memref", self.args, comps, seed=self.seed)
 
     def scenario(self, dtype: str) -> list[Component]:

@@ -48,6 +48,7 @@ def test_generated_programs_are_valid_mlir_and_cover_the_catalog():
         "reduce",
         "linalg",
         "scratch",
+        "call",
         "t",
     ):
         assert kinds[kind] > 0, kind
