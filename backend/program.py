@@ -22,6 +22,35 @@ DTYPES: dict[str, str] = {
     "i64": "int64",
 }
 
+# The entry is a C symbol in one executable with the launcher (its `main`)
+# and the C library the lowered code calls (malloc/free/memcpy/memset, ...).
+RESERVED_ENTRY_NAMES = frozenset(
+    [
+        "main",
+        "malloc",
+        "calloc",
+        "realloc",
+        "free",
+        "aligned_alloc",
+        "posix_memalign",
+        "memcpy",
+        "memmove",
+        "memset",
+        "exit",
+        "abort",
+        "fopen",
+        "fread",
+        "fwrite",
+        "fclose",
+        "fprintf",
+        "printf",
+        "snprintf",
+        "getenv",
+        "atoi",
+        "clock_gettime",
+    ]
+)
+
 _FUNC = re.compile(
     r"^\s*func\.func\s+(?P<vis>public\s+|private\s+|nested\s+)?@(?P<name>[\w$.]+)\((?P<args>.*?)\)"
     r"(?:\s*->\s*(?P<results>\(.*?\)|[^{]+?))?\s*(?:attributes\s*\{.*\})?\s*\{?\s*$",
@@ -176,6 +205,17 @@ def parse_signature(text: str, entry: str | None, where: str) -> Signature:
             )
         match = found[0]
     fwhere = f"{where}: @{match['name']}"
+    if (
+        match["name"] in RESERVED_ENTRY_NAMES
+        or match["name"].startswith("mlirboot_")
+        or not re.fullmatch(r"[A-Za-z_]\w*", match["name"])
+    ):
+        raise UsageError(
+            f"the entry cannot be named @{match['name']}: the executable's launcher or the "
+            "C runtime already defines that symbol, or it is not a C identifier",
+            where=fwhere,
+            hint="rename the function (e.g. @" + "run_" + re.sub(r"\W", "_", match["name"]) + ")",
+        )
     args = []
     for part in _split_top(match["args"]):
         _, _, typ = part.partition(":")

@@ -1240,6 +1240,13 @@ CASES = [
         {"p.mlir": _identity("tensor<2x0xf32>")},
     ),
     Case(
+        "program-entry-named-main",
+        ["compile", "p.mlir", "-o", "o"],
+        "the entry cannot be named @main",
+        "{tmp}/p.mlir: @main",
+        {"p.mlir": PROGRAM.read_text().replace("@matmul", "@main")},
+    ),
+    Case(
         "program-scalar-entry-arg",
         ["compile", "p.mlir", "-o", "o"],
         "unsupported entry type `f32`",
