@@ -185,6 +185,13 @@ def _split_top(text: str) -> list[str]:
 
 
 def parse_signature(text: str, entry: str | None, where: str) -> Signature:
+    """`text` as mlir-opt prints it (a nested module is indented)."""
+    if re.search(r"^ +(?:builtin\.)?module\b", text, re.M):
+        raise UsageError(
+            "modules nested in the program's module are not supported",
+            where=where,
+            hint="put the functions at the top level of the file",
+        )
     funcs = [m for m in _FUNC.finditer(text)]
     public = [m for m in funcs if (m["vis"] or "").strip() not in ("private", "nested")]
     if entry is None:

@@ -1247,6 +1247,13 @@ CASES = [
         {"p.mlir": PROGRAM.read_text().replace("@matmul", "@main")},
     ),
     Case(
+        "program-nested-module",
+        ["compile", "p.mlir", "-o", "o"],
+        "modules nested in the program's module are not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": "module {\n  module {\n" + PROGRAM.read_text() + "  }\n}\n"},
+    ),
+    Case(
         "program-scalar-entry-arg",
         ["compile", "p.mlir", "-o", "o"],
         "unsupported entry type `f32`",
