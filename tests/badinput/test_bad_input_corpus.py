@@ -1254,6 +1254,20 @@ CASES = [
         {"p.mlir": "module {\n  module {\n" + PROGRAM.read_text() + "  }\n}\n"},
     ),
     Case(
+        "run-entry-larger-than-memory",
+        ["run", "p.mlir", "-O0"],
+        "its arguments and results need 3725.3 GiB",
+        "@f",
+        {
+            "p.mlir": "func.func @f() -> tensor<1000000x1000000xf32> {\n"
+            "  %z = arith.constant 1.0 : f32\n"
+            "  %e = tensor.empty() : tensor<1000000x1000000xf32>\n"
+            "  %c = linalg.fill ins(%z : f32) outs(%e : tensor<1000000x1000000xf32>)"
+            " -> tensor<1000000x1000000xf32>\n"
+            "  return %c : tensor<1000000x1000000xf32>\n}\n"
+        },
+    ),
+    Case(
         "program-scalar-entry-arg",
         ["compile", "p.mlir", "-o", "o"],
         "unsupported entry type `f32`",
