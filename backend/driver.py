@@ -342,8 +342,12 @@ def compile_program(
         _program_file(Path(source))
     if out_path is not None:
         outputs.check_artifact_dir(out_path)
+        if _is_path(source):
+            outputs.check_outside(Path(source), out_path, f"-o {out_path}")
     if save_temps is not None:
         outputs.check_temps_dir(Path(save_temps))
+        if _is_path(source):
+            outputs.check_outside(Path(source), Path(save_temps), f"--save-temps {save_temps}")
         if out_path is not None:
             outputs.check_apart(out_path, Path(save_temps))
     workdir = _new_workdir(out_path)

@@ -83,6 +83,16 @@ def check_apart(out: Path, temps: Path) -> None:
         )
 
 
+def check_outside(program: Path, out: Path, where: str) -> None:
+    """The program must not live inside a directory the compile replaces."""
+    if out.resolve() in program.resolve().parents:
+        raise UsageError(
+            f"the program {program} is inside {out}, which the compile replaces",
+            where=where,
+            hint="move the program out of it, or pick another directory",
+        )
+
+
 def publish_artifact(workdir: Path, out: Path) -> None:
     """Move the finished work dir to `out` (checked by check_artifact_dir)."""
     check_artifact_dir(out)  # again: something may have appeared while compiling

@@ -1268,6 +1268,13 @@ CASES = [
         },
     ),
     Case(
+        "compile-program-inside-o",
+        ["compile", "art/temps/mine.mlir", "-o", "art"],
+        "is inside art, which the compile replaces",
+        "-o art",
+        lambda good: {**_artifact(None)(good), "art/temps/mine.mlir": PROGRAM.read_text()},
+    ),
+    Case(
         "program-scalar-entry-arg",
         ["compile", "p.mlir", "-o", "o"],
         "unsupported entry type `f32`",
