@@ -118,6 +118,7 @@ class Artifact:
 
         inputs = self.check_inputs(arrays, names)
         sig = self.signature
+        _check_fits_in_memory(sig)
         library = self.meta.get("files", {}).get("shared_library")
         if library and not isolated and not info and (self.path / library).is_file():
             from .inprocess import call
@@ -189,6 +190,23 @@ class Artifact:
                 where=f"{self.target}/run",
                 hint="see the launcher output above",
             )
+
+
+def _check_fits_in_memory(sig: Signature) -> None:
+    """The entry's buffers (arguments and results) against this machine's
+    memory: a gigantic static shape is one line, not the OOM killer."""
+    need = sum(b.nbytes for b in sig.buffers)
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return
+    if need > have:
+        raise UsageError(
+            f"its arguments and results need {need / 2**30:.1f} GiB; "
+            f"this machine has {have / 2**30:.1f} GiB of memory",
+            where=f"@{sig.entry}",
+            hint="use smaller static shapes, or run on a machine with more memory",
+        )
 
 
 def _forget_deleted_log(err: MlirbootError, tmp: str) -> None:

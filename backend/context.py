@@ -9,6 +9,7 @@ hold each step to what it declared."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,4 +212,13 @@ class Context:
 
     def run(self, cmd: list[Any], *, tag: str = "", **kw: Any) -> proc.Result:
         log = self.temp(".log", tag or Path(str(cmd[0])).name)
-        return proc.run(cmd, stage=self.where(), log_path=log, **kw)
+        # The tool's own temporaries (clang-linker-wrapper's images, ...) go to
+        # a dir removed after it, so a tool stopped by an interrupt or a crash
+        # leaves none in the user's $TMPDIR.
+        scratch = self.workdir / TEMPS / ".tool-tmp"
+        scratch.mkdir(exist_ok=True)
+        env = {**(kw.pop("env", None) or {}), "TMPDIR": str(scratch)}
+        try:
+            return proc.run(cmd, stage=self.where(), log_path=log, env=env, **kw)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -63,12 +63,19 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         # LLVM 22's buffer-results-to-out-params crashes hoisting the alloc of
         # a value returned twice (it erases the alloc the second copy reads).
         passes = [re.sub(r"hoist-static-allocs ?", "", p) for p in passes]
+    load = list(stage.load)
+    if any(p.startswith("buffer-deallocation-pipeline") for p in passes) and _frees_memory(current):
+        # Ownership-based deallocation refuses a program's own memref.dealloc
+        # ("memory free side-effect ... not supported"): drop them first, the
+        # pipeline then frees every buffer after its last use.
+        passes = ["mlirboot-drop-deallocs", *passes]
+        load += [] if "passes" in load else ["passes"]
     out = ctx.temp(".mlir")
     if not passes and not stage.generic:
         shutil.copyfile(current, out)  # keep one file per stage for --save-temps
         return out
     cmd: list[Any] = [ctx.tools.tool("mlir-opt"), current, "-o", out, "--mlir-print-debuginfo"]
-    for name in stage.load if passes else ():
+    for name in load if passes else ():
         cmd.append(f"--load-pass-plugin={ctx.tools.plugin(name)}")
     if stage.load:
         # One line per remark (not the whole op it is attached to).
@@ -138,6 +145,14 @@ def _schedule_gave_up(passes: list[str], output: str) -> bool:
 
 
 _RETURN = re.compile(r"^\s*(?:func\.)?return\s+(?P<operands>[^:\n]+):", re.M)
+
+
+_DEALLOC = re.compile(r"^\s*memref\.dealloc\b|\"memref\.dealloc\"", re.M)
+
+
+def _frees_memory(path: Path) -> bool:
+    """Whether the program frees a buffer itself (memref.dealloc)."""
+    return _DEALLOC.search(path.read_text()) is not None
 
 
 def _returns_a_value_twice(path: Path) -> bool:
@@ -241,6 +256,11 @@ def _new_workdir(out: Path | None) -> Path:
         ) from None
 
 
+def _has_pjrt(target: str) -> bool:
+    device = load_pipeline(target).device
+    return device is not None and bool(device.pjrt_plugin)
+
+
 def _check_arch(pipeline: Pipeline, arch: str | None) -> None:
     """--arch against the device target's known archs (configs/targets/*.yaml)."""
     if arch is None:
@@ -312,13 +332,28 @@ def compile_program(
             + ", ".join(t for t in targets() if _has_blas(t)),
         )
     _check_arch(pipeline, arch)
+    plugin = (options or {}).get("pjrt_plugin")
+    if plugin and (pipeline.device is None or not pipeline.device.pjrt_plugin):
+        raise UsageError(
+            f"target {pipeline.target} does not run through a PJRT plugin",
+            where=f"--pjrt-plugin {plugin}",
+            hint="drop --pjrt-plugin (targets that take it: "
+            + ", ".join(t for t in targets() if _has_pjrt(t))
+            + ")",
+        )
     out_path = Path(out) if out is not None else None
     if _is_path(source):
         _program_file(Path(source))
     if out_path is not None:
         outputs.check_artifact_dir(out_path)
+        if _is_path(source):
+            outputs.check_outside(Path(source), out_path, f"-o {out_path}")
     if save_temps is not None:
         outputs.check_temps_dir(Path(save_temps))
+        if _is_path(source):
+            outputs.check_outside(Path(source), Path(save_temps), f"--save-temps {save_temps}")
+        if out_path is not None:
+            outputs.check_apart(out_path, Path(save_temps))
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
     ctx: Context | None = None

@@ -49,6 +49,7 @@ def load_npy(path: Path) -> Any:
             where=where,
             hint=SAVE_HINT + " (text and CSV files are not read)",
         )
+    _check_header(path, where)
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:
@@ -65,3 +66,49 @@ def load_npy(path: Path) -> Any:
             hint="inputs are f32, f64, i32, ... arrays",
         )
     return array
+
+
+# numpy's own limit for loading a header without allow_pickle.
+MAX_HEADER = 10_000
+
+
+def _check_header(path: Path, where: str) -> None:
+    """Read the .npy header alone and check it against the file's size, so a
+    header that claims more data than the file holds (a gigantic or forged
+    shape) is one line, not an allocation of that size."""
+    import numpy as np
+    from numpy.lib import format as npy_format
+
+    try:
+        with open(path, "rb") as src:
+            version = npy_format.read_magic(src)
+            read = {
+                (1, 0): npy_format.read_array_header_1_0,
+                (2, 0): npy_format.read_array_header_2_0,
+            }.get(version)
+            if read is None:  # (3, 0): a UTF-8 header; np.load reads it
+                return
+            shape, _fortran, dtype = read(src, max_header_size=MAX_HEADER)
+            data_bytes = path.stat().st_size - src.tell()
+    except ValueError as err:
+        text = str(err)
+        detail = (
+            f"its header is longer than {MAX_HEADER} bytes"
+            if "max_header_size" in text
+            else "its header is malformed: " + text.split("\n")[0]
+        )
+        raise UsageError(f"cannot read input: {detail}", where=where, hint=SAVE_HINT) from None
+    except (OSError, EOFError) as err:
+        raise UsageError(
+            f"cannot read input: truncated or corrupt .npy ({err})", where=where, hint=SAVE_HINT
+        ) from None
+    if dtype.hasobject:
+        raise UsageError("cannot read input: it holds Python objects", where=where, hint=SAVE_HINT)
+    want = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if want > data_bytes:
+        raise UsageError(
+            f"cannot read input: its header says shape {tuple(shape)} of {dtype} "
+            f"({want} bytes), the file holds {data_bytes}",
+            where=where,
+            hint="the file is truncated or its header is corrupt; " + SAVE_HINT,
+        )

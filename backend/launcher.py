@@ -18,9 +18,11 @@ TEMPLATE = """\
 #include <string.h>
 #include <time.h>
 
-extern void {entry}({params});
+// The entry by its symbol: a C keyword (`long`) or a name the launcher
+// uses itself (`load`) is a valid MLIR function name.
+extern void mlirboot_entry({params}) __asm__("{entry}");
 
-static void *load(const char *dir, int index, size_t bytes, int required) {{
+static void *mlirboot_load(const char *dir, int index, size_t bytes, int required) {{
   char path[4096];
   snprintf(path, sizeof path, "%s/arg%d.bin", dir, index);
   // 64-byte alignment, as MLIR's own allocations; at least 64 bytes.
@@ -39,7 +41,7 @@ static void *load(const char *dir, int index, size_t bytes, int required) {{
   return buf;
 }}
 
-static void store(const char *dir, int index, const void *buf, size_t bytes) {{
+static void mlirboot_store(const char *dir, int index, const void *buf, size_t bytes) {{
   char path[4096];
   snprintf(path, sizeof path, "%s/out%d.bin", dir, index);
   FILE *f = fopen(path, "wb");
@@ -61,7 +63,7 @@ int main(int argc, char **argv) {{
   for (int r = 0; r < (repeat > 1 ? repeat : 1); ++r) {{
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    {entry}({call});
+    mlirboot_entry({call});
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (repeat_env)
       fprintf(stderr, "launcher: call %d: %.6f s\\n", r,
@@ -77,10 +79,12 @@ def launcher_source(sig: Signature) -> str:
     buffers = sig.buffers
     n_args = len(sig.args)
     loads = "\n".join(
-        f"  void *b{i} = load(dir, {i}, {b.nbytes}u, {1 if i < n_args else 0});"
+        f"  void *b{i} = mlirboot_load(dir, {i}, {b.nbytes}u, {1 if i < n_args else 0});"
         for i, b in enumerate(buffers)
     )
-    stores = "\n".join(f"  store(dir, {i}, b{i}, {b.nbytes}u);" for i, b in enumerate(buffers))
+    stores = "\n".join(
+        f"  mlirboot_store(dir, {i}, b{i}, {b.nbytes}u);" for i, b in enumerate(buffers)
+    )
     return TEMPLATE.format(
         entry=sig.entry,
         params=", ".join("void *" for _ in buffers) or "void",

@@ -71,6 +71,28 @@ def check_artifact_dir(out: Path) -> None:
     )
 
 
+def check_apart(out: Path, temps: Path) -> None:
+    """`-o` and `--save-temps` are two directories, neither inside the other
+    (the temps would make the artifact dir one mlirboot may not replace)."""
+    a, b = out.resolve(), temps.resolve()
+    if a == b or a in b.parents or b in a.parents:
+        raise UsageError(
+            f"-o {out} and --save-temps {temps} overlap",
+            where=f"--save-temps {temps}",
+            hint="keep the temps in a directory of their own, beside the artifact",
+        )
+
+
+def check_outside(program: Path, out: Path, where: str) -> None:
+    """The program must not live inside a directory the compile replaces."""
+    if out.resolve() in program.resolve().parents:
+        raise UsageError(
+            f"the program {program} is inside {out}, which the compile replaces",
+            where=where,
+            hint="move the program out of it, or pick another directory",
+        )
+
+
 def publish_artifact(workdir: Path, out: Path) -> None:
     """Move the finished work dir to `out` (checked by check_artifact_dir)."""
     check_artifact_dir(out)  # again: something may have appeared while compiling

@@ -22,6 +22,35 @@ DTYPES: dict[str, str] = {
     "i64": "int64",
 }
 
+# The entry is a C symbol in one executable with the launcher (its `main`)
+# and the C library the lowered code calls (malloc/free/memcpy/memset, ...).
+RESERVED_ENTRY_NAMES = frozenset(
+    [
+        "main",
+        "malloc",
+        "calloc",
+        "realloc",
+        "free",
+        "aligned_alloc",
+        "posix_memalign",
+        "memcpy",
+        "memmove",
+        "memset",
+        "exit",
+        "abort",
+        "fopen",
+        "fread",
+        "fwrite",
+        "fclose",
+        "fprintf",
+        "printf",
+        "snprintf",
+        "getenv",
+        "atoi",
+        "clock_gettime",
+    ]
+)
+
 _FUNC = re.compile(
     r"^\s*func\.func\s+(?P<vis>public\s+|private\s+|nested\s+)?@(?P<name>[\w$.]+)\((?P<args>.*?)\)"
     r"(?:\s*->\s*(?P<results>\(.*?\)|[^{]+?))?\s*(?:attributes\s*\{.*\})?\s*\{?\s*$",
@@ -106,7 +135,12 @@ def _parse_type(text: str, where: str) -> TensorType:
             where=where,
             hint="use an identity-layout memref",
         )
-    *dims, element = body.split("x")
+    # Leading `NNx` / `?x` groups are the shape; the rest is the element type
+    # (which may itself hold an `x`: index, complex<f32>, vector<4xf32>).
+    shape_text = re.match(r"(?:(?:\d+|\?)x)*", body)
+    assert shape_text is not None  # the pattern matches the empty string
+    dims = shape_text.group(0).split("x")[:-1]
+    element = body[shape_text.end() :].strip()
     if any(not d.isdigit() for d in dims):
         raise UsageError(
             f"`{text}`: dynamic shapes are not supported",
@@ -118,6 +152,14 @@ def _parse_type(text: str, where: str) -> TensorType:
             f"`{text}`: element type {element} is not supported",
             where=where,
             hint=f"one of {', '.join(DTYPES)}",
+        )
+    if any(int(d) == 0 for d in dims):
+        # LLVM 22's matmul schedule and lowerings crash or mistranslate empty
+        # matmuls at -O1 and up; an entry without elements computes nothing.
+        raise UsageError(
+            f"`{text}`: a dimension of size 0 is not supported",
+            where=where,
+            hint="give every dimension a size of at least 1",
         )
     return TensorType(kind, tuple(int(d) for d in dims), element)
 
@@ -143,6 +185,13 @@ def _split_top(text: str) -> list[str]:
 
 
 def parse_signature(text: str, entry: str | None, where: str) -> Signature:
+    """`text` as mlir-opt prints it (a nested module is indented)."""
+    if re.search(r"^ +(?:builtin\.)?module\b", text, re.M):
+        raise UsageError(
+            "modules nested in the program's module are not supported",
+            where=where,
+            hint="put the functions at the top level of the file",
+        )
     funcs = [m for m in _FUNC.finditer(text)]
     public = [m for m in funcs if (m["vis"] or "").strip() not in ("private", "nested")]
     if entry is None:
@@ -163,6 +212,17 @@ def parse_signature(text: str, entry: str | None, where: str) -> Signature:
             )
         match = found[0]
     fwhere = f"{where}: @{match['name']}"
+    if (
+        match["name"] in RESERVED_ENTRY_NAMES
+        or match["name"].startswith("mlirboot_")
+        or not re.fullmatch(r"[A-Za-z_]\w*", match["name"])
+    ):
+        raise UsageError(
+            f"the entry cannot be named @{match['name']}: the executable's launcher or the "
+            "C runtime already defines that symbol, or it is not a C identifier",
+            where=fwhere,
+            hint="rename the function (e.g. @" + "run_" + re.sub(r"\W", "_", match["name"]) + ")",
+        )
     args = []
     for part in _split_top(match["args"]):
         _, _, typ = part.partition(":")

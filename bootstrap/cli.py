@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        # SIGTERM/SIGHUP unwind every command like Ctrl-C: the tool running
+        # (mlir-opt, clang, a compiled program under `run`) is stopped and
+        # temp dirs are removed on the way out.
+        interrupts.raise_on_sigterm()
         return int(args.func(args) or 0)
     except MlirbootError as err:
         if getattr(args, "json", False):

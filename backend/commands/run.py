@@ -47,6 +47,11 @@ def handle(args: argparse.Namespace) -> int:
     from ..driver import compile_program
     from ..inputs import load_npy
 
+    for spec in args.output:
+        if not (spec.partition("=")[2] if _indexed(spec) else spec).strip():
+            raise UsageError(
+                "no file name", where=f"--output {spec!r}", hint="e.g. --output c.npy or 2=c.npy"
+            )
     inputs = [load_npy(Path(name)) for name in args.input]
     out_files.check_new_files(
         [
@@ -152,6 +157,13 @@ def _check_artifact_matches(artifact, args: argparse.Namespace) -> None:
             where=f"--target {args.target}",
             hint=f"drop --target, or compile for {args.target}: mlirboot compile PROG.mlir "
             f"--target {args.target} -o DIR",
+        )
+    if args.pjrt_plugin and not artifact.meta["files"].get("portable_artifact"):
+        raise UsageError(
+            f"the artifact was compiled for {artifact.target}, which does not run through "
+            "a PJRT plugin",
+            where=f"--pjrt-plugin {args.pjrt_plugin}",
+            hint="drop --pjrt-plugin",
         )
     if args.arch and args.arch != artifact.meta.get("arch"):
         raise UsageError(

@@ -22,6 +22,8 @@ void registerMathApproximationPass();
 void registerDeviceTemporariesPass();
 /// mlirboot-offload-nests
 void registerOffloadNestsPass();
+/// mlirboot-drop-deallocs
+void registerDropDeallocsPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
@@ -31,6 +33,7 @@ inline void registerAllPasses() {
   registerMathApproximationPass();
   registerDeviceTemporariesPass();
   registerOffloadNestsPass();
+  registerDropDeallocsPass();
 }
 
 } // namespace mlirboot

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...bootstrap import proc
-from ...bootstrap.errors import BuildError
+from ...bootstrap.errors import BuildError, UsageError
 from ..context import SIGNATURE, TEMPS, Context
 from ..offload import (
     allocas_in_address_space,
@@ -29,8 +29,10 @@ STUBS = Path(__file__).parents[1] / "data" / "stubs"
 @step("omp-target", needs=(SIGNATURE,), makes=("offload_mlir",))
 def omp_target(ctx: Context) -> Path:
     assert ctx.signature is not None and ctx.current is not None
+    text = ctx.current.read_text()
+    _check_no_parallel_callee(text, ctx.signature.entry, ctx.where())
     out = ctx.temp(".mlir")
-    out.write_text(wrap_entry_in_target(ctx.current.read_text(), ctx.signature, out, ctx.where()))
+    out.write_text(wrap_entry_in_target(text, ctx.signature, out, ctx.where()))
     return ctx.make("offload_mlir", out)
 
 
@@ -55,6 +57,7 @@ def omp_target_nests(ctx: Context) -> Path:
     (mlirboot-offload-nests). Kernel i is located at <this stage's
     output>:i:1 (host and device kernel names derive from it)."""
     assert ctx.signature is not None and ctx.current is not None
+    _check_no_parallel_callee(ctx.current.read_text(), ctx.signature.entry, ctx.where())
     out = ctx.temp(".mlir")
     out.touch()
     options = (
@@ -89,6 +92,28 @@ def offload_module(ctx: Context) -> Path:
     host and device translations read."""
     assert ctx.current is not None
     return ctx.make("offload_mlir", ctx.current)
+
+
+# A function definition, on the LLVM dialect (omp-target) or before it (omp-target-nests).
+_FUNC = re.compile(r"^  (?:llvm|func)\.func (?:private )?@([\w$.]+)\(", re.M)
+
+
+def _check_no_parallel_callee(text: str, entry: str, where: str) -> None:
+    """Only the entry's body becomes the target region: parallel loops in a
+    function it calls (one the inliner kept: recursion) would be translated
+    for the device outside any target region, which computes garbage."""
+    starts = list(_FUNC.finditer(text))
+    for found, after in zip(starts, [*starts[1:], None], strict=True):
+        name = found.group(1)
+        body = text[found.end() : after.start() if after else len(text)]
+        called = f"llvm.call @{name}(" in text or f"call @{name}(" in text
+        if name != entry and "omp.parallel" in body and called:
+            raise UsageError(
+                f"@{entry} calls @{name}, which has parallel loops and cannot be inlined",
+                where=where,
+                hint="offload targets run the entry's own body on the device: "
+                "make @" + name + " non-recursive so it can be inlined, or use --target host",
+            )
 
 
 @step("translate-host", needs=("offload_mlir",), makes=("host_bc",))

@@ -66,6 +66,14 @@ def _npy(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _fn(sig: str, body: str) -> str:
+    return f"func.func @f({sig}) {{\n{body}  return\n}}\n"
+
+
+def _identity(type_: str) -> str:
+    return f"func.func @f(%a: {type_}) -> {type_} {{\n  return %a : {type_}\n}}\n"
+
+
 def _npz() -> bytes:
     import io
 
@@ -877,7 +885,503 @@ CASES = [
         "-o f",
         {"f": "mine\n"},
     ),
+    # --- found by the hostile audit of issue 10 (second pass) -----------------
+    Case(
+        "compile-o-same-as-save-temps",
+        ["compile", "prog.mlir", "-o", "o", "--save-temps", "o"],
+        "overlap",
+        "--save-temps o",
+        {"prog.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "compile-save-temps-inside-o",
+        ["compile", "prog.mlir", "-o", "o", "--save-temps", "o/t"],
+        "overlap",
+        "--save-temps o/t",
+        {"prog.mlir": PROGRAM.read_text(), "o": DIR},
+    ),
+    Case(
+        "compile-pjrt-plugin-for-host",
+        ["compile", "prog.mlir", "-o", "o", "--pjrt-plugin", "cpu"],
+        "target host does not run through a PJRT plugin",
+        "--pjrt-plugin cpu",
+        {"prog.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "run-artifact-pjrt-plugin-for-host",
+        [*RUN, *AB, "--pjrt-plugin", "cpu"],
+        "does not run through a PJRT plugin",
+        "--pjrt-plugin cpu",
+        _artifact(None),
+    ),
+    Case(
+        "run-output-empty-name",
+        [*RUN, *AB, "--output", ""],
+        "no file name",
+        "--output ''",
+        _artifact(None),
+    ),
+    Case(
+        "run-output-index-empty-name",
+        [*RUN, *AB, "--output", "0="],
+        "no file name",
+        "--output '0='",
+        _artifact(None),
+    ),
+    Case(
+        "run-npy-header-claims-huge-shape",
+        [*RUN, "-i", "h.npy", "-i", "b.npy"],
+        "its header says shape (1000000000000, 128)",
+        "--input h.npy",
+        lambda good: {**_artifact(None)(good), "h.npy": _header_only((1_000_000_000_000, 128))},
+    ),
+    Case(
+        "run-npy-header-too-long",
+        [*RUN, "-i", "a.npy", "-i", "l.npy"],
+        "header is longer than 10000 bytes",
+        "--input l.npy",
+        lambda good: {**_artifact(None)(good), "l.npy": _long_header()},
+    ),
+    Case(
+        "run-npy-zero-d",
+        [*RUN, "-i", "z.npy", "-i", "b.npy"],
+        "input 0 has shape ()",
+        "--input z.npy",
+        lambda good: {**_artifact(None)(good), "z.npy": _npy(np.float32(3.0))},
+    ),
+    Case(
+        "run-npy-big-endian",
+        [*RUN, "-i", "e.npy", "-i", "b.npy"],
+        "input 0 has dtype >f4",
+        "--input e.npy",
+        lambda good: {**_artifact(None)(good), "e.npy": _npy(np.ones((64, 128), ">f4"))},
+    ),
+    Case(
+        "run-npy-empty-file",
+        [*RUN, "-i", "e.npy", "-i", "b.npy"],
+        "no NUMPY header",
+        "--input e.npy",
+        lambda good: {**_artifact(None)(good), "e.npy": b""},
+    ),
+    Case(
+        "run-input-is-dir",
+        [*RUN, "-i", "d.npy", "-i", "b.npy"],
+        "input is a directory",
+        "--input d.npy",
+        lambda good: {**_artifact(None)(good), "d.npy": DIR},
+    ),
+    Case(
+        "run-input-dev-zero",
+        [*RUN, "-i", "/dev/zero", "-i", "b.npy"],
+        "not a regular file",
+        "--input /dev/zero",
+        _artifact(None),
+    ),
+    Case(
+        "run-too-many-inputs",
+        [*RUN, *AB, "-i", "b.npy"],
+        "takes 2 inputs, got 3",
+        "--input",
+        _artifact(None),
+    ),
+    Case(
+        "run-too-many-outputs",
+        [*RUN, *AB, "--output", "c.npy", "--output", "d.npy"],
+        "has only 1 results",
+        "--output d.npy",
+        _artifact(None),
+    ),
+    Case(
+        "run-output-into-proc",
+        [*RUN, *AB, "--output", "/proc/c.npy"],
+        "not writable",
+        "--output /proc/c.npy",
+        _artifact(None),
+    ),
+    Case(
+        "run-artifact-json-symlink-loop",
+        [*RUN, *AB],
+        "Too many levels of symbolic links",
+        "art/artifact.json",
+        lambda good: {**_artifact(None)(good), "art/artifact.json": Link("artifact.json")},
+    ),
+    Case(
+        "run-artifact-json-dev-zero",
+        [*RUN, *AB],
+        "not a regular file",
+        "art/artifact.json",
+        lambda good: {**_artifact(None)(good), "art/artifact.json": Link("/dev/zero")},
+    ),
+    Case(
+        "run-wrt-without-grad",
+        ["run", "prog.mlir", *AB, "--wrt", "0"],
+        "--wrt without --grad",
+        "--wrt",
+        {"prog.mlir": PROGRAM.read_text(), "a.npy": A, "b.npy": B},
+    ),
+    Case(
+        "run-wrt-garbage",
+        ["run", "prog.mlir", *AB, "--grad", "matmul", "--wrt", "x,-1"],
+        "is not a list of argument indices",
+        "--wrt",
+        {"prog.mlir": PROGRAM.read_text(), "a.npy": A, "b.npy": B},
+    ),
+    Case(
+        "compile-blas-for-nvidia",
+        ["compile", "prog.mlir", "-o", "o", "--target", "nvidia", "--blas"],
+        "--blas is not available for target nvidia",
+        "--blas",
+        {"prog.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "compile-o-into-proc",
+        ["compile", "prog.mlir", "-o", "/proc/mlirboot-out"],
+        "not writable",
+        "-o /proc/mlirboot-out",
+        {"prog.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "compile-o-dev-null",
+        ["compile", "prog.mlir", "-o", "/dev/null"],
+        "exists and is not a directory",
+        "-o /dev/null",
+        {"prog.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "compile-entry-missing",
+        ["compile", "prog.mlir", "-o", "o", "--entry", "nope"],
+        "no public function @nope",
+        "{tmp}/prog.mlir",
+        {"prog.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "compile-toolchain-dir-without-manifest",
+        ["compile", "prog.mlir", "-o", "o", "--toolchain", "tc"],
+        "toolchain manifest not found",
+        "tc/toolchain.json",
+        {"prog.mlir": PROGRAM.read_text(), "tc": DIR},
+    ),
+    Case(
+        "manifest-symlink-loop",
+        ["compile", "prog.mlir", "--toolchain", "tc", "-o", "o"],
+        "toolchain manifest not found",
+        "tc/toolchain.json",
+        {
+            "prog.mlir": PROGRAM.read_text(),
+            "tc/toolchain.json": Link("x.json"),
+            "tc/x.json": Link("toolchain.json"),
+        },
+    ),
+    Case(
+        "manifest-dev-zero",
+        ["compile", "prog.mlir", "--toolchain", "tc", "-o", "o"],
+        "not a regular file",
+        "tc/toolchain.json",
+        {"prog.mlir": PROGRAM.read_text(), "tc/toolchain.json": Link("/dev/zero")},
+    ),
+    Case(
+        "manifest-tool-not-a-string",
+        ["compile", "prog.mlir", "--toolchain", "tc", "-o", "o"],
+        "expected a string, got integer 5",
+        "tc/toolchain.json",
+        _manifest(lambda d: d.__setitem__("tools", {k: 5 for k in d["tools"]})),
+    ),
+    Case(
+        "manifest-not-utf8",
+        ["compile", "prog.mlir", "--toolchain", "tc", "-o", "o"],
+        "not text (byte 0xff at offset 0)",
+        "tc/toolchain.json",
+        _manifest(lambda d: b"\xff\xfe{}"),
+    ),
+    Case(
+        "manifest-nested-too-deeply",
+        ["compile", "prog.mlir", "--toolchain", "tc", "-o", "o"],
+        "nested too deeply",
+        "tc/toolchain.json",
+        _manifest(lambda d: "[" * 100_000 + "]" * 100_000),
+    ),
+    Case(
+        "plan-symlink-loop",
+        ["build", "-B", "b", "--dry-run"],
+        "Too many levels of symbolic links",
+        "{tmp}/b/plan.json",
+        lambda good: {"b/plan.json": Link("plan.json"), "b/lock.json": str(good["lock"])},
+    ),
+    Case(
+        "plan-dev-zero",
+        ["build", "-B", "b", "--dry-run"],
+        "not a regular file",
+        "{tmp}/b/plan.json",
+        lambda good: {"b/plan.json": Link("/dev/zero"), "b/lock.json": str(good["lock"])},
+    ),
+    Case(
+        "plan-empty-file",
+        ["build", "-B", "b", "--dry-run"],
+        "not valid JSON",
+        "{tmp}/b/plan.json:1",
+        _plan(lambda d: ""),
+    ),
+    Case(
+        "config-tab-indent",
+        ["configure", "--config", "c.yaml"],
+        "malformed YAML",
+        "c.yaml:2",
+        {"c.yaml": "targets:\n\t- host\n"},
+    ),
+    Case(
+        "config-jobs-float",
+        ["configure", "--config", "c.yaml"],
+        "build.jobs: expected integer, got number 2.5",
+        "c.yaml:3",
+        {"c.yaml": "targets: [host]\nbuild:\n  jobs: 2.5\n"},
+    ),
+    Case(
+        "config-jobs-inf",
+        ["configure", "--config", "c.yaml"],
+        "expected integer, got number inf",
+        "c.yaml:3",
+        {"c.yaml": "targets: [host]\nbuild:\n  jobs: .inf\n"},
+    ),
+    Case(
+        "config-jobs-hex-huge",
+        ["configure", "--config", "c.yaml"],
+        "must be at most 4096",
+        "c.yaml:3",
+        {"c.yaml": "targets: [host]\nbuild:\n  jobs: 0x10000000000\n"},
+    ),
+    Case(
+        "config-targets-string",
+        ["configure", "--config", "c.yaml"],
+        "targets: expected a list",
+        "c.yaml:1",
+        {"c.yaml": "targets: host\n"},
+    ),
+    Case(
+        "config-targets-null-item",
+        ["configure", "--config", "c.yaml"],
+        "targets[0]: expected string, got null",
+        "c.yaml:1",
+        {"c.yaml": "targets: [null]\n"},
+    ),
+    Case(
+        "config-two-documents",
+        ["configure", "--config", "c.yaml"],
+        "another document",
+        "c.yaml:2",
+        {"c.yaml": "targets: [host]\n---\ntargets: [tpu]\n"},
+    ),
+    Case(
+        "config-scalar",
+        ["configure", "--config", "c.yaml"],
+        "the top level must be a mapping",
+        "c.yaml:1",
+        {"c.yaml": "hello\n"},
+    ),
+    Case(
+        "config-duplicate-nested-key",
+        ["configure", "--config", "c.yaml"],
+        "duplicate key `jobs`",
+        "c.yaml:4",
+        {"c.yaml": "targets: [host]\nbuild:\n  jobs: 2\n  jobs: 3\n"},
+    ),
+    Case(
+        "config-utf16",
+        ["configure", "--config", "c.yaml"],
+        "not UTF-8: byte 0xff at offset 0",
+        "c.yaml:1",
+        {"c.yaml": "targets: [host]\n".encode("utf-16")},
+    ),
+    Case(
+        "set-without-equals",
+        ["configure", "--target", "host", "--set", "build.jobs"],
+        "expected KEY=VALUE",
+        "--set",
+        {},
+    ),
+    Case(
+        "set-empty-path-segment",
+        ["configure", "--target", "host", "--set", "build..jobs=2"],
+        "malformed key path",
+        "--set build..jobs=2",
+        {},
+    ),
+    Case(
+        "set-index-syntax",
+        ["configure", "--target", "host", "--set", "targets[0]=host"],
+        "unknown key `targets[0]`",
+        "--set targets[0]=host",
+        {},
+    ),
+    Case(
+        "target-empty-string",
+        ["configure", "--target", ""],
+        "no target selected",
+        "--target",
+        {},
+    ),
+    Case(
+        "program-empty-file",
+        ["compile", "p.mlir", "-o", "o"],
+        "public functions are none",
+        "{tmp}/p.mlir",
+        {"p.mlir": ""},
+    ),
+    Case(
+        "program-unknown-dialect-op",
+        ["compile", "p.mlir", "-o", "o"],
+        "Dialect `foo' not found",
+        "host/parse",
+        {"p.mlir": _fn("%a: tensor<4xf32>", "  %b = foo.bar %a : tensor<4xf32>\n")},
+    ),
+    Case(
+        "program-dynamic-tensor",
+        ["compile", "p.mlir", "-o", "o"],
+        "dynamic shapes are not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("tensor<?x4xf32>")},
+    ),
+    Case(
+        "program-two-public-entries",
+        ["compile", "p.mlir", "-o", "o"],
+        "public functions are @matmul, @matmul2",
+        "{tmp}/p.mlir",
+        {"p.mlir": PROGRAM.read_text() + PROGRAM.read_text().replace("@matmul", "@matmul2")},
+    ),
+    Case(
+        "program-complex-element",
+        ["compile", "p.mlir", "-o", "o"],
+        "element type complex<f32> is not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("tensor<4xcomplex<f32>>")},
+    ),
+    Case(
+        "program-index-element",
+        ["compile", "p.mlir", "-o", "o"],
+        "element type index is not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("tensor<4xindex>")},
+    ),
+    Case(
+        "program-bf16-element",
+        ["compile", "p.mlir", "-o", "o"],
+        "element type bf16 is not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("tensor<4xbf16>")},
+    ),
+    Case(
+        "program-unsigned-element",
+        ["compile", "p.mlir", "-o", "o"],
+        "element type ui8 is not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": "func.func @f(%a: memref<3xui8>) {\n  return\n}\n"},
+    ),
+    Case(
+        "program-zero-sized-dim",
+        ["compile", "p.mlir", "-o", "o"],
+        "a dimension of size 0 is not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("tensor<2x0xf32>")},
+    ),
+    Case(
+        "program-entry-named-main",
+        ["compile", "p.mlir", "-o", "o"],
+        "the entry cannot be named @main",
+        "{tmp}/p.mlir: @main",
+        {"p.mlir": PROGRAM.read_text().replace("@matmul", "@main")},
+    ),
+    Case(
+        "program-nested-module",
+        ["compile", "p.mlir", "-o", "o"],
+        "modules nested in the program's module are not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": "module {\n  module {\n" + PROGRAM.read_text() + "  }\n}\n"},
+    ),
+    Case(
+        "run-entry-larger-than-memory",
+        ["run", "p.mlir", "-O0"],
+        "its arguments and results need 3725.3 GiB",
+        "@f",
+        {
+            "p.mlir": "func.func @f() -> tensor<1000000x1000000xf32> {\n"
+            "  %z = arith.constant 1.0 : f32\n"
+            "  %e = tensor.empty() : tensor<1000000x1000000xf32>\n"
+            "  %c = linalg.fill ins(%z : f32) outs(%e : tensor<1000000x1000000xf32>)"
+            " -> tensor<1000000x1000000xf32>\n"
+            "  return %c : tensor<1000000x1000000xf32>\n}\n"
+        },
+    ),
+    Case(
+        "compile-program-inside-o",
+        ["compile", "art/temps/mine.mlir", "-o", "art"],
+        "is inside art, which the compile replaces",
+        "-o art",
+        lambda good: {**_artifact(None)(good), "art/temps/mine.mlir": PROGRAM.read_text()},
+    ),
+    Case(
+        "program-scalar-entry-arg",
+        ["compile", "p.mlir", "-o", "o"],
+        "unsupported entry type `f32`",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("f32")},
+    ),
+    Case(
+        "program-vector-entry-arg",
+        ["compile", "p.mlir", "-o", "o"],
+        "unsupported entry type `vector<4xf32>`",
+        "{tmp}/p.mlir",
+        {"p.mlir": _identity("vector<4xf32>")},
+    ),
+    Case(
+        "program-strided-memref-arg",
+        ["compile", "p.mlir", "-o", "o"],
+        "memref layouts/memory spaces are not supported",
+        "{tmp}/p.mlir",
+        {"p.mlir": "func.func @f(%a: memref<4x4xf32, strided<[8, 1]>>) {\n  return\n}\n"},
+    ),
+    Case(
+        "program-wrong-return-type",
+        ["compile", "p.mlir", "-o", "o"],
+        "doesn't match function result type",
+        "host/parse",
+        {
+            "p.mlir": "func.func @f(%a: tensor<4xf32>) -> tensor<5xf32> {\n"
+            "  return %a : tensor<4xf32>\n}\n"
+        },
+    ),
+    Case(
+        "program-utf16",
+        ["compile", "p.mlir", "-o", "o"],
+        "unexpected character",
+        "host/parse",
+        {"p.mlir": PROGRAM.read_text().encode("utf-16")},
+    ),
+    Case(
+        "program-recursion-on-tpu",
+        ["compile", "p.mlir", "--target", "tpu", "-o", "o"],
+        "func.call: no StableHLO translation",
+        "{tmp}/p.mlir:2:8 (tpu: to-stablehlo)",
+        {
+            "p.mlir": "func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+            "  %b = func.call @f(%a) : (tensor<4xf32>) -> tensor<4xf32>\n"
+            "  return %b : tensor<4xf32>\n}\n"
+        },
+    ),
 ]
+
+
+def _header_only(shape: tuple[int, ...]) -> bytes:
+    """A valid .npy header for float32 `shape`, and no data."""
+    header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def _long_header() -> bytes:
+    """A version 2 .npy of f32[128, 32] whose header is padded to 300 kB."""
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (128, 32), }"
+    header += " " * 300_000 + "\n"
+    data = np.ones((128, 32), np.float32).tobytes()
+    return b"\x93NUMPY\x02\x00" + len(header).to_bytes(4, "little") + header.encode() + data
 
 
 def _pickled() -> bytes:
@@ -940,7 +1444,7 @@ def _materialize(root: Path, files: Files) -> None:
 
 def test_corpus_is_large_enough():
     broken = list((REPO / "tests" / "configs" / "broken").glob("*.yaml"))
-    assert len(CASES) >= 60
+    assert len(CASES) >= 120
     assert len(CASES) + len(broken) >= 90
     assert len({c.id for c in CASES}) == len(CASES)
 

@@ -81,7 +81,8 @@ class Program:
         else:
             head = f"func.func @fuzz({args}) {{"
             tail = ["  return", "}"]
-        return "\n".join([f"// fuzz program {self.name}", head, *em.prologue(), *body, *tail])
+        lines = [f"// fuzz program {self.name}", head, *em.prologue(), *body, *tail]
+        return "\n".join([*lines, *em.functions])
 
     def inputs(self) -> list[np.ndarray]:
         rng = np.random.default_rng(self.seed)
@@ -118,6 +119,7 @@ class Emitter:
         self.dtype = dtype
         self.counter = 0
         self.consts: set[int] = set()
+        self.functions: list[str] = []  # private functions the entry calls
 
     def fresh(self, prefix: str = "v") -> str:
         self.counter += 1
@@ -455,6 +457,34 @@ def linalg_memref_op(kind: str, out: Buffer, ins: list[Buffer]) -> Component:
     return Component(f"linalg-{kind}-memref", emit, model)
 
 
+def in_helper(parts: list[Component], bufs: list[Buffer], dtype: str, name: str) -> Component:
+    """`parts` moved into a private function of `bufs` that the entry calls
+    (offload-host once translated a callee's parallel loops outside the
+    target region: garbage results)."""
+
+    def emit(em: Emitter) -> list[str]:
+        sub = Emitter(dtype)
+        body = [line for part in parts for line in part.emit(sub)]
+        params = ", ".join(f"%{b.name}: {b.type}" for b in bufs)
+        em.functions += [
+            f"func.func private @{name}({params}) {{",
+            *sub.prologue(),
+            *body,
+            "  return",
+            "}",
+            *sub.functions,
+        ]
+        args = ", ".join(f"%{b.name}" for b in bufs)
+        types = ", ".join(b.type for b in bufs)
+        return [f"  func.call @{name}({args}) : ({types}) -> ()"]
+
+    def model(state: State) -> None:
+        for part in parts:
+            part.model(state)
+
+    return Component("call-" + "+".join(p.kind for p in parts), emit, model)
+
+
 # --- the generator ------------------------------------------------------------
 
 
@@ -478,8 +508,12 @@ class Generator:
         if r.random() < 0.25:
             return self.tensor_program(dtype)
         comps: list[Component] = []
-        for _ in range(r.choice((1, 1, 2, 2, 3))):
-            comps += self.scenario(dtype)
+        for n in range(r.choice((1, 1, 2, 2, 3))):
+            start = len(self.args)
+            part = self.scenario(dtype)
+            if r.random() < 0.15:
+                part = [in_helper(part, self.args[start:], dtype, f"helper{n}")]
+            comps += part
         return Program(f"seed{self.seed}", dtype, "memref", self.args, comps, seed=self.seed)
 
     def scenario(self, dtype: str) -> list[Component]:
@@ -487,7 +521,11 @@ class Generator:
         (the mixed function the schedule once broke), or a standalone nest."""
         r = self.rng
         dialect = r.choice(("scf", "affine"))
-        what = r.choices(("matmul", "elementwise", "reduce", "linalg"), (5, 2, 2, 2))[0]
+        what = r.choices(("matmul", "elementwise", "reduce", "linalg", "scratch"), (5, 2, 2, 2, 1))[
+            0
+        ]
+        if what == "scratch":
+            return [self.scratch_matmul(dialect, dtype)]
         if what == "elementwise":
             shape = (self.size(), self.size())[: r.choice((1, 2))]
             ops = [o for o in UNARY + BINARY if dtype != "i32" or o not in ("exp", "tanh")]
@@ -537,6 +575,39 @@ class Generator:
                 else elementwise_nest(r.choice(("scf", "affine")), out, c, None, epi)
             )
         return comps
+
+    def scratch_matmul(self, dialect: str, dtype: str) -> Component:
+        """A matmul into a local memref.alloc, an epilogue from it into an
+        argument, then the program's own memref.dealloc (which the
+        deallocation pipeline once refused). One component: alloc and
+        dealloc never part in the reducer."""
+        r = self.rng
+        m, n, k = self.size(), self.size(), self.size()
+        a, b = self.buffer((m, k), dtype), self.buffer((k, n), dtype)
+        out = self.buffer((m, n), dtype)
+        tmp = Buffer(f"scratch{len(self.args)}", (m, n), dtype)
+        form, order = r.choice(("update", "iter")), r.choice(ORDERS)
+        parts = [
+            fill_nest(dialect, tmp) if r.random() < 0.5 else linalg_memref_op("fill", tmp, []),
+            matmul_nest(dialect, a, b, tmp, form, order, "matmul", False),
+            elementwise_nest(r.choice(("scf", "affine")), out, tmp, None, r.choice(UNARY[:3])),
+        ]
+
+        def emit(em: Emitter) -> list[str]:
+            body = [line for part in parts for line in part.emit(em)]
+            return [
+                f"  %{tmp.name} = memref.alloc() : {tmp.type}",
+                *body,
+                f"  memref.dealloc %{tmp.name} : {tmp.type}",
+            ]
+
+        def model(state: State) -> None:
+            state[tmp.name] = np.zeros(tmp.shape, NP[dtype])
+            for part in parts:
+                part.model(state)
+            del state[tmp.name]
+
+        return Component("scratch-matmul-dealloc", emit, model)
 
     def tensor_program(self, dtype: str) -> Program:
         from .tensor_ops import tensor_program
