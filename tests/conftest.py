@@ -60,6 +60,7 @@ def _toolchain_key(source: str, targets: list[str]) -> str:
         *(REPO / "configs" / "targets" / f"{t}.yaml" for t in targets),
         REPO / "configs" / "toolchain.yaml",
         REPO / "bootstrap" / "offload" / "recipe.py",
+        *sorted((REPO / "bootstrap" / "offload" / "llvm_shim").glob("*.cmake")),
     ]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -10,10 +10,13 @@ system's, or the one this toolchain built)."""
 
 from __future__ import annotations
 
-from ..recipe import Component, Context, Section
+from pathlib import Path
+
+from ..recipe import CacheEntry, Component, Context, Section
 from ..targets import DeviceRuntime
 
 SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
+LLVM_SHIM = Path(__file__).parent / "llvm_shim"
 
 
 def component_name(triple: str) -> str:
@@ -33,6 +36,20 @@ def library_files(rt: DeviceRuntime) -> dict[str, str]:
         library_name(name, rt.triple): f"lib/{rt.triple}/{file}"
         for name, file in rt.libraries.items()
     }
+
+
+def _llvm_through_shim(section: Section) -> None:
+    """GPU libc writes generated headers under LLVM_BINARY_DIR, which the
+    installed LLVM's LLVMConfig.cmake sets to the installed LLVM: find LLVM
+    through llvm_shim/ (the same package, LLVM_BINARY_DIR = this build)."""
+    for i, entry in enumerate(section.entries):
+        if entry.key == "LLVM_DIR":
+            section.entries[i] = CacheEntry(
+                "LLVM_DIR", str(LLVM_SHIM), "llvm_shim/LLVMConfig.cmake"
+            )
+            section.add("MLIRBOOT_LLVM_CMAKE_DIR", entry.value, "the LLVM the shim loads")
+            return
+    raise ValueError("no LLVM_DIR to redirect")
 
 
 def mode(ctx: Context) -> str:
@@ -116,6 +133,8 @@ def plan(ctx: Context) -> list[Component]:
         )
     for rt in ctx.expansion.device_runtimes:
         section = ctx.against_toolchain(f"OpenMP device runtime for {rt.triple}", ["llvm"])
+        if "libc" in rt.runtimes:
+            _llvm_through_shim(section)
         section.add("LLVM_ENABLE_RUNTIMES", rt.runtimes)
         section.add("LLVM_DEFAULT_TARGET_TRIPLE", rt.triple)
         # What the in-tree runtimes build passes per LLVM_RUNTIME_TARGETS entry:

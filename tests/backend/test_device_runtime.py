@@ -62,6 +62,15 @@ def test_the_manifest_names_each_device_library_per_triple(gpu_toolchain):
             path = Path(libraries[f"{name}-{codegen.triple}"])
             assert path.is_relative_to(gpu_toolchain / "lib" / codegen.triple), path
             assert path.exists()
+    # GPU libc's math library: device math with libc's own implementations
+    for triple in {load(t).device.triple for t in TARGETS}:  # type: ignore[union-attr]
+        libm = libraries.get(f"libm-{triple}")
+        if libm is None:
+            continue
+        defined = subprocess.run(
+            [LLVM / "llvm-nm", "--defined-only", libm], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert {"expf", "logf", "tanhf", "powf", "exp"} <= set(defined), triple
 
 
 @pytest.mark.parametrize("target", TARGETS)
