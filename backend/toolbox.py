@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..bootstrap.errors import UsageError
 from ..bootstrap.manifest import Manifest, locate
+from ..bootstrap.offload.recipe import component_name, library_name
 from ..bootstrap.toolset import system_manifest
 
 PASSES_LIBRARY = "MlirbootPasses"  # its name in the manifest's libraries
@@ -64,6 +65,21 @@ class Toolbox:
             return self.manifest.library("omptarget").parent
         except UsageError:
             return Path(self.manifest.prefix) / "lib"
+
+    def device_library(self, name: str, triple: str, target: str) -> Path:
+        """A device runtime library the toolchain's devicertl-<triple> build
+        installed (toolchain.json `libraries`: <name>-<triple>)."""
+        key = library_name(name, triple)
+        found = self.manifest.libraries.get(key)
+        if found and Path(found).exists():
+            return Path(found)
+        component = component_name(triple)
+        raise UsageError(
+            f"the toolchain has no device runtime `{key}` (component {component})",
+            where=f"{target} device, {self.manifest.path or 'system LLVM ' + self.manifest.prefix}",
+            hint=f"mlirboot configure --target {target} && mlirboot build {component}, "
+            "then compile with --toolchain <its prefix>",
+        )
 
     def cuda_root(self) -> Path:
         """A CUDA tool root with bin/ptxas and bin/nvlink: the manifest's ptxas,

@@ -26,7 +26,7 @@ matmul and the big softmax against torch (TF32 off). Prints a table and writes
 DIR/results.json.
 
 What to expect: the device code is serial today -- the target region runs on
-one GPU thread (backend/data/stubs/nvptx.ll), so the 4096^3 matmul (6.9e10
+one GPU thread (a Generic-mode kernel on the DeviceRTL), so the 4096^3 matmul (6.9e10
 FMAs on one thread) is expected to take far longer than torch, possibly past
 --timeout; this script measures that, it does not hide it. The prog's wall
 time includes the offload runtime's start-up and the host<->device copies;

@@ -133,6 +133,9 @@ class Component:
     build_targets: list[str] = field(default_factory=list)
     install_targets: list[str] = field(default_factory=list)
     provides: dict[str, list[str]] = field(default_factory=dict)
+    # provided library name -> its file relative to the prefix (toolchain.json
+    # lists it when the build installed it)
+    library_files: dict[str, str] = field(default_factory=dict)
     packages: list[dict[str, str]] = field(default_factory=list)
     pip: dict[str, str] | None = None
     # system components: where the distribution's LLVM lives

@@ -27,6 +27,13 @@ class DeviceRuntime:
     cmake: dict[str, CMakeValue] = field(
         default_factory=dict, metadata=doc("RUNTIMES_<triple>_<KEY> entries")
     )
+    libraries: dict[str, str] = field(
+        default_factory=dict,
+        metadata=doc(
+            "name -> file the build installs under lib/<triple>/; toolchain.json "
+            "lists it as `<name>-<triple>` (codegen.device_libraries links them)"
+        ),
+    )
 
 
 @dataclass
@@ -70,6 +77,13 @@ class Codegen:
         metadata=doc(
             "backend/data/stubs/<name>.c (a device runtime compiled into the image) "
             "or <name>.ll (a kernel-entry stub)"
+        ),
+    )
+    device_libraries: list[str] = field(
+        default_factory=list,
+        metadata=doc(
+            "device runtime libraries (device_runtimes[].libraries names) llvm-linked "
+            "into every device image, only what it needs; found in toolchain.json"
         ),
     )
     alloca_address_space: int | None = field(
@@ -223,9 +237,10 @@ def expand(config: Config, specs: dict[str, TargetSpec]) -> Expansion:
                 merged = device_runtimes[rt.triple]
                 merged.runtimes = _union(merged.runtimes, rt.runtimes)
                 merged.cmake = {**merged.cmake, **rt.cmake}
+                merged.libraries = {**merged.libraries, **rt.libraries}
             else:
                 device_runtimes[rt.triple] = DeviceRuntime(
-                    rt.triple, list(rt.runtimes), dict(rt.cmake)
+                    rt.triple, list(rt.runtimes), dict(rt.cmake), dict(rt.libraries)
                 )
     archs = {
         spec.name: list(config.archs.get(spec.name, spec.archs.default))

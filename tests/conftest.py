@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from mbtest import REPO, device_runtime_targets
 
 # Every test compiles for real: a compile-cache hit would skip the code under
 # test (tests/backend/test_compile_cache.py turns the cache on for itself).
@@ -36,3 +40,57 @@ def cli(tmp_path: Path):
         return run_cli(*args, cwd=kw.pop("cwd", tmp_path), **kw)
 
     return call
+
+
+# --- a toolchain with the GPU device runtimes -------------------------------
+#
+# The nvidia and amd pipelines link the OpenMP DeviceRTL that mlirboot builds
+# (codegen.device_libraries); Debian's LLVM ships none. One session builds the
+# devicertl-<triple> components once, through mlirboot itself, from the LLVM
+# source in MLIRBOOT_LLVM_SOURCE (scripts/test.sh sets it) against the system
+# LLVM 22, into a key-named dir beside pytest's numbered temp dirs: a rerun
+# finds it and mlirboot's incremental build does nothing.
+
+SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
+
+
+def _toolchain_key(source: str, targets: list[str]) -> str:
+    digest = hashlib.sha256(source.encode())
+    for path in [
+        *(REPO / "configs" / "targets" / f"{t}.yaml" for t in targets),
+        REPO / "configs" / "toolchain.yaml",
+        REPO / "bootstrap" / "offload" / "recipe.py",
+        *sorted((REPO / "bootstrap" / "offload" / "llvm_shim").glob("*.cmake")),
+    ]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def gpu_toolchain(tmp_path_factory) -> Path:
+    """The prefix (toolchain.json) of a system-LLVM toolchain plus the device
+    runtimes of every target that links them."""
+    source = os.environ.get(SOURCE_ENV, "")
+    if not source or not Path(source, "openmp", "device").is_dir():
+        pytest.skip(
+            f"{SOURCE_ENV} does not point at the LLVM 22.1.8 source: the nvidia/amd "
+            "device runtimes (DeviceRTL) are built from it"
+        )
+    targets, components = device_runtime_targets()
+    root = tmp_path_factory.getbasetemp()
+    while root.parent != root and not root.name.startswith("pytest-of-"):
+        root = root.parent
+    if root.parent == root:
+        root = tmp_path_factory.getbasetemp()
+    base = root / f"mlirboot-devicertl-{_toolchain_key(source, targets)}"
+    base.mkdir(parents=True, exist_ok=True)
+    build, prefix = base / "build", base / "toolchain"
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build, even for concurrent sessions
+        for args in (
+            ["configure", "--target", ",".join(targets), "-B", build, "--prefix", prefix],
+            ["build", "-B", build, *components],
+        ):
+            done = run_cli(*args, cwd=base, env={SOURCE_ENV: source}, timeout=7200)
+            assert done.returncode == 0, done.stderr[-5000:]
+    return prefix

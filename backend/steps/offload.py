@@ -191,10 +191,11 @@ def translate_device(ctx: Context) -> Path:
 
 
 def _device_runtime(ctx: Context, device: Path) -> Path:
-    """The target's device runtime as IR: data/stubs/<entry_stub>.c compiled
+    """The target's own device runtime as IR: data/stubs/<entry_stub>.c compiled
     by the toolchain's clang to bitcode for the device triple (x86: the
-    OpenMP entry points on libomp), or data/stubs/<entry_stub>.ll (the GPU
-    kernel-entry stubs) under the device module's triple and data layout."""
+    OpenMP entry points on libomp), or data/stubs/<entry_stub>.ll (a
+    kernel-entry stub, for a triple LLVM builds no DeviceRTL for) under the
+    device module's triple and data layout."""
     source = STUBS / f"{ctx.device.entry_stub}.c"
     if source.exists():
         bc = ctx.temp(".bc", "runtime")
@@ -224,20 +225,66 @@ def _device_runtime(ctx: Context, device: Path) -> Path:
     return stub
 
 
+def device_libraries(ctx: Context) -> list[Path]:
+    """codegen.device_libraries (the DeviceRTL bitcode, ...) as the
+    toolchain's manifest names them; one line naming the component that
+    builds them when the toolchain lacks one."""
+    assert ctx.device.triple is not None
+    target = ctx.pipeline.device_target or ctx.target
+    return [
+        ctx.tools.device_library(name, ctx.device.triple, target)
+        for name in ctx.device.device_libraries
+    ]
+
+
 def linked_device_ir(ctx: Context) -> Path:
-    """Device IR + the target's device runtime (or kernel-entry stub),
-    optimized at the -O level. (Steps calling this declare
+    """Device IR + the target's device runtime, optimized at the -O level.
+    The device runtime is either the toolchain's libraries
+    (codegen.device_libraries: linked as clang links the DeviceRTL, only
+    what the kernels need, internalized, then optimized with them at O2 or
+    higher, as clang-linker-wrapper's device LTO does) or the target's
+    entry_stub. (Steps calling this declare
     `needs=("device_ll",), reads=("blas_device_ir",)`.)"""
     device = ctx.file("device_ll")
-    stub = _device_runtime(ctx, device)
+    libraries = device_libraries(ctx)
+    runtime = [] if libraries else [_device_runtime(ctx, device)]
     linked = ctx.temp(".bc", "linked")
-    ctx.run([ctx.tools.tool("llvm-link"), device, stub, *ctx.each("blas_device_ir"), "-o", linked])
+    llvm_link = ctx.tools.tool("llvm-link")
+    ctx.run([llvm_link, device, *runtime, *ctx.each("blas_device_ir"), "-o", linked])
+    level = ctx.opt if ctx.opt != "O0" else "O1"
+    if libraries:
+        # The flags apply to every file after the first.
+        with_rt = ctx.temp(".bc", "devicertl")
+        ctx.run(
+            [llvm_link, linked, "--only-needed", "--internalize", *libraries, "-o", with_rt],
+            tag="link-devicertl",
+        )
+        _check_entry_points(ctx, with_rt, libraries)
+        linked = with_rt
+        level = ctx.opt if ctx.opt in ("O2", "O3") else "O2"
     optimized = ctx.temp(".bc", "opt")
     # The middle end folds the memref descriptors away; the SPIR-V backend
     # cannot type them otherwise.
-    level = ctx.opt if ctx.opt != "O0" else "O1"
     ctx.run([ctx.tools.tool("opt"), f"-passes=default<{level}>", linked, "-o", optimized])
     return optimized
+
+
+# What MLIR's OpenMP translation calls in every kernel (generic or SPMD).
+ENTRY_POINTS = ("__kmpc_target_init", "__kmpc_target_deinit")
+
+
+def _check_entry_points(ctx: Context, linked: Path, libraries: list[Path]) -> None:
+    """The device runtime defines the kernel entry points (a library that is
+    not a DeviceRTL would leave them undefined until the device link fails)."""
+    listing = ctx.temp(".ll", "devicertl")
+    ctx.run([ctx.tools.tool("llvm-dis"), linked, "-o", listing], tag="dis")
+    text = listing.read_text()
+    defined = set(re.findall(r"^define [^@]*@([\w.$]+)\(", text, re.M))
+    missing = [name for name in ENTRY_POINTS if name not in defined]
+    names = ", ".join(lib.name for lib in libraries)
+    if missing:
+        raise BuildError(f"{names} does not define {missing[0]}", where=ctx.where())
+    ctx.info.validation["devicertl"] = f"linked {names}: {', '.join(ENTRY_POINTS)} defined"
 
 
 DEVICE_IR = {"needs": ("device_ll",), "reads": ("blas_device_ir",)}
@@ -290,8 +337,8 @@ def link(ctx: Context, extra: list[str] | None = None) -> Path:
     lib = ctx.tools.lib_dir
     device_flags = list(extra or [])
     if device_is_gpu(ctx):
-        # No OpenMP device runtime is linked: the image is self-contained
-        # (see data/stubs), so the device link must not look for one.
+        # The device runtime is already in the image (linked_device_ir):
+        # the device link must not look for one.
         device_flags += [f"--offload-arch={ctx.device.arch}", "-nogpulib"]
     ctx.run(
         [

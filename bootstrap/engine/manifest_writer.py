@@ -39,6 +39,9 @@ def build_manifest(plan: Plan) -> Manifest:
     components: dict[str, dict[str, object]] = {}
     system_prefix: Path | None = None
     for comp in plan.components:
+        for name, rel in comp.library_files.items():
+            if (prefix / rel).exists():
+                libraries[name] = str(prefix / rel)
         if comp.action == "system":
             system_prefix = system_prefix or find_system_llvm(comp.llvm_prefix)
             components[comp.name] = {

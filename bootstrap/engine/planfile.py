@@ -49,6 +49,7 @@ COMPONENT_FIELDS: dict[str, Any] = {
     "build_targets": list[str] | None,
     "install_targets": list[str] | None,
     "provides": dict[str, list[str] | None] | None,
+    "library_files": dict[str, str] | None,
     "settings_hash": str,
     "packages": list[dict[str, str | None]] | None,
     "pip": dict[str, str] | None,
@@ -84,6 +85,7 @@ class Component:
     install_targets: list[str] = field(default_factory=lambda: ["install"])
     tools: list[str] = field(default_factory=list)
     libraries: list[str] = field(default_factory=list)
+    library_files: dict[str, str] = field(default_factory=dict)  # name -> relative to prefix
     settings_hash: str = ""
     packages: list[Package] = field(default_factory=list)
     pip: PipSpec | None = None
@@ -247,6 +249,7 @@ def _component(data: dict[str, Any], where: str) -> Component:
         install_targets=list(data.get("install_targets") or ["install"]),
         tools=list(provides.get("tools") or []),
         libraries=list(provides.get("libraries") or []),
+        library_files=dict(data.get("library_files") or {}),
         settings_hash=str(data.get("settings_hash", "")),
         packages=[Package(p["name"], p.get("version")) for p in data.get("packages") or []],
         pip=PipSpec(pip["package"], str(pip["version"])) if pip else None,

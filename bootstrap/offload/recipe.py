@@ -10,11 +10,48 @@ system's, or the one this toolchain built)."""
 
 from __future__ import annotations
 
-from ..recipe import LLVM_LICENSE, Component, Context, Section
+from pathlib import Path
+
+from ..recipe import LLVM_LICENSE, CacheEntry, Component, Context, Section
+from ..targets import DeviceRuntime
 
 LICENSE = LLVM_LICENSE
 
 SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
+LLVM_SHIM = Path(__file__).parent / "llvm_shim"
+
+
+def component_name(triple: str) -> str:
+    """The standalone component that builds a triple's device runtimes."""
+    return f"devicertl-{triple}"
+
+
+def library_name(name: str, triple: str) -> str:
+    """A device runtime library's name in toolchain.json `libraries`."""
+    return f"{name}-{triple}"
+
+
+def library_files(rt: DeviceRuntime) -> dict[str, str]:
+    """toolchain.json name -> file under the prefix, of each library the
+    triple's device runtimes install (lib/<triple>/, per-target runtime dir)."""
+    return {
+        library_name(name, rt.triple): f"lib/{rt.triple}/{file}"
+        for name, file in rt.libraries.items()
+    }
+
+
+def _llvm_through_shim(section: Section) -> None:
+    """GPU libc writes generated headers under LLVM_BINARY_DIR, which the
+    installed LLVM's LLVMConfig.cmake sets to the installed LLVM: find LLVM
+    through llvm_shim/ (the same package, LLVM_BINARY_DIR = this build)."""
+    for i, entry in enumerate(section.entries):
+        if entry.key == "LLVM_DIR":
+            section.entries[i] = CacheEntry(
+                "LLVM_DIR", str(LLVM_SHIM), "llvm_shim/LLVMConfig.cmake"
+            )
+            section.add("MLIRBOOT_LLVM_CMAKE_DIR", entry.value, "the LLVM the shim loads")
+            return
+    raise ValueError("no LLVM_DIR to redirect")
 
 
 def mode(ctx: Context) -> str:
@@ -45,6 +82,8 @@ def contribute(ctx: Context, llvm: Component) -> None:
     llvm.add_section(section)
     llvm.add_distribution(["runtimes"])
     llvm.provides.setdefault("libraries", []).extend(["omptarget", "omp", "offload"])
+    for rt in exp.device_runtimes:
+        llvm.library_files.update(library_files(rt))
 
 
 def plan(ctx: Context) -> list[Component]:
@@ -98,8 +137,14 @@ def plan(ctx: Context) -> list[Component]:
         )
     for rt in ctx.expansion.device_runtimes:
         section = ctx.against_toolchain(f"OpenMP device runtime for {rt.triple}", ["llvm"])
+        if "libc" in rt.runtimes:
+            _llvm_through_shim(section)
         section.add("LLVM_ENABLE_RUNTIMES", rt.runtimes)
         section.add("LLVM_DEFAULT_TARGET_TRIPLE", rt.triple)
+        # What the in-tree runtimes build passes per LLVM_RUNTIME_TARGETS entry:
+        # libc picks its target (and the GPU build) from it, not from the
+        # compiler target, and runtimes/ adds nvptx's -flto -c probe flags.
+        section.add("LLVM_RUNTIMES_TARGET", rt.triple)
         section.add("LLVM_ENABLE_PER_TARGET_RUNTIME_DIR", True, "lib/<triple>/: no overwrites")
         # Cross-compiling for the device: CMake's compiler probe cannot link
         # a host program for it, and host flags do not apply.
@@ -110,9 +155,10 @@ def plan(ctx: Context) -> list[Component]:
         section.add("CMAKE_C_FLAGS", "")
         section.add("CMAKE_CXX_FLAGS", "")
         section.extend(rt.cmake)
+        files = library_files(rt)
         out.append(
             Component(
-                name=f"devicertl-{rt.triple}",
+                name=component_name(rt.triple),
                 recipe="offload",
                 license=LICENSE,
                 action="cmake",
@@ -122,7 +168,8 @@ def plan(ctx: Context) -> list[Component]:
                 source_env=SOURCE_ENV,
                 depends_on=["llvm", "offload"],
                 install_targets=["install"],
-                provides={"libraries": [f"ompdevice-{rt.triple}"]},
+                provides={"libraries": list(files)},
+                library_files=files,
                 sections=[section],
             )
         )

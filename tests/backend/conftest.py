@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mbtest import needs_device_runtime
 from mlirboot.backend.driver import compile_program
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -33,13 +34,28 @@ def programs() -> Path:
 
 
 @pytest.fixture(scope="session")
-def compiled(tmp_path_factory):
+def toolchain_for(request):
+    """`toolchain_for(target)`: the toolchain to compile for a target with:
+    the one with the device runtimes (tests/conftest.py gpu_toolchain) when
+    the target links them, else None (the system LLVM 22)."""
+
+    def get(target: str) -> str | None:
+        if needs_device_runtime(target):
+            return str(request.getfixturevalue("gpu_toolchain"))
+        return None
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory, toolchain_for):
     cache: dict[tuple, object] = {}
 
     def get(program: str, target: str, **kw):
         key = (program, target, tuple(sorted(kw.items())))
         if key not in cache:
             out = tmp_path_factory.mktemp(f"{program}-{target}") / "artifact"
+            kw.setdefault("toolchain", toolchain_for(target))
             cache[key] = compile_program(PROGRAMS / f"{program}.mlir", target=target, out=out, **kw)
         return cache[key]
 

@@ -180,10 +180,12 @@ def test_approximation_accuracy_on_host(host_approx):
 
 
 @pytest.mark.parametrize("target", ["nvidia", "amd", "intel"])
-def test_all_approximated_ops_compile_for_gpus(math_program, target, tmp_path):
+def test_all_approximated_ops_compile_for_gpus(math_program, target, tmp_path, toolchain_for):
     if target == "intel" and not have_tool("spirv-val"):
         pytest.skip("spirv-val is not installed")
-    art = compile_program(math_program, target=target, out=tmp_path / "a")
+    art = compile_program(
+        math_program, target=target, out=tmp_path / "a", toolchain=toolchain_for(target)
+    )
     assert art.meta["info"]["validation"]
 
 

@@ -66,7 +66,7 @@ def test_cli_run_wrong_shape_exit_2(tmp_path, capsys, programs):
     assert code == 2 and len(err) == 1 and "input 1" in err[0]
 
 
-def test_absent_gpu_device_one_line(compiled, reference, capsys, tmp_path, programs):
+def test_absent_gpu_device_one_line(reference, capsys, tmp_path, programs, toolchain_for):
     """No silent host fallback: running the nvidia executable here fails,
     saying which device is missing and what the runtime found."""
     from mlirboot.backend.devices import runtime_backends
@@ -83,6 +83,8 @@ def test_absent_gpu_device_one_line(compiled, reference, capsys, tmp_path, progr
         str(programs / "matmul.mlir"),
         "--target",
         "nvidia",
+        "--toolchain",
+        toolchain_for("nvidia"),
         "-i",
         str(tmp_path / "a.npy"),
         "-i",

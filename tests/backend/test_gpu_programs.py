@@ -7,6 +7,7 @@ whose files other tests compile for every target)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,12 +26,17 @@ _CACHE: dict[tuple[str, str], object] = {}
 
 
 @pytest.fixture(scope="module")
-def gpu_compiled(tmp_path_factory):
+def gpu_compiled(tmp_path_factory, toolchain_for):
     def get(program: str, target: str):
         key = (program, target)
         if key not in _CACHE:
             out = tmp_path_factory.mktemp(f"{program}-{target}") / "artifact"
-            _CACHE[key] = compile_program(GPU_PROGRAMS / f"{program}.mlir", target=target, out=out)
+            _CACHE[key] = compile_program(
+                GPU_PROGRAMS / f"{program}.mlir",
+                target=target,
+                out=out,
+                toolchain=toolchain_for(target),
+            )
         return _CACHE[key]
 
     return get
@@ -75,9 +81,11 @@ def test_amd(gpu_compiled, program):
     ).stdout
     assert _undefined(syms) == []
     assert "malloc" not in syms and "free" not in syms
-    # big temporaries are not on the (per-thread scratch) stack
+    # big temporaries (64 KiB each) are not on the (per-thread scratch) stack;
+    # the DeviceRTL's own frame (its generic state machine) is a few bytes
     if program == "mlp_relu":
-        assert ".private_segment_fixed_size: 0" in syms
+        (size,) = re.findall(r"\.private_segment_fixed_size: (\d+)", syms)
+        assert int(size) < 1024, size
 
 
 @pytest.mark.parametrize("program", models.PROGRAMS)

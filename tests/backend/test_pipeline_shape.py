@@ -142,12 +142,17 @@ def test_a_new_device_flavour_is_only_yaml_for_configure(tmp_path):
     assert result.plan.archs == {"nvidia-ampere": ["sm_80"]}
 
 
-def test_a_new_device_flavour_is_only_yaml_for_compile(tmp_path, monkeypatch):
+def test_a_new_device_flavour_is_only_yaml_for_compile(tmp_path, monkeypatch, gpu_toolchain):
     configs, pipes = _nvidia_flavour(tmp_path)
     monkeypatch.setattr(pipeline_mod, "PIPELINE_DIR", pipes)
     monkeypatch.setattr(pipeline_mod, "TARGETS_DIR", configs / "targets")
     assert "nvidia-ampere" in pipeline_mod.targets()
-    art = compile_program(PROGRAMS / "matmul.mlir", target="nvidia-ampere", out=tmp_path / "art")
+    art = compile_program(
+        PROGRAMS / "matmul.mlir",
+        target="nvidia-ampere",
+        out=tmp_path / "art",
+        toolchain=str(gpu_toolchain),
+    )
     assert art.meta["arch"] == "sm_80"
     assert ".target sm_80" in art.files["ptx"].read_text()
     assert art.meta["info"]["validation"]["ptxas"] == "ptxas -arch=sm_80: ok"

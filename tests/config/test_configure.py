@@ -107,6 +107,22 @@ def test_system_provider_builds_only_what_the_system_lacks(tmp_path: Path):
     rt = cache_entries(nv.files["devicertl-nvptx64-nvidia-cuda.cmake"])
     assert rt["LLVM_DEFAULT_TARGET_TRIPLE"] == "nvptx64-nvidia-cuda"
     assert rt["CMAKE_C_COMPILER"] == "/usr/lib/llvm-22/bin/clang"
+    # OpenMP DeviceRTL and GPU libc, as LLVM's Offload.cmake; libc targets the
+    # device (LLVM_RUNTIMES_TARGET) and finds LLVM through the shim, so its
+    # generated headers stay in the build tree, not under /usr/lib/llvm-22.
+    assert rt["LLVM_ENABLE_RUNTIMES"] == "openmp;libc"
+    assert rt["LLVM_RUNTIMES_TARGET"] == "nvptx64-nvidia-cuda"
+    assert rt["MLIRBOOT_LLVM_CMAKE_DIR"] == "/usr/lib/llvm-22/lib/cmake/llvm"
+    shim = Path(rt["LLVM_DIR"])
+    assert (shim / "LLVMConfig.cmake").exists() and (shim / "LLVMConfigVersion.cmake").exists()
+    assert 'set(LLVM_BINARY_DIR "${CMAKE_BINARY_DIR}")' in (shim / "LLVMConfig.cmake").read_text()
+    # toolchain.json will name what it installs, per triple
+    component = nv.plan.component("devicertl-nvptx64-nvidia-cuda")
+    assert component.library_files == {
+        "libc-nvptx64-nvidia-cuda": "lib/nvptx64-nvidia-cuda/libc.bc",
+        "libm-nvptx64-nvidia-cuda": "lib/nvptx64-nvidia-cuda/libm.bc",
+        "ompdevice-nvptx64-nvidia-cuda": "lib/nvptx64-nvidia-cuda/libomptarget-nvptx.bc",
+    }
     llvm = nv.plan.component("llvm")
     assert {"name": "mlir-22-tools", "version": "1:22.1.8-1~deb13u5"} in llvm.packages
 

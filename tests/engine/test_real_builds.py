@@ -100,6 +100,13 @@ def test_offload_with_gpu_plugins_and_device_runtime(tmp_path: Path, llvm_source
     # The device runtime lands under lib/<triple>/, never over another one.
     assert list(prefix.glob("lib/nvptx64-nvidia-cuda/libomptarget-nvptx*.bc"))
     assert list(prefix.glob("lib/nvptx64-nvidia-cuda/libompdevice.a"))
+    # GPU libc beside it; the manifest names each device library per triple.
+    for name, file in (("ompdevice", "libomptarget-nvptx.bc"), ("libm", "libm.bc")):
+        path = Path(manifest["libraries"][f"{name}-nvptx64-nvidia-cuda"])
+        assert path == prefix / "lib" / "nvptx64-nvidia-cuda" / file and path.exists()
+    # libc's generated headers went to the build tree (llvm_shim), not the LLVM.
+    rt_build = build / "devicertl-nvptx64-nvidia-cuda" / "build"
+    assert (rt_build / "include" / "nvptx64-nvidia-cuda" / "stdio.h").exists()
     log = (build / "offload" / "logs" / "configure.log").read_text()
     built = log.split("Building the offload library with support for")[1].split("\n")[0]
     assert all(plugin in built for plugin in plugins), built
