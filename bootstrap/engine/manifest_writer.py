@@ -51,6 +51,11 @@ def build_manifest(plan: Plan) -> Manifest:
                 "packages": [p.name for p in comp.packages],
             }
         elif comp.name in records:
+            # Tools outside toolset.TOOLS (stablehlo-opt, enzymemlir-opt) that
+            # a built component installed.
+            for tool in comp.tools:
+                if tool not in tools and (prefix / "bin" / tool).is_file():
+                    tools[tool] = str(prefix / "bin" / tool)
             components[comp.name] = {
                 "version": comp.version,
                 "provider": "pip" if comp.action == "pip" else "source",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..recipe import Component, Context, Section
+
+TOOLS = ["stablehlo-opt", "stablehlo-translate"]
+INSTALL_TOOLS = Path(__file__).parent / "install_tools.cmake"
 
 LICENSE: str | None = "Apache-2.0"  # openxla/stablehlo LICENSE
 
@@ -13,6 +18,11 @@ def plan(ctx: Context) -> list[Component]:
     main = ctx.against_toolchain("StableHLO against the toolchain's MLIR", ["mlir", "llvm"])
     main.add("STABLEHLO_BUILD_EMBEDDED", False, "standalone, not inside an LLVM build")
     main.add("STABLEHLO_ENABLE_BINDINGS_PYTHON", False)
+    main.add(
+        "CMAKE_PROJECT_stablehlo_INCLUDE",
+        str(INSTALL_TOOLS),
+        "install rules for stablehlo-opt/-translate (StableHLO has none)",
+    )
     extra = Section("Extra entries (stablehlo.cmake)")
     extra.extend(ctx.config.stablehlo.cmake)
     source = ctx.config.sources.stablehlo  # type: ignore[union-attr]
@@ -29,7 +39,7 @@ def plan(ctx: Context) -> list[Component]:
             source_env="MLIRBOOT_STABLEHLO_SOURCE",
             depends_on=["llvm"],
             install_targets=["install"],
-            provides={"tools": ["stablehlo-opt", "stablehlo-translate"]},
+            provides={"tools": list(TOOLS)},
             sections=[main, extra],
         )
     ]
