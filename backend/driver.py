@@ -300,7 +300,7 @@ def compile_program(
     conditions |= frozenset({emit} if emit == "staticlib" else ())
     stages = pipeline.active(conditions)
     _check_emit(pipeline, stages, emit)
-    if blas and not any(s.when == "blas" for s in stages):
+    if blas and not any("blas" in s.when for s in stages):
         raise UsageError(
             f"--blas is not available for target {pipeline.target}",
             where="--blas",
@@ -497,7 +497,7 @@ def _emit(ctx: Context, emit: str) -> dict[str, Path]:
 
 
 def _has_blas(target: str) -> bool:
-    return any(s.when == "blas" for s in load_pipeline(target).stages)
+    return any("blas" in s.when for s in load_pipeline(target).stages)
 
 
 def _grad_request(
