@@ -15,6 +15,7 @@ import ctypes
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,23 @@ def _aligned(buf: TensorType) -> np.ndarray:
     return raw[start : start + buf.nbytes].view(buf.dtype).reshape(buf.shape)
 
 
+def bind(
+    library: Path, entry: str, buffers: tuple[TensorType, ...], threads: int | None = None
+) -> tuple[Callable[[], None], list[np.ndarray]]:
+    """`entry` bound to fresh aligned zeroed buffers (one per parameter): fill
+    the argument buffers, then each call of the returned function runs the
+    entry once on them with `threads` threads (benchmarks time this)."""
+    fn = _entry(library, entry, len(buffers))
+    arrays = [_aligned(b) for b in buffers]
+    pointers = [a.ctypes.data for a in arrays]
+
+    def run(keep: list[np.ndarray] = arrays) -> None:  # `keep`: the buffers outlive `run`
+        _set_threads(library, threads)
+        fn(*pointers)
+
+    return run, arrays
+
+
 def call(
     library: Path,
     entry: str,
@@ -96,10 +114,8 @@ def call(
 ) -> list[Any]:
     """Run `entry` on copies of `inputs` (the compiled code may write into its
     arguments; the caller's arrays stay as they were); returns every buffer."""
-    fn = _entry(library, entry, len(buffers))
-    _set_threads(library, threads)
-    arrays = [_aligned(b) for b in buffers]
+    run, arrays = bind(library, entry, buffers, threads)
     for dst, src in zip(arrays, inputs, strict=False):
         np.copyto(dst, src, casting="no")
-    fn(*(a.ctypes.data for a in arrays))
+    run()
     return arrays
