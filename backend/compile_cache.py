@@ -106,7 +106,7 @@ def key(program: bytes, settings: dict[str, Any], manifest: Manifest) -> str:
             "settings": settings,
             "backend": backend_identity(),
             "toolchain": toolchain_identity(manifest),
-            "host": host_identity(),
+            "machine": host_identity(),
         },
         sort_keys=True,
         default=str,

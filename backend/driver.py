@@ -217,7 +217,7 @@ def _transform_library(ctx: Context, name: str) -> Path:
             "library": libraries[name].name,
             "dtype": dtype,
             "tiling": {"mr": tiling.mr, "nr": tiling.nr, "kc": tiling.kc, "mb": tiling.mb},
-            "host": {"avx512": cpu.avx512, "l1d": cpu.l1d, "l2": cpu.l2},
+            "cpu": {"avx512": cpu.avx512, "l1d": cpu.l1d, "l2": cpu.l2},
         }
     return libraries[name]
 

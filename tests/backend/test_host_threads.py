@@ -21,20 +21,21 @@ from mlirboot.backend.toolbox import Toolbox
 PROGRAMS = Path(__file__).parent / "programs"
 ROWS = 96
 
-# Each row of the result: the number (omp_get_thread_num) of the thread that
-# ran that iteration of the parallel dim.
+# Each element of the result: the number (omp_get_thread_num) of the thread
+# that ran that iteration of a parallel loop. (A hand-written scf.parallel: a
+# linalg op's loop with a call in it is not parallelized, the call's effects
+# being unknown; see test_linalg_and_matmul_loops_fork_threads for those.)
 WHO = f"""
 func.func private @omp_get_thread_num() -> i32
-func.func @who(%x: tensor<{ROWS}x8xf32>) -> tensor<{ROWS}xi32> {{
-  %e = tensor.empty() : tensor<{ROWS}xi32>
-  %r = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
-                       iterator_types = ["parallel", "reduction"]}}
-      ins(%x : tensor<{ROWS}x8xf32>) outs(%e : tensor<{ROWS}xi32>) {{
-    ^bb0(%v: f32, %acc: i32):
-      %t = func.call @omp_get_thread_num() : () -> i32
-      linalg.yield %t : i32
-  }} -> tensor<{ROWS}xi32>
-  return %r : tensor<{ROWS}xi32>
+func.func @who(%x: memref<{ROWS}xf32>, %out: memref<{ROWS}xi32>) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant {ROWS} : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {{
+    %t = func.call @omp_get_thread_num() : () -> i32
+    memref.store %t, %out[%i] : memref<{ROWS}xi32>
+  }}
+  return
 }}
 """
 
@@ -57,7 +58,7 @@ def who(tmp_path_factory) -> Artifact:
 
 
 def _threads_seen(art: Artifact, **kw) -> set[int]:
-    (rows,) = art.run(np.zeros((ROWS, 8), np.float32), **kw)
+    _, rows = art.run(np.zeros(ROWS, np.float32), np.zeros(ROWS, np.int32), **kw)
     return set(rows.tolist())
 
 
@@ -137,16 +138,19 @@ def test_threads_must_be_a_positive_integer(who, bad):
     from mlirboot.bootstrap.errors import UsageError
 
     with pytest.raises(UsageError, match="threads must be a positive integer"):
-        who.run(np.zeros((ROWS, 8), np.float32), threads=bad)
+        who.run(np.zeros(ROWS, np.float32), np.zeros(ROWS, np.int32), threads=bad)
 
 
 def test_cli_run_threads(who, cli, tmp_path):
-    np.save(tmp_path / "x.npy", np.zeros((ROWS, 8), np.float32))
+    np.save(tmp_path / "x.npy", np.zeros(ROWS, np.float32))
+    np.save(tmp_path / "o.npy", np.zeros(ROWS, np.int32))
     out = tmp_path / "rows.npy"
-    result = cli("run", who.path, "-i", "x.npy", "--output", out, "--threads", "3")
+    result = cli(
+        "run", who.path, "-i", "x.npy", "-i", "o.npy", "--output", f"1={out}", "--threads", "3"
+    )
     assert result.returncode == 0, result.stderr
     assert set(np.load(out).tolist()) == {0, 1, 2}
-    bad = cli("run", who.path, "-i", "x.npy", "--threads", "0")
+    bad = cli("run", who.path, "-i", "x.npy", "-i", "o.npy", "--threads", "0")
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "--threads" in bad.stderr, bad.stderr
 
@@ -179,3 +183,50 @@ def test_blas_takes_the_thread_count_too(compiled, reference):
             np.testing.assert_allclose(got, expected[0], rtol=1e-4, atol=1e-3)
         library = inprocess._load(art.files["shared_library"])
         assert library.openblas_get_num_threads() == threads
+
+
+ELEMENTWISE = """
+#id = affine_map<(i, j) -> (i, j)>
+func.func @ew(%a: tensor<300x64xf32>, %b: tensor<300x64xf32>) -> tensor<300x64xf32> {
+  %e = tensor.empty() : tensor<300x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<300x64xf32>, tensor<300x64xf32>) outs(%e : tensor<300x64xf32>) {
+    ^bb0(%x: f32, %y: f32, %o: f32):
+      %m = arith.mulf %x, %y : f32
+      %s = arith.addf %m, %x : f32
+      linalg.yield %s : f32
+  } -> tensor<300x64xf32>
+  return %r : tensor<300x64xf32>
+}
+"""
+
+# In a fresh process: how many threads one in-process call on 3 threads starts
+# (libomp starts its team's other threads at the first parallel region).
+COUNT_THREADS = """
+import os, sys
+import numpy as np
+from mlirboot.backend.artifact import Artifact
+art = Artifact.load(sys.argv[1])
+inputs = [np.ones(a.shape, a.dtype) for a in art.signature.args]
+before = len(os.listdir("/proc/self/task"))
+art.run(*inputs, threads=3)
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.parametrize("program", ["elementwise", "matmul"])
+def test_linalg_and_matmul_loops_fork_threads(tmp_path, program):
+    """The parallel dim of an elementwise linalg op and the matmul schedule's
+    row blocks (f32 197x131x75: several row blocks) each fork a team."""
+    text = ELEMENTWISE if program == "elementwise" else MATMUL.format(m=197, k=131, n=75, t="f32")
+    art = compile_program(text, target="host", out=tmp_path / "art")
+    import sys
+
+    started = subprocess.run(
+        [sys.executable, "-c", COUNT_THREADS, art.path],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    ).stdout
+    assert int(started) == 2, started
