@@ -106,6 +106,7 @@ class Artifact:
         pjrt_plugin: str | None = None,
         names: list[str] | None = None,
         isolated: bool = False,
+        threads: int | None = None,
     ) -> list[Any]:
         """Run the entry on numpy arrays. Returns the entry's results in order;
         for an entry without results, the final contents of every argument
@@ -113,9 +114,19 @@ class Artifact:
         runtime for its mapping report (LIBOMPTARGET_INFO); the run's output is
         kept in `last_log`. Host code runs inside this process (its shared
         library) unless `isolated`: then, like every other target, in a process
-        of its own, which a crash in the compiled code cannot take down."""
+        of its own, which a crash in the compiled code cannot take down.
+        `threads`: how many threads the host and offload-host targets' parallel
+        loops run on (default: $OMP_NUM_THREADS, else one per core)."""
         import numpy as np
 
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+        ):
+            raise UsageError(
+                f"threads must be a positive integer, got {threads!r}",
+                where="threads",
+                hint="pass e.g. threads=2, or leave it out for one per core",
+            )
         inputs = self.check_inputs(arrays, names)
         sig = self.signature
         _check_fits_in_memory(sig)
@@ -123,7 +134,7 @@ class Artifact:
         if library and not isolated and not info and (self.path / library).is_file():
             from .inprocess import call
 
-            outs = call(self.path / library, sig.entry, sig.buffers, inputs)
+            outs = call(self.path / library, sig.entry, sig.buffers, inputs, threads)
             self.last_log = ""
             return outs[len(sig.args) :] if sig.results else outs
         with tempfile.TemporaryDirectory(prefix="mlirboot-run-") as tmp:
@@ -134,7 +145,7 @@ class Artifact:
                 if self.meta.get("files", {}).get("portable_artifact"):
                     self._run_pjrt(io, pjrt_plugin)
                 else:
-                    self._run_native(io, info)
+                    self._run_native(io, info, threads)
             except MlirbootError as err:
                 _forget_deleted_log(err, tmp)
                 raise
@@ -147,9 +158,13 @@ class Artifact:
             return outs[len(sig.args) :]
         return outs
 
-    def _run_native(self, io: Path, info: bool) -> None:
+    def _run_native(self, io: Path, info: bool, threads: int | None) -> None:
         device = self.meta.get("device_backend")
-        env = {}
+        env = (
+            {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+            if threads
+            else {}
+        )
         if device:
             require_device(device, self.target, self.meta.get("toolchain"))
             # Never a silent host fallback: the runtime must use the device.

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..bootstrap.manifest import Manifest
 from ..bootstrap.passes.sources import source_hash
 from .artifact import ARTIFACT_JSON, read_meta
 from .context import TEMPS
+from .schedules.matmul import HostCpu
 
 ENV = "MLIRBOOT_COMPILE_CACHE"
 OFF = ("0", "off", "no", "false")
@@ -61,6 +63,21 @@ def backend_identity() -> str:
     return digest.hexdigest()
 
 
+@cache
+def host_identity() -> dict[str, Any]:
+    """The CPU the code is generated for (-march=native; the matmul schedule's
+    tile sizes come from its vector width and cache sizes): a home directory
+    shared by two machines must not hand one's artifact to the other."""
+    cpu = HostCpu.read()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    first = info.split("\n\n", 1)[0]
+    model = re.findall(r"^(?:model name|flags)\s*:.*$", first, re.M)
+    return {"cpu": model, "avx512": cpu.avx512, "l1d": cpu.l1d, "l2": cpu.l2}
+
+
 def toolchain_identity(manifest: Manifest) -> dict[str, Any]:
     """The toolchain as the cache sees it: its manifest and each tool's and
     library's file identity (an upgraded system LLVM at the same paths is
@@ -89,6 +106,7 @@ def key(program: bytes, settings: dict[str, Any], manifest: Manifest) -> str:
             "settings": settings,
             "backend": backend_identity(),
             "toolchain": toolchain_identity(manifest),
+            "machine": host_identity(),
         },
         sort_keys=True,
         default=str,

@@ -81,7 +81,7 @@ class Info:
     kernels: list[str] | None = None  # offload kernel names in the device module
     validation: dict[str, str] = field(default_factory=dict)  # validator: what it said
     offloading: list[str] | None = None
-    schedule: dict[str, str] | None = None
+    schedule: dict[str, Any] | None = None  # library, dtype, tiling, cpu (its facts)
     stablehlo_version: str | None = None
     pjrt_plugin: str | None = None
     libtpu: str | None = None

@@ -1,7 +1,13 @@
 """Calling a compiled entry inside the Python process: the artifact's
 libprog.so through ctypes, with the bare-pointer C ABI the launcher uses
 (arguments, then one out-param per result). A crash in the compiled code takes
-the process with it, so the CLI keeps the process-isolated runner."""
+the process with it, so the CLI keeps the process-isolated runner.
+
+Parallel loops run on the threads of the libomp libprog.so loads (the
+toolchain's, through its rpath); each call sets their count first
+(omp_set_num_threads on the calling thread; OpenBLAS's too with --blas):
+`threads`, else $OMP_NUM_THREADS as it is at the call, else the cores this
+process may use."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import ctypes
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,34 @@ def _entry(library: Path, entry: str, arity: int) -> Any:
     return fn
 
 
+def thread_count(threads: int | None) -> int:
+    """The threads a call runs on: `threads`, else $OMP_NUM_THREADS (its first
+    level), else the cores this process may run on."""
+    if threads:
+        return threads
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return len(os.sched_getaffinity(0))
+
+
+def _set_threads(library: Path, threads: int | None) -> None:
+    """The thread count of libprog.so's own libomp (omp_set_num_threads) and,
+    with --blas, OpenBLAS (openblas_set_num_threads): dlsym on its handle
+    searches its dependencies. Code without parallel loops loads neither."""
+    lib = _load(library)
+    count = None
+    for name in ("omp_set_num_threads", "openblas_set_num_threads"):
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            continue
+        fn.restype = None
+        fn.argtypes = [ctypes.c_int]
+        count = count or thread_count(threads)
+        fn(count)
+
+
 def _aligned(buf: TensorType) -> np.ndarray:
     """A zeroed array of `buf`'s shape and dtype on a 64-byte boundary."""
     raw = np.zeros(buf.nbytes + ALIGNMENT, dtype=np.uint8)
@@ -53,14 +88,34 @@ def _aligned(buf: TensorType) -> np.ndarray:
     return raw[start : start + buf.nbytes].view(buf.dtype).reshape(buf.shape)
 
 
+def bind(
+    library: Path, entry: str, buffers: tuple[TensorType, ...], threads: int | None = None
+) -> tuple[Callable[[], None], list[np.ndarray]]:
+    """`entry` bound to fresh aligned zeroed buffers (one per parameter): fill
+    the argument buffers, then each call of the returned function runs the
+    entry once on them with `threads` threads (benchmarks time this)."""
+    fn = _entry(library, entry, len(buffers))
+    arrays = [_aligned(b) for b in buffers]
+    pointers = [a.ctypes.data for a in arrays]
+
+    def run(keep: list[np.ndarray] = arrays) -> None:  # `keep`: the buffers outlive `run`
+        _set_threads(library, threads)
+        fn(*pointers)
+
+    return run, arrays
+
+
 def call(
-    library: Path, entry: str, buffers: tuple[TensorType, ...], inputs: list[Any]
+    library: Path,
+    entry: str,
+    buffers: tuple[TensorType, ...],
+    inputs: list[Any],
+    threads: int | None = None,
 ) -> list[Any]:
     """Run `entry` on copies of `inputs` (the compiled code may write into its
     arguments; the caller's arrays stay as they were); returns every buffer."""
-    fn = _entry(library, entry, len(buffers))
-    arrays = [_aligned(b) for b in buffers]
+    run, arrays = bind(library, entry, buffers, threads)
     for dst, src in zip(arrays, inputs, strict=False):
         np.copyto(dst, src, casting="no")
-    fn(*(a.ctypes.data for a in arrays))
+    run()
     return arrays

@@ -7,7 +7,9 @@ level) or a named `step` implemented in Python (backend/steps/). `use:
 <fragment>` pulls a stage from _common.yaml so the loop-based targets share
 their lowering. `when: grad` marks a stage that runs only for a gradient
 compile (`--grad ENTRY`), `when: blas` only with `--blas`; `unless:
-<condition>` is the opposite.
+<condition>` is the opposite. Either takes a list: `when: [a, b]` runs under
+a or b, `unless: [a, b]` under neither. An `mlir-opt` list may hold lists
+(YAML aliases of other stages' passes), flattened in order.
 
 An `mlir-opt` stage may also say what that mlir-opt run loads:
 `load: [passes]` loads the MlirbootPasses plugin (its remarks become the
@@ -82,6 +84,23 @@ def _mapping(data: Any, where: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _conditions(value: Any) -> tuple[str, ...]:
+    """`when:`/`unless:` as a tuple: one condition or a list of them."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else (value,)
+
+
+def _flatten(passes: Any) -> Any:
+    """Nested pass lists (YAML aliases of shared lists) -> one flat list, per
+    -O level too; anything else is returned for the checks below."""
+    if isinstance(passes, dict):
+        return {level: _flatten(p) for level, p in passes.items()}
+    if isinstance(passes, list):
+        return [q for p in passes for q in (_flatten(p) if isinstance(p, list) else [p])]
+    return passes
+
+
 def _stage(raw: Any, fragments: dict[str, Any], where: str) -> Stage:
     raw = _mapping(raw, where, "a stage")
     if "use" in raw:
@@ -102,7 +121,7 @@ def _stage(raw: Any, fragments: dict[str, Any], where: str) -> Stage:
             )
     if "name" not in raw:
         raise UsageError("stage without a name", where=where)
-    passes = raw.get("mlir-opt")
+    passes = _flatten(raw.get("mlir-opt"))
     if (passes is None) == (raw.get("step") is None):
         raise UsageError(
             f"stage `{raw['name']}` needs exactly one of `mlir-opt`, `step`", where=where
@@ -111,13 +130,15 @@ def _stage(raw: Any, fragments: dict[str, Any], where: str) -> Stage:
         raise UsageError(
             f"stage `{raw['name']}`: per-level passes use keys {OPT_LEVELS}", where=where
         )
-    for key in ("when", "unless"):
-        if raw.get(key) is not None and raw[key] not in CONDITIONS:
-            raise UsageError(
-                f"stage `{raw['name']}`: unknown `{key}: {raw[key]}`",
-                where=where,
-                hint=f"one of {', '.join(CONDITIONS)}",
-            )
+    conditions = {key: _conditions(raw.get(key)) for key in ("when", "unless")}
+    for key, values in conditions.items():
+        for value in values:
+            if value not in CONDITIONS:
+                raise UsageError(
+                    f"stage `{raw['name']}`: unknown `{key}: {value}`",
+                    where=where,
+                    hint=f"one of {', '.join(CONDITIONS)}",
+                )
     load_plugins = tuple(raw.get("load") or ())
     library = raw.get("transform-library")
     if (load_plugins or library) and passes is None:
@@ -145,8 +166,8 @@ def _stage(raw: Any, fragments: dict[str, Any], where: str) -> Stage:
         )
     return Stage(
         name=raw["name"],
-        when=raw.get("when"),
-        unless=raw.get("unless"),
+        when=conditions["when"],
+        unless=conditions["unless"],
         load=load_plugins,
         transform_library=library,
         description=raw.get("description", ""),

@@ -25,8 +25,8 @@ class Stage:
     # mlir-opt passes: a list, or {O0: [...], ...} per optimization level.
     passes: list[str] | dict[str, list[str]] | None = None
     generic: bool = False  # print the result in generic op form
-    when: str | None = None  # run only under this condition (e.g. "grad")
-    unless: str | None = None  # skip under this condition (e.g. "blas")
+    when: tuple[str, ...] = ()  # run only under one of these conditions (e.g. "grad")
+    unless: tuple[str, ...] = ()  # skip under any of these conditions (e.g. "blas")
     load: tuple[str, ...] = ()  # mlir-opt pass plugins to load (PLUGINS)
     transform_library: str | None = None  # a transform library to preload
     where: str = ""  # file:line of the stage in its pipeline file
@@ -39,8 +39,8 @@ class Stage:
         return list(self.passes)
 
     def runs_under(self, conditions: frozenset[str]) -> bool:
-        return (self.when is None or self.when in conditions) and (
-            self.unless is None or self.unless not in conditions
+        return (not self.when or bool(conditions.intersection(self.when))) and (
+            not conditions.intersection(self.unless)
         )
 
     def describe(self, opt: str) -> str:
@@ -96,7 +96,7 @@ class Pipeline:
                     "name": s.name,
                     "step": s.step,
                     "passes": None if s.step else s.passes_for(opt),
-                    **({"when": s.when} if s.when else {}),
+                    **({"when": list(s.when)} if s.when else {}),
                     **({"load": list(s.load)} if s.load else {}),
                     **({"transform-library": s.transform_library} if s.transform_library else {}),
                 }

@@ -11,9 +11,10 @@ one thread:
     -O2 with mlirboot-fuse-elementwise-into-matmul added (the schedule runs on the
     fused tiles) | -O2 --blas
 
-Each artifact's host object is linked into a shared library and its entry called
+Each artifact's shared library (libprog.so) is loaded and its entry called
 through ctypes (bare-pointer ABI), so the times are the compiled code's, not the
-launcher's file I/O. Writes benchmarks/out/backend_opt.json and backend_opt.png.
+launcher's file I/O (OMP_NUM_THREADS=1: libomp's parallel loops on one thread).
+Writes benchmarks/out/backend_opt.json and backend_opt.png.
 
     python benchmarks/bench_backend_opt.py [--n 512] [--chain 512] [--seconds 1.0]
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import os
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"  # read at library load (Debian OpenBLAS, numpy's)
+os.environ["OMP_NUM_THREADS"] = "1"  # libomp's, read at its load
 
 import argparse
 import ctypes
@@ -37,9 +39,8 @@ import bench_matmul  # beside this file: the shared naive loop nest
 import numpy as np
 
 from mlirboot import backend
+from mlirboot.backend import inprocess
 from mlirboot.backend.passes.plugin import REASSOCIATE_CHAINS, func_passes
-from mlirboot.backend.toolbox import Toolbox
-from mlirboot.bootstrap import proc
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -103,20 +104,14 @@ def mlp(batch: int, d_in: int, hidden: int, d_out: int) -> str:
 
 
 class Compiled:
-    """An artifact's host object (+ BLAS shim objects) as a shared library."""
+    """An artifact's entry called in-process (its libprog.so), without the
+    copies Artifact.run makes."""
 
     def __init__(self, text: str, work: Path, name: str, **kw: Any):
-        options = {"keep_temps": True, **kw.pop("options", {})}
-        art = backend.compile(text, target="host", out=work / name, options=options, **kw)
+        art = backend.compile(text, target="host", out=work / name, **kw)
         self.artifact = art
-        objs = [v for k, v in art.files.items() if k == "host_object" or k.startswith("blas_blas")]
-        lib = work / f"{name}.so"
-        proc.run(
-            [Toolbox().tool("clang"), "-shared", *objs, "-lopenblas", "-lm", "-o", lib],
-            stage=f"bench/{name}",
-            log_path=work / f"{name}.link.log",
-        )
-        self.fn = getattr(ctypes.CDLL(str(lib)), art.signature.entry)
+        lib = art.files["shared_library"]
+        self.fn = inprocess._entry(lib, art.signature.entry, len(art.signature.buffers))
         self.sig = art.signature
 
     def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:

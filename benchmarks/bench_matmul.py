@@ -40,44 +40,77 @@ from mlirboot.backend.schedules import blas, cabi, matmul  # noqa: E402
 from mlirboot.bootstrap import proc  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
+#: iree.compiler.compile_str flags: llvm-cpu for this host's CPU.
+IREE_FLAGS = (
+    "--iree-hal-target-device=local",
+    "--iree-hal-local-target-device-backends=llvm-cpu",
+    "--iree-llvmcpu-target-cpu=host",
+)
 
 
-def loop_matmul(n: int, *, c_interface: bool = True) -> str:
-    """examples/loop_matmul.mlir scaled to n x n x n (with a C interface for ctypes)."""
-    t = f"memref<{n}x{n}xf32>"
+def loop_matmul(
+    n: int,
+    *,
+    c_interface: bool = True,
+    m: int | None = None,
+    k: int | None = None,
+    dtype: str = "f32",
+    batch: int = 0,
+) -> str:
+    """examples/loop_matmul.mlir scaled: C = A B with A m x k, B k x n (m, k
+    default to n), `dtype` f32 or f64, and with `batch` > 0 that many matmuls
+    (3-D memrefs, the batch loop outermost); a C interface for ctypes."""
+    m, k = m or n, k or n
+    lead, at = (f"{batch}x", "%q, ") if batch else ("", "")
+    ta, tb, tc = (f"memref<{lead}{r}x{c}x{dtype}>" for r, c in ((m, k), (k, n), (m, n)))
     attrs = " attributes {llvm.emit_c_interface}" if c_interface else ""
-    return f"""
-func.func @mm(%A: {t}, %B: {t}, %C: {t}){attrs} {{
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant {n} : index
-  %zero = arith.constant 0.0 : f32
-  scf.for %i = %c0 to %n step %c1 {{
+    nest = f"""  scf.for %i = %c0 to %m step %c1 {{
     scf.for %j = %c0 to %n step %c1 {{
-      %sum = scf.for %p = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f32) {{
-        %x = memref.load %A[%i, %p] : {t}
-        %y = memref.load %B[%p, %j] : {t}
-        %xy = arith.mulf %x, %y : f32
-        %acc2 = arith.addf %acc, %xy : f32
-        scf.yield %acc2 : f32
+      %sum = scf.for %p = %c0 to %k step %c1 iter_args(%acc = %zero) -> ({dtype}) {{
+        %x = memref.load %A[{at}%i, %p] : {ta}
+        %y = memref.load %B[{at}%p, %j] : {tb}
+        %xy = arith.mulf %x, %y : {dtype}
+        %acc2 = arith.addf %acc, %xy : {dtype}
+        scf.yield %acc2 : {dtype}
       }}
-      memref.store %sum, %C[%i, %j] : {t}
+      memref.store %sum, %C[{at}%i, %j] : {tc}
     }}
   }}
-  return
+"""
+    if batch:
+        nest = (
+            f"  %nb = arith.constant {batch} : index\n"
+            "  scf.for %q = %c0 to %nb step %c1 {\n"
+            + "".join(f"  {line}\n" for line in nest.splitlines())
+            + "  }\n"
+        )
+    return f"""
+func.func @mm(%A: {ta}, %B: {tb}, %C: {tc}){attrs} {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = arith.constant {m} : index
+  %n = arith.constant {n} : index
+  %k = arith.constant {k} : index
+  %zero = arith.constant 0.0 : {dtype}
+{nest}  return
 }}
 """
 
 
-def tensor_matmul(m: int, n: int, k: int, *, c_interface: bool = True) -> str:
-    ta, tb, tc = f"tensor<{m}x{k}xf32>", f"tensor<{k}x{n}xf32>", f"tensor<{m}x{n}xf32>"
+def tensor_matmul(
+    m: int, n: int, k: int, *, c_interface: bool = True, dtype: str = "f32", batch: int = 0
+) -> str:
+    """linalg.matmul (linalg.batch_matmul with `batch` > 0) on tensors."""
+    lead = f"{batch}x" if batch else ""
+    ta, tb, tc = (f"tensor<{lead}{r}x{c}x{dtype}>" for r, c in ((m, k), (k, n), (m, n)))
+    op = "linalg.batch_matmul" if batch else "linalg.matmul"
     attrs = " attributes {llvm.emit_c_interface}" if c_interface else ""
     return f"""
 func.func @mm(%a: {ta}, %b: {tb}) -> {tc}{attrs} {{
-  %zero = arith.constant 0.0 : f32
+  %zero = arith.constant 0.0 : {dtype}
   %init = tensor.empty() : {tc}
-  %acc = linalg.fill ins(%zero : f32) outs(%init : {tc}) -> {tc}
-  %r = linalg.matmul ins(%a, %b : {ta}, {tb}) outs(%acc : {tc}) -> {tc}
+  %acc = linalg.fill ins(%zero : {dtype}) outs(%init : {tc}) -> {tc}
+  %r = {op} ins(%a, %b : {ta}, {tb}) outs(%acc : {tc}) -> {tc}
   return %r : {tc}
 }}
 """
@@ -176,11 +209,7 @@ def iree_time(
     vmfb = ic.compile_str(
         tensor_matmul(n, n, n, c_interface=False),
         target_backends=["llvm-cpu"],
-        extra_args=[
-            "--iree-hal-target-device=local",
-            "--iree-hal-local-target-device-backends=llvm-cpu",
-            "--iree-llvmcpu-target-cpu=host",
-        ],
+        extra_args=list(IREE_FLAGS),
     )
     module = rt.load_vm_flatbuffer(vmfb, driver="local-sync")  # local-sync: one thread
     got = module.mm(a, b).to_host()

@@ -56,7 +56,15 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.print_pipeline:
         pipeline = load(args.target or default_target())
-        conditions = frozenset({"grad"} if args.grad else ())
+        conditions = frozenset(
+            name
+            for name, on in (
+                ("grad", args.grad),
+                ("blas", args.blas),
+                ("staticlib", args.emit == "staticlib"),
+            )
+            if on
+        )
         if args.json:
             print(json.dumps(pipeline.to_json(args.opt, conditions), indent=2))
         else:

@@ -13,6 +13,7 @@ examples:
   mlirboot run examples/matmul.mlir -i a.npy -i b.npy --output c.npy
   mlirboot run examples/matmul.mlir --target offload-host -i a.npy -i b.npy --info
   mlirboot run matmul.art -i a.npy -i b.npy --json        # an artifact `compile -o` wrote
+  mlirboot run examples/matmul.mlir -i a.npy -i b.npy --threads 2
 """
 
 
@@ -31,6 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", action="append", default=[], metavar="FILE|INDEX=FILE")
     parser.add_argument(
         "--info", action="store_true", help="offload targets: print the runtime's mapping report"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="host/offload-host: threads the parallel loops run on "
+        "(default: $OMP_NUM_THREADS, else one per core)",
     )
     parser.set_defaults(func=handle)
 
@@ -52,6 +61,12 @@ def handle(args: argparse.Namespace) -> int:
             raise UsageError(
                 "no file name", where=f"--output {spec!r}", hint="e.g. --output c.npy or 2=c.npy"
             )
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(
+            f"--threads must be at least 1, got {args.threads}",
+            where=f"--threads {args.threads}",
+            hint="e.g. --threads 2 (leave it out for one per core)",
+        )
     inputs = [load_npy(Path(name)) for name in args.input]
     out_files.check_new_files(
         [
@@ -76,6 +91,7 @@ def handle(args: argparse.Namespace) -> int:
             pjrt_plugin=args.pjrt_plugin,
             names=list(args.input),
             isolated=True,
+            threads=args.threads,
         )
         sig = artifact.signature
         if args.info and artifact.last_log:

@@ -86,6 +86,57 @@ def host_has_avx512(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return bool(re.search(r"^flags\s*:.*\bavx512f\b", text, re.MULTILINE))
 
 
+CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]?)B?\s*$", re.IGNORECASE)
+
+
+def cache_sizes(cache_dir: Path = CACHE_DIR) -> dict[int, int]:
+    """Data cache size in bytes per level (L1d, L2, ...) of cpu0, from sysfs
+    (index*/level, type, size: "32K", "1024K", "32M"); {} where sysfs has none."""
+    sizes: dict[int, int] = {}
+    for index in sorted(cache_dir.glob("index*")):
+        try:
+            kind = (index / "type").read_text().strip()
+            level = int((index / "level").read_text())
+            found = _SIZE.match((index / "size").read_text())
+        except (OSError, ValueError):
+            continue
+        if kind == "Instruction" or not found:
+            continue
+        sizes[level] = (
+            int(found[1]) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[found[2].upper()]
+        )
+    return sizes
+
+
+@dataclass(frozen=True)
+class HostCpu:
+    """What the schedule's tile sizes come from: the vector width (cpu flags)
+    and the per-core data caches (sysfs), None where the machine does not say."""
+
+    avx512: bool
+    l1d: int | None
+    l2: int | None
+
+    @staticmethod
+    def read(cpuinfo: Path = Path("/proc/cpuinfo"), cache_dir: Path = CACHE_DIR) -> HostCpu:
+        sizes = cache_sizes(cache_dir)
+        return HostCpu(host_has_avx512(cpuinfo), sizes.get(1), sizes.get(2))
+
+
+#: Without sysfs cache sizes: the common x86-64 L1d (32 KiB) and a small L2.
+DEFAULT_L1D = 32 << 10
+DEFAULT_L2 = 256 << 10
+#: Row blocks are also the threads' unit of work (the matmul-threads library
+#: runs them on an scf.forall): at most this many micro panels per block keeps
+#: several blocks per thread for M in the hundreds.
+MAX_MB = 8
+
+
+def _power_of_two_at_most(x: float) -> int:
+    return 1 << max(int(x), 1).bit_length() - 1
+
+
 @dataclass(frozen=True)
 class Tiling:
     """Tile sizes of the schedule.
@@ -102,12 +153,27 @@ class Tiling:
     threads: bool = False  # row blocks as an scf.forall (parallel), not an scf.for
 
     @staticmethod
-    def for_host(dtype: str = "f32", avx512: bool | None = None) -> Tiling:
-        """Register tile for the host: 6 rows x 2 vectors (12 accumulators, the BLIS
-        Haswell shape) on AVX2's 16 ymm; 8 rows x 2 vectors (16 of 32 zmm) on AVX-512."""
-        wide = host_has_avx512() if avx512 is None else avx512
-        lanes = (64 if wide else 32) // (4 if dtype == "f32" else 8)
-        return Tiling(mr=8 if wide else 6, nr=2 * lanes)
+    def for_host(
+        dtype: str = "f32", avx512: bool | None = None, cpu: HostCpu | None = None
+    ) -> Tiling:
+        """Tile sizes from the host (`cpu`, default: read from this machine).
+
+        Register tile: 6 rows x 2 vectors (12 accumulators, the BLIS Haswell
+        shape) on AVX2's 16 ymm; 8 rows x 2 vectors (16 of 32 zmm) on AVX-512.
+        kc: one packed kc x nr micro panel of B takes half of L1d (the other
+        half streams A's micro panel and C), rounded down to a power of two
+        (the analytical model of Low et al., "Analytical Modeling Is Enough for
+        High-Performance BLIS", 2016); 256 for a 32 KiB L1d with AVX2.
+        mb: the mb*mr x kc block of A takes at most half of L2, and at most
+        MAX_MB micro panels (thread granularity)."""
+        cpu = cpu or HostCpu.read()
+        wide = cpu.avx512 if avx512 is None else avx512
+        elem = 4 if dtype == "f32" else 8
+        lanes = (64 if wide else 32) // elem
+        mr, nr = (8 if wide else 6), 2 * lanes
+        kc = _power_of_two_at_most((cpu.l1d or DEFAULT_L1D) / 2 / (nr * elem))
+        mb = max(1, min(MAX_MB, (cpu.l2 or DEFAULT_L2) // 2 // (mr * kc * elem)))
+        return Tiling(mr=mr, nr=nr, kc=kc, mb=mb)
 
     def key(self) -> str:
         threads = "_threads" if self.threads else ""

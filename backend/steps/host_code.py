@@ -35,6 +35,20 @@ def cpu_object(ctx: Context, facts: Codegen, ir: Path) -> Path:
     return out
 
 
+def omp_link_args(ctx: Context) -> list[str]:
+    """The toolchain's libomp (manifest library `omp`), found at run time
+    through an rpath: the parallel loops fork its threads. As needed only: code
+    without parallel loops (--grad, --emit staticlib) does not load it."""
+    omp = ctx.tools.manifest.library("omp")
+    return [
+        f"-L{omp.parent}",
+        f"-Wl,-rpath,{omp.parent}",
+        "-Wl,--push-state,--as-needed",
+        "-lomp",
+        "-Wl,--pop-state",
+    ]
+
+
 @step("translate-llvmir")
 def translate_llvmir(ctx: Context) -> Path:
     out = ctx.temp(".ll")
@@ -72,6 +86,7 @@ def link_host(ctx: Context) -> Path:
             ctx.file("launcher_object"),
             ctx.file("host_object"),
             *blas.link_args(ctx),
+            *omp_link_args(ctx),
             "-lm",
             "-o",
             exe,
@@ -96,6 +111,7 @@ def link_shared(ctx: Context) -> Path:
             "-shared",
             ctx.file("host_object"),
             *blas.link_args(ctx),
+            *omp_link_args(ctx),
             "-lm",
             "-o",
             lib,

@@ -68,3 +68,37 @@ def test_schedule_renders_all_entry_points(tmp_path):
     for entry in (matmul.TENSOR_ENTRY, matmul.MEMREF_ENTRY, matmul.MAIN_ENTRY):
         assert f"@{entry}(" in text
     assert "packed_sizes = [6, 16, 0]" in text and "tile_sizes [0, 0, 256]" in text
+
+
+@pytest.mark.parametrize(
+    ("cpu", "dtype", "want"),
+    [
+        # AVX2, 32 KiB L1d, 512 KiB L2 (the Zen 3 machines the schedule was tuned on)
+        (matmul.HostCpu(False, 32 << 10, 512 << 10), "f32", (6, 16, 256, 8)),
+        (matmul.HostCpu(False, 32 << 10, 512 << 10), "f64", (6, 8, 256, 8)),
+        # AVX-512: twice the lanes, so half the k block for the same L1d
+        (matmul.HostCpu(True, 32 << 10, 1 << 20), "f32", (8, 32, 128, 8)),
+        (matmul.HostCpu(True, 48 << 10, 2 << 20), "f64", (8, 16, 128, 8)),
+        # a small L2 shrinks the row block: (64 KiB / 2) / (6 rows x 256 x 4 B) = 5
+        (matmul.HostCpu(False, 32 << 10, 64 << 10), "f32", (6, 16, 256, 5)),
+        # sizes unknown: 32 KiB L1d, 256 KiB L2
+        (matmul.HostCpu(False, None, None), "f32", (6, 16, 256, 8)),
+    ],
+)
+def test_tiles_follow_vector_width_and_caches(cpu, dtype, want):
+    t = matmul.Tiling.for_host(dtype, cpu=cpu)
+    assert (t.mr, t.nr, t.kc, t.mb) == want
+
+
+def test_cache_sizes_from_sysfs():
+    if not matmul.CACHE_DIR.is_dir():
+        pytest.skip("no /sys/devices/system/cpu/cpu0/cache here")
+    sizes = matmul.cache_sizes()
+    listed = {
+        (p / "level").read_text().strip()
+        for p in matmul.CACHE_DIR.glob("index*")
+        if (p / "type").read_text().strip() != "Instruction"
+    }
+    assert {str(level) for level in sizes} == listed
+    assert 4 << 10 <= sizes[1] < sizes[2]  # L1d, then a larger L2
+    assert matmul.cache_sizes(matmul.CACHE_DIR / "absent") == {}
