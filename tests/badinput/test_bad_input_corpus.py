@@ -1145,7 +1145,8 @@ CASES = [
     Case(
         "config-jobs-hex-huge",
         ["configure", "--config", "c.yaml"],
-        "must be at most 4096",
+        # YAML 1.1-only spellings (hex) are refused before the bound is checked.
+        "is the integer 1099511627776 (hexadecimal)",
         "c.yaml:3",
         {"c.yaml": "targets: [host]\nbuild:\n  jobs: 0x10000000000\n"},
     ),
