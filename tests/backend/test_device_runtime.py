@@ -6,7 +6,6 @@ MLIRBOOT_LLVM_SOURCE, skipped with the reason without it."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from mlirboot.backend.driver import compile_program
 from mlirboot.backend.pipeline import load
 from mlirboot.bootstrap.cli import main
 from mlirboot.bootstrap.errors import UsageError
+from mlirboot.bootstrap.manifest import Manifest
 
 PROGRAMS = Path(__file__).parent / "programs"
 GPU_PROGRAMS = Path(__file__).parent / "gpu_programs"
@@ -54,7 +54,8 @@ def with_devicertl(gpu_toolchain, tmp_path_factory):
 
 
 def test_the_manifest_names_each_device_library_per_triple(gpu_toolchain):
-    libraries = json.loads((gpu_toolchain / "toolchain.json").read_text())["libraries"]
+    # paths inside the prefix are relative in the file (relocatable): the loader resolves them
+    libraries = Manifest.load(gpu_toolchain / "toolchain.json").libraries
     for target in TARGETS:
         codegen = load(target).device
         assert codegen is not None and codegen.triple and codegen.device_libraries
