@@ -280,4 +280,5 @@ def test_f64_op_the_libm_lacks_cli_exit_2(tmp_path, capsys, target, toolchain_fo
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "math.tanh on f64 has no lowering for the " + target in err[0]
-    assert "device libm lacks it" in err[0] and "tanhf64.mlir:3:" in err[0]
+    # (the line elides the middle of a long message; the reason ends it)
+    assert "narrower math is approximated)" in err[0], err[0]
