@@ -324,10 +324,6 @@ def compile_program(
     entry = request.entry if request else entry
     conditions = frozenset({"grad"} if request else ()) | frozenset({"blas"} if blas else ())
     conditions |= frozenset({emit} if emit == "staticlib" else ())
-    # options {"device_threads": True}: the GPU pipelines' parallel mapping
-    # (their `when: device-threads` stages; see backend/pipelines/nvidia.yaml).
-    if (options or {}).get("device_threads"):
-        conditions |= {"device-threads"}
     stages = pipeline.active(conditions)
     _check_emit(pipeline, stages, emit)
     if blas and not any("blas" in s.when for s in stages):

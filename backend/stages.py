@@ -12,7 +12,7 @@ from ..bootstrap.targets import Codegen
 
 OPT_LEVELS = ("O0", "O1", "O2", "O3")
 # values of a stage's `when:` / `unless:`
-CONDITIONS = ("grad", "blas", "staticlib", "device-threads")
+CONDITIONS = ("grad", "blas", "staticlib")
 PLUGINS = ("passes",)  # values of a stage's `load:` (see Toolbox.plugin)
 TRANSFORM_LIBRARIES = ("matmul", "matmul-threads")  # values of `transform-library:`
 

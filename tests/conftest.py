@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mbtest import REPO, device_runtime_targets
 
@@ -54,10 +56,18 @@ def cli(tmp_path: Path):
 SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
 
 
+# Keys of a target YAML that only the backend reads: editing them must not
+# rebuild the device runtimes.
+_BACKEND_ONLY_KEYS = ("codegen", "description")
+
+
 def _toolchain_key(source: str, targets: list[str]) -> str:
     digest = hashlib.sha256(source.encode())
+    for t in targets:
+        spec = yaml.safe_load((REPO / "configs" / "targets" / f"{t}.yaml").read_text())
+        build_keys = {k: v for k, v in spec.items() if k not in _BACKEND_ONLY_KEYS}
+        digest.update(json.dumps(build_keys, sort_keys=True).encode())
     for path in [
-        *(REPO / "configs" / "targets" / f"{t}.yaml" for t in targets),
         REPO / "configs" / "toolchain.yaml",
         REPO / "bootstrap" / "offload" / "recipe.py",
         *sorted((REPO / "bootstrap" / "offload" / "llvm_shim").glob("*.cmake")),

@@ -1,15 +1,16 @@
 //===- DeviceTemporaries.cpp - no heap in device code ---------------------===//
 //
-// mlirboot-device-temporaries{memory-space=N target=NAME}: the GPU device
-// images have no malloc/free (no device runtime is linked: see
-// backend/data/stubs). After promote-buffers-to-stack has moved the small
+// mlirboot-device-temporaries{memory-space=N target=NAME}: no heap in GPU
+// device code (the DeviceRTL's allocator is for its own state). After
+// promote-buffers-to-stack has moved the small
 // temporaries to the stack, this pass places every remaining memref.alloc
 // with a static shape that sits directly in a function body (runs once per
 // call) in a private, uninitialized memref.global in device global memory
 // (address space `memory-space`), accessed through memref.get_global +
-// memref.memory_space_cast back to the alloc's own type. The target region
-// runs serially on one GPU thread (data/stubs), so a module-level buffer per
-// temporary is safe; it is zero cost at run time and takes no space in the
+// memref.memory_space_cast back to the alloc's own type. Only allocs outside
+// every loop qualify, so the buffer stands for one allocation: the parallel
+// kernels that use it (one per loop nest, run one after the other) share it,
+// each thread writing its own part. It is zero cost at run time and takes no space in the
 // image (uninitialized). Any other alloc (dynamic shape, or inside a loop
 // where iterations could overlap lifetimes) is an error naming its size.
 // Run it before the deallocation pipeline: get_global owns nothing, so no

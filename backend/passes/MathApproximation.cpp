@@ -1,9 +1,13 @@
-//===- MathApproximation.cpp - device math without a libm -----------------===//
+//===- MathApproximation.cpp - device math: GPU libm, else approximations -===//
 //
-// mlirboot-math-approximation{check-target=...}: the GPU targets have no
-// device libm, so a math.exp that reaches LLVM as llvm.exp.f32 makes llc
-// look for a libcall (NVPTX: "no libcall available for fexp"). This pass
-// rewrites the math ops with upstream's public rewrites:
+// mlirboot-math-approximation{libm check-target=...}: a math.exp that reaches
+// LLVM as llvm.exp.f32 makes llc look for a libcall (NVPTX: "no libcall
+// available for fexp"). With `libm` (nvidia, amd: their images link libm.bc
+// of LLVM's libc for GPUs), every f32/f64 op whose function that libm defines
+// becomes a call to it (upstream's MathToLibm patterns: math.exp f32 ->
+// expf, f64 -> exp); run it on the module (the calls' declarations go there).
+// What is left (f16/bf16, f32 erfc, or everything without `libm`: intel, no
+// SPIR-V libm) is rewritten with upstream's public rewrites:
 //   - populateExpansionPatterns for ops defined through others (tan -> sin/cos,
 //     sinh/cosh/powf/exp2 -> exp/log, ...), restricted to f32-or-narrower ops;
 //   - populateMathF32ExpansionPatterns: f16/bf16 math through f32;
@@ -20,6 +24,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Passes.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -60,6 +67,25 @@ static bool isApproximated(StringRef name) {
   return false;
 }
 
+/// Functions of LLVM 22's libc for GPUs (libm.bc, nvptx64 and amdgcn) that
+/// MathToLibm calls, by op and width (tests/backend/test_device_math.py checks
+/// libm.bc against this). Not there: f32 erfc; f64 acosh, asinh, atanh,
+/// cosh, sinh, tanh, erf, erfc.
+static bool inGpuLibm(StringRef name, Type t) {
+  static const llvm::StringSet<> f32 = {
+      "acos", "acosh", "asin",  "asinh", "atan", "atan2", "atanh", "cbrt",
+      "cos",  "cosh",  "erf",   "exp",   "exp2", "expm1", "log",   "log10",
+      "log1p", "log2", "powf",  "sin",   "sinh", "tan",   "tanh"};
+  static const llvm::StringSet<> f64 = {
+      "acos", "asin",  "atan", "atan2", "cbrt",  "cos",  "exp",  "exp2",
+      "expm1", "log",  "log10", "log1p", "log2", "powf", "sin",  "tan"};
+  if (t && t.isF32())
+    return f32.contains(name);
+  if (t && t.isF64())
+    return f64.contains(name);
+  return false;
+}
+
 static Type floatElementType(Operation *op) {
   for (Type t : op->getResultTypes()) {
     Type elem = getElementTypeOrSelf(t);
@@ -95,11 +121,13 @@ struct MathApproximationPass
 
   StringRef getArgument() const final { return "mlirboot-math-approximation"; }
   StringRef getDescription() const final {
-    return "Rewrite f32 (and f16/bf16) math ops as polynomial approximations "
-           "(no libm); with check-target, reject math ops that would need one";
+    return "Device math: with libm, calls to the GPU libm where it defines the "
+           "function; the rest of f32 (and f16/bf16) math as polynomial "
+           "approximations; with check-target, reject math ops neither covers";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<arith::ArithDialect, math::MathDialect, vector::VectorDialect>();
+    registry.insert<arith::ArithDialect, func::FuncDialect, math::MathDialect,
+                    vector::VectorDialect>();
   }
 
   Option<std::string> checkTarget{
@@ -107,11 +135,21 @@ struct MathApproximationPass
       llvm::cl::desc("device target name: math ops left without an instruction "
                      "lowering are errors naming this target"),
       llvm::cl::init("")};
+  Option<bool> useLibm{
+      *this, "libm",
+      llvm::cl::desc("call the device libm (LLVM's libc for GPUs) for the functions "
+                     "it defines; approximate only the rest"),
+      llvm::cl::init(false)};
 
-  /// A math op that would still need a libm call after this pass.
-  static bool needsLibm(Operation *op) {
+  bool fromLibm(Operation *op) const {
+    return useLibm && !isNative(op->getName().stripDialect()) &&
+           inGpuLibm(op->getName().stripDialect(), floatElementType(op));
+  }
+
+  /// A math op this pass can lower neither to instructions nor to libm.
+  bool needsLibm(Operation *op) const {
     StringRef name = op->getName().stripDialect();
-    if (isNative(name))
+    if (isNative(name) || fromLibm(op))
       return false;
     return !(isApproximated(name) && narrowFloat(floatElementType(op)));
   }
@@ -130,10 +168,24 @@ struct MathApproximationPass
           os << " on " << elem;
         emitError(knownLoc(op)) << "mlirboot: " << op->getName() << type
                         << " has no lowering for the " << checkTarget
-                        << " device (no device libm; f32 math is approximated)";
+                        << (useLibm ? " device (the device libm lacks it; only f32 "
+                                      "and narrower math is approximated)"
+                                    : " device (no device libm; f32 math is approximated)");
         bad = true;
       });
       if (bad)
+        return signalPassFailure();
+    }
+
+    if (useLibm) {
+      RewritePatternSet calls(&getContext());
+      populateMathToLibmConversionPatterns(calls);
+      ConversionTarget legal(getContext());
+      legal.addLegalDialect<arith::ArithDialect, BuiltinDialect, func::FuncDialect,
+                            vector::VectorDialect>();
+      legal.addDynamicallyLegalDialect<math::MathDialect>(
+          [this](Operation *op) { return !fromLibm(op); });
+      if (failed(applyPartialConversion(root, legal, std::move(calls))))
         return signalPassFailure();
     }
 
@@ -174,7 +226,8 @@ struct MathApproximationPass
           return;
         emitError(knownLoc(op)) << "mlirboot: " << op->getName()
                         << " has no lowering for the " << checkTarget
-                        << " device (no device libm; no approximation applies)";
+                        << (useLibm ? " device (not in the device libm; no approximation applies)"
+                                    : " device (no device libm; no approximation applies)");
         bad = true;
       });
       if (bad)

@@ -1,8 +1,11 @@
-"""Device math (issue 12): the GPU targets have no libm, so their pipelines run
-the plugin's mlirboot-math-approximation (upstream's polynomial
-approximations). Its accuracy is measured here on the host: the approximated
-program (the pass applied with mlir-opt, no libm calls left) is compiled for
-`host` and run against numpy/math in float64.
+"""Device math (issue 12). nvidia and amd link libm.bc of LLVM's libc for GPUs
+(built by mlirboot): the plugin's mlirboot-math-approximation{libm} turns each
+f32/f64 math op whose function that libm defines into a call to it (expf,
+exp, ...), checked here in the linked device IR and the image. What it lacks
+(f16/bf16, f32 erfc), and all math on intel (no SPIR-V libm in LLVM 22), gets
+upstream's polynomial approximations; their accuracy is measured here on the
+host: the approximated program (the pass applied with mlir-opt, no libm calls
+left) is compiled for `host` and run against numpy/math in float64.
 
 Measured (LLVM 22.1.8, x86-64 host, 4096 random f32 inputs per op, seed 0;
 ulp = |got - ref| / spacing(f32(ref)), ref in float64):
@@ -17,6 +20,7 @@ ulp = |got - ref| / spacing(f32(ref)), ref in float64):
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 from pathlib import Path
 
@@ -179,14 +183,48 @@ def test_approximation_accuracy_on_host(host_approx):
         assert value <= bound, f"{name}: max {kind} error {value} > {bound}"
 
 
+LIBM_TARGETS = ["nvidia", "amd"]  # codegen.device_libraries names libm
+LLVM = Path("/usr/lib/llvm-22/bin")
+
+
+def libm_defined(temps: Path) -> set[str]:
+    """Functions the device IR, linked with the device libraries, defines."""
+    (linked,) = temps.glob("*-devicertl.ll")
+    return set(re.findall(r"^define [^@]*@([\w.$]+)\(", linked.read_text(), re.M))
+
+
+def image_undefined(art) -> set[str]:
+    """Symbols the device image leaves to the driver/loader."""
+    if "ptx" in art.files:  # the CUDA driver's own: malloc/free (DeviceRTL allocator)
+        text = art.files["ptx"].read_text()
+        return set(re.findall(r"^\.extern \.func[^\n]*?(\w+)\s*(?:\(|;|$)", text, re.M))
+    nm = subprocess.run(
+        [LLVM / "llvm-nm", "-u", art.files["code_object"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {line.split()[-1] for line in nm.splitlines() if line.strip()}
+
+
 @pytest.mark.parametrize("target", ["nvidia", "amd", "intel"])
-def test_all_approximated_ops_compile_for_gpus(math_program, target, tmp_path, toolchain_for):
+def test_all_math_ops_compile_for_gpus(math_program, target, tmp_path, toolchain_for):
     if target == "intel" and not have_tool("spirv-val"):
         pytest.skip("spirv-val is not installed")
     art = compile_program(
-        math_program, target=target, out=tmp_path / "a", toolchain=toolchain_for(target)
+        math_program,
+        target=target,
+        out=tmp_path / "a",
+        toolchain=toolchain_for(target),
+        save_temps=tmp_path / "t",
     )
     assert art.meta["info"]["validation"]
+    if target in LIBM_TARGETS:
+        # the functions come from the GPU libc, not from approximations
+        defined = libm_defined(tmp_path / "t")
+        assert {"expf", "expm1f", "logf", "log2f", "log1pf", "tanhf", "erff"} <= defined
+        assert {"atanf", "sinf", "cosf", "sinhf", "tanf", "atan2f"} <= defined
+        assert image_undefined(art) <= {"malloc", "free"}, image_undefined(art)
 
 
 F64_EXP = """func.func @e(%x: tensor<16xf64>) -> tensor<16xf64> {
@@ -203,23 +241,44 @@ F64_EXP = """func.func @e(%x: tensor<16xf64>) -> tensor<16xf64> {
 """
 
 
-@pytest.mark.parametrize("target", ["nvidia", "amd", "intel"])
-def test_f64_exp_is_one_clear_usage_error(tmp_path, target):
+@pytest.mark.parametrize("target", LIBM_TARGETS)
+def test_f64_exp_calls_the_gpu_libm(tmp_path, target, toolchain_for):
+    src = tmp_path / "expf64.mlir"
+    src.write_text(F64_EXP)
+    art = compile_program(
+        src,
+        target=target,
+        out=tmp_path / "o",
+        toolchain=toolchain_for(target),
+        save_temps=tmp_path / "t",
+    )
+    assert "exp" in libm_defined(tmp_path / "t")
+    assert image_undefined(art) <= {"malloc", "free"}, image_undefined(art)
+
+
+def test_f64_exp_is_one_clear_usage_error_without_a_libm(tmp_path):
     src = tmp_path / "expf64.mlir"
     src.write_text(F64_EXP)
     with pytest.raises(UsageError) as info:
-        compile_program(src, target=target, out=tmp_path / "o")
+        compile_program(src, target="intel", out=tmp_path / "o")
     message = str(info.value)
-    assert "math.exp on f64 has no lowering for the " + target in message
+    assert "math.exp on f64 has no lowering for the intel device (no device libm" in message
     assert "expf64.mlir:3:" in message  # the user's line, not <unknown>
     assert "\n" not in message and "Stack dump" not in message
 
 
-def test_f64_exp_cli_exit_2(tmp_path, capsys):
+@pytest.mark.parametrize("target", LIBM_TARGETS)
+def test_f64_op_the_libm_lacks_cli_exit_2(tmp_path, capsys, target, toolchain_for):
+    """LLVM 22's GPU libm has no f64 tanh: one line naming the op, exit 2."""
     from mlirboot.bootstrap.cli import main
 
-    src = tmp_path / "expf64.mlir"
-    src.write_text(F64_EXP)
-    assert main(["compile", str(src), "--target", "nvidia", "-o", str(tmp_path / "o")]) == 2
+    src = tmp_path / "tanhf64.mlir"
+    src.write_text(F64_EXP.replace("math.exp", "math.tanh"))
+    tc = toolchain_for(target)
+    args = ["compile", str(src), "--target", target, "-o", str(tmp_path / "o")]
+    assert main([*args, "--toolchain", tc]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "math.exp on f64" in err[0] and "nvidia" in err[0]
+    assert len(err) == 1, err
+    assert "math.tanh on f64 has no lowering for the " + target in err[0]
+    # (the line elides the middle of a long message; the reason ends it)
+    assert "narrower math is approximated)" in err[0], err[0]

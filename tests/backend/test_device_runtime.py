@@ -6,7 +6,6 @@ MLIRBOOT_LLVM_SOURCE, skipped with the reason without it."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from mlirboot.backend.driver import compile_program
 from mlirboot.backend.pipeline import load
 from mlirboot.bootstrap.cli import main
 from mlirboot.bootstrap.errors import UsageError
+from mlirboot.bootstrap.manifest import Manifest
 
 PROGRAMS = Path(__file__).parent / "programs"
 GPU_PROGRAMS = Path(__file__).parent / "gpu_programs"
@@ -54,7 +54,8 @@ def with_devicertl(gpu_toolchain, tmp_path_factory):
 
 
 def test_the_manifest_names_each_device_library_per_triple(gpu_toolchain):
-    libraries = json.loads((gpu_toolchain / "toolchain.json").read_text())["libraries"]
+    # paths inside the prefix are relative in the file (relocatable): the loader resolves them
+    libraries = Manifest.load(gpu_toolchain / "toolchain.json").libraries
     for target in TARGETS:
         codegen = load(target).device
         assert codegen is not None and codegen.triple and codegen.device_libraries
@@ -99,14 +100,30 @@ def test_image_holds_the_devicertl_not_a_stub(with_devicertl, target):
     assert art.meta["info"]["validation"]["devicertl"].startswith("linked ")
 
 
+# ConfigurationEnvironmentTy { UseGenericStateMachine, MayUseNestedParallelism, ExecMode, ...}
+GENERIC, SPMD = 1, 2  # OMP_TGT_EXEC_MODE_*
+
+
 @pytest.mark.parametrize("target", TARGETS)
-def test_serial_kernel_is_a_well_formed_generic_mode_launch(with_devicertl, target):
-    """The serial omp.target form is a Generic-mode kernel: the real
-    __kmpc_target_init returns -1 to the main thread only, which runs the
-    region; the kernel environment says so to the plugin."""
+def test_kernels_are_spmd_composites_or_well_formed_generic_launches(with_devicertl, target):
+    """Each parallel loop nest is a composite teams/distribute/parallel/wsloop
+    kernel in SPMD mode, launched with teams (num_teams 0: the runtime sizes
+    the grid from the host_eval trip count); what runs between nests (serial
+    segments) is a Generic-mode kernel: the real __kmpc_target_init returns -1
+    to the main thread only, which runs the region, launched as one team."""
     art, temps = with_devicertl[target]
     (device_ll,) = temps.glob("*-translate-device.ll")
     text = device_ll.read_text()
+    (host_ll,) = temps.glob("*-translate-host.ll")
+    launches = dict(
+        (kernel, int(teams))
+        for teams, kernel in re.findall(
+            r"call i32 @__tgt_target_kernel\(ptr @\w+, i64 -1, i32 (-?\d+), i32 \S+, "
+            r"ptr @\.(\w+)\.region_id,",
+            host_ll.read_text(),
+        )
+    )
+    modes = {}
     for kernel in art.meta["info"]["kernels"]:
         env = re.search(
             rf"@{re.escape(kernel)}_kernel_environment = .*?ConfigurationEnvironmentTy"
@@ -114,21 +131,25 @@ def test_serial_kernel_is_a_well_formed_generic_mode_launch(with_devicertl, targ
             text,
         )
         assert env, kernel
-        assert env.group(3) == "1", env.group(0)  # OMP_TGT_EXEC_MODE_GENERIC
-        # target_init's result gates the region: -1 runs it, others exit.
+        modes[kernel] = mode = int(env.group(3))
+        assert mode in (GENERIC, SPMD), env.group(0)
         body = text.split("define ")
         kernel_fn = next(b for b in body if f"@{kernel}(" in b.split("\n")[0])
         init = re.search(r"%(\S+) = call i32 @__kmpc_target_init\(", kernel_fn)
         assert init, kernel_fn[:2000]
+        # target_init's result gates the region: -1 runs it, others exit.
         assert re.search(rf"icmp eq i32 %{re.escape(init.group(1))}, -1", kernel_fn)
         assert "call void @__kmpc_target_deinit()" in kernel_fn
-    # The host launches it without teams (num_teams -1): libomptarget makes
-    # that one team, so the region runs once.
-    (host_ll,) = temps.glob("*-translate-host.ll")
-    launches = re.findall(
-        r"call i32 @__tgt_target_kernel\(ptr @\w+, i64 -1, i32 (-?\d+),", host_ll.read_text()
-    )
-    assert launches and set(launches) == {"-1"}, launches
+        if mode == SPMD:
+            # every thread of every team runs its share of the nest (in the
+            # kernel's outlined parallel region)
+            outlined = "".join(b for b in body if f"@{kernel}..omp_" in b.split("\n")[0])
+            assert "__kmpc_distribute_for_static_loop" in outlined, kernel
+            assert launches[kernel] == 0, (kernel, launches)
+        else:
+            assert launches[kernel] == -1, (kernel, launches)
+    # matmul: the product's nest (and its initialization) in parallel kernels
+    assert SPMD in modes.values(), modes
 
 
 @pytest.mark.parametrize("target", [*TARGETS, "intel"])
