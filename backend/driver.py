@@ -441,6 +441,14 @@ def compile_program(
             "stages": [r.__dict__ for r in ctx.records],
             "remarks": [{"stage": r.name, **m} for r in ctx.records for m in r.remarks],
         }
+        if ctx.options.get("keep_temps"):
+            # What the kept temps/ holds: outputs.artifact_owned replaces
+            # nothing else found there.
+            meta["temps"] = sorted(
+                p.relative_to(workdir).as_posix()
+                for p in (workdir / TEMPS).rglob("*")
+                if not p.is_dir() or p.is_symlink()
+            )
         (workdir / ARTIFACT_JSON).write_text(json.dumps(meta, indent=2) + "\n")
         if entry_key is not None:
             compile_cache.mark(

@@ -32,15 +32,33 @@ def _listing(path: Path) -> list[str]:
         ) from None
 
 
+def _temps_ours(out: Path, listed: set[str]) -> bool:
+    """The artifact's temps/ (kept by the keep_temps option) holds only files
+    its artifact.json lists: a file a user put there is never replaced."""
+    temps = out / TEMPS
+    if temps.is_symlink() or not temps.is_dir():
+        return False
+    for root, dirs, files in os.walk(temps):
+        for name in files + [d for d in dirs if (Path(root) / d).is_symlink()]:
+            if (Path(root) / name).relative_to(out).as_posix() not in listed:
+                return False
+    return True
+
+
 def artifact_owned(out: Path) -> bool:
-    """An artifact dir mlirboot wrote: artifact.json lists every other entry."""
+    """An artifact dir mlirboot wrote: artifact.json lists every other entry
+    (and every file in its temps/)."""
     try:
         meta = read_meta(out)
     except MlirbootError:
         return False
-    ours = {ARTIFACT_JSON, TEMPS} | {
-        Path(v).parts[0] for v in meta["files"].values() if isinstance(v, str) and v
-    }
+    files = {v for v in meta["files"].values() if isinstance(v, str) and v}
+    ours = {ARTIFACT_JSON} | {Path(v).parts[0] for v in files} - {TEMPS}
+    temps_listed = meta.get("temps")
+    if isinstance(temps_listed, list) and _temps_ours(
+        out, files | {v for v in temps_listed if isinstance(v, str)}
+    ):
+        ours.add(TEMPS)
     return all(name in ours for name in _listing(out))
 
 
