@@ -422,7 +422,7 @@ def compile_program(
             )
         assert ctx.signature is not None
         emitted = _emit(ctx, emit)
-        meta = {
+        meta: dict[str, Any] = {
             "target": pipeline.target,
             "arch": ctx.device.arch if pipeline.device else None,
             "opt": opt,
