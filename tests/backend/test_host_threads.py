@@ -19,7 +19,8 @@ from mlirboot.backend.driver import compile_program
 from mlirboot.backend.toolbox import Toolbox
 
 PROGRAMS = Path(__file__).parent / "programs"
-ROWS = 96
+# Over artifact.SMALL_PROGRAM_ELEMENTS in all (x and out): the default is one thread per core.
+ROWS = 4096
 
 # Each element of the result: the number (omp_get_thread_num) of the thread
 # that ran that iteration of a parallel loop. (A hand-written scf.parallel: a
@@ -75,6 +76,22 @@ def test_omp_num_threads_then_the_cores(who, monkeypatch, isolated):
     monkeypatch.delenv("OMP_NUM_THREADS")
     cores = len(os.sched_getaffinity(0))
     assert _threads_seen(who, isolated=isolated) == set(range(min(cores, ROWS)))
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["in-process", "isolated"])
+def test_a_small_program_runs_on_one_thread_unless_told(tmp_path, monkeypatch, isolated):
+    rows = 8
+    small = compile_program(WHO.replace(f"{ROWS}", f"{rows}"), target="host", out=tmp_path / "a")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+    def seen(**kw) -> set[int]:
+        _, ids = small.run(np.zeros(rows, np.float32), np.zeros(rows, np.int32), **kw)
+        return set(ids.tolist())
+
+    assert seen(isolated=isolated) == {0}
+    assert seen(isolated=isolated, threads=2) == {0, 1}
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert seen(isolated=isolated) == {0, 1}
 
 
 def test_libprog_loads_the_toolchains_libomp_through_an_rpath(who):
