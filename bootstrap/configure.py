@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import localsource, render
 from .config import Resolved
-from .engine import fetch, planfile
+from .engine import fetch, hostinfo, planfile
 from .errors import UsageError
 from .filenames import LOCK_JSON, PLAN_JSON, PRESETS_JSON, RESOLVED_YAML, USER_PRESETS_JSON
 from .fsutil import atomic_write_text, sha256_text
@@ -75,10 +75,19 @@ def configure(
             files[comp.cache_file] = render.cache_file(comp, targets)
     sources = source_dirs(plan, cwd)
     files[PRESETS_JSON] = render.presets(
-        plan.components, Path(plan.build_dir), Path(plan.prefix), sources
+        plan.components, Path(plan.build_dir), Path(plan.prefix), sources, _ninja()
     )
     files[PLAN_JSON] = render.to_json(plan.to_data())
     return Configured(plan, files, sources)
+
+
+def _ninja() -> str | None:
+    """The ninja `mlirboot build` will run, for the presets; None when there
+    is none yet (configure still works; `build` says what is missing)."""
+    try:
+        return hostinfo.find_tool("ninja")
+    except UsageError:
+        return None
 
 
 def source_dirs(plan: Plan, cwd: Path) -> dict[str, Path]:

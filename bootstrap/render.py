@@ -46,6 +46,7 @@ def presets(
     build_dir: Path,
     prefix: Path,
     source_dirs: dict[str, Path],
+    make_program: str | None = None,
 ) -> str:
     """CMakePresets.json mirroring the cache files: one configure + build
     preset per CMake component, with absolute paths only (binary dir, install
@@ -63,6 +64,10 @@ def presets(
         }
         # As the build passes it (-DCMAKE_INSTALL_PREFIX): the cache may not have it.
         variables["CMAKE_INSTALL_PREFIX"] = {"type": "PATH", "value": str(prefix)}
+        if make_program:
+            # The ninja the build runs (-DCMAKE_MAKE_PROGRAM), often only in
+            # mlirboot's venv: `cmake --preset` must not depend on PATH.
+            variables["CMAKE_MAKE_PROGRAM"] = {"type": "FILEPATH", "value": make_program}
         source = source_dirs.get(comp.name)
         vendor: dict[str, str] = {}
         if source is not None:
