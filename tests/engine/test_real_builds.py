@@ -102,7 +102,7 @@ def test_offload_with_gpu_plugins_and_device_runtime(tmp_path: Path, llvm_source
     assert list(prefix.glob("lib/nvptx64-nvidia-cuda/libompdevice.a"))
     # GPU libc beside it; the manifest names each device library per triple.
     for name, file in (("ompdevice", "libomptarget-nvptx.bc"), ("libm", "libm.bc")):
-        path = Path(manifest["libraries"][f"{name}-nvptx64-nvidia-cuda"])
+        path = Path(manifest.libraries[f"{name}-nvptx64-nvidia-cuda"])
         assert path == prefix / "lib" / "nvptx64-nvidia-cuda" / file and path.exists()
     # libc's generated headers went to the build tree (llvm_shim), not the LLVM.
     rt_build = build / "devicertl-nvptx64-nvidia-cuda" / "build"
