@@ -347,9 +347,11 @@ def compile_program(
     if _is_path(source):
         _program_file(Path(source))
     if out_path is not None:
-        outputs.check_artifact_dir(out_path)
+        # The program inside the artifact dir is the more specific reason to
+        # refuse (that dir is then not mlirboot's either): checked first.
         if _is_path(source):
             outputs.check_outside(Path(source), out_path, f"-o {out_path}")
+        outputs.check_artifact_dir(out_path)
     if save_temps is not None:
         outputs.check_temps_dir(Path(save_temps))
         if _is_path(source):
