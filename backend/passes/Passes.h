@@ -24,6 +24,8 @@ void registerDeviceTemporariesPass();
 void registerOffloadNestsPass();
 /// mlirboot-drop-deallocs
 void registerDropDeallocsPass();
+/// mlirboot-fp-contract
+void registerFpContractPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
@@ -34,6 +36,7 @@ inline void registerAllPasses() {
   registerDeviceTemporariesPass();
   registerOffloadNestsPass();
   registerDropDeallocsPass();
+  registerFpContractPass();
 }
 
 } // namespace mlirboot
