@@ -32,6 +32,7 @@ class Files:
 
     host_object: Path | None = None  # host code, linked last
     launcher_object: Path | None = None  # main(): reads inputs, calls the entry
+    runtime_object: Path | None = None  # the temporaries' allocator (data/runtime/scratch.c)
     executable: Path | None = None
     shared_library: Path | None = None  # the entry, for in-process calls (Artifact.run)
     static_library: Path | None = None  # the entry archived (--emit staticlib)

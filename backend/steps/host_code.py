@@ -72,10 +72,40 @@ def launcher(ctx: Context) -> Path:
     return ctx.make("launcher_object", obj)
 
 
+SCRATCH_SOURCE = Path(__file__).parents[1] / "data" / "runtime" / "scratch.c"
+
+
+@step("host-runtime", makes=("runtime_object",))
+def host_runtime(ctx: Context) -> Path:
+    """The allocator behind the program's temporaries (memref.alloc lowered to
+    _mlir_memref_to_llvm_alloc/_free): it keeps large freed blocks per thread
+    for the next call instead of handing them back to the kernel."""
+    obj = ctx.temp(".o")
+    ctx.run(
+        [
+            ctx.tools.tool("clang"),
+            "-c",
+            "-O2",
+            "-fPIC",
+            "-fvisibility=hidden",
+            SCRATCH_SOURCE,
+            "-o",
+            obj,
+        ]
+    )
+    return ctx.make("runtime_object", obj)
+
+
+def runtime_link_args(ctx: Context) -> list[Path]:
+    """(Steps calling this declare `reads=("runtime_object",)`.)"""
+    runtime = ctx.maybe("runtime_object")
+    return [runtime] if runtime else []
+
+
 @step(
     "link-host",
     needs=("launcher_object", "host_object"),
-    reads=("blas_objects",),
+    reads=("blas_objects", "runtime_object"),
     makes=("executable",),
 )
 def link_host(ctx: Context) -> Path:
@@ -85,6 +115,7 @@ def link_host(ctx: Context) -> Path:
             ctx.tools.tool("clang"),
             ctx.file("launcher_object"),
             ctx.file("host_object"),
+            *runtime_link_args(ctx),
             *blas.link_args(ctx),
             *omp_link_args(ctx),
             "-lm",
@@ -98,7 +129,7 @@ def link_host(ctx: Context) -> Path:
 @step(
     "link-shared",
     needs=("host_object",),
-    reads=("blas_objects",),
+    reads=("blas_objects", "runtime_object"),
     makes=("shared_library",),
 )
 def link_shared(ctx: Context) -> Path:
@@ -110,6 +141,7 @@ def link_shared(ctx: Context) -> Path:
             ctx.tools.tool("clang"),
             "-shared",
             ctx.file("host_object"),
+            *runtime_link_args(ctx),
             *blas.link_args(ctx),
             *omp_link_args(ctx),
             "-lm",
