@@ -118,6 +118,7 @@ def merge_groups(ctx: Context, stages: Sequence[Stage]) -> list[list[Stage]]:
 
 _MARK = "mlirboot-stage-"
 _DUMP = re.compile(rf"^// -----// IR Dump {_MARK}(\d+) //----- //\n", re.M)
+_MODULE_END = re.compile(r"^\}.*$", re.M)
 
 
 def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool | None:
@@ -160,15 +161,28 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
     if result.returncode != 0:
         out.unlink(missing_ok=True)
         return False
+    # Each dump is the module, up to its closing brace in column 0; what
+    # follows it until the next dump is the next stage's diagnostics.
     dumps: dict[int, str] = {}
     found = list(_DUMP.finditer(result.output))
-    for n, m in enumerate(found):
-        end = found[n + 1].start() if n + 1 < len(found) else len(result.output)
-        dumps[int(m.group(1))] = result.output[m.end() : end]
+    for m in found:
+        close = _MODULE_END.search(result.output, m.end())
+        if close is None:
+            break
+        dumps[int(m.group(1))] = result.output[m.end() : close.end()] + "\n"
     if sorted(dumps) != marks:
         out.unlink(missing_ok=True)
         return False
     seconds = time.monotonic() - start
+    # Remarks (as a stage run alone records them): those before the first
+    # dump are the first stage's, those after dump j the next stage's.
+    remarks: dict[int, list[dict[str, str]]] = {}
+    for hit in _REMARK.finditer(result.output):
+        before = [int(m.group(1)) for m in found if m.start() < hit.start()]
+        owner = before[-1] + 1 if before else 0
+        remarks.setdefault(owner, []).append(
+            {"location": _display_location(ctx, hit["loc"]), "what": hit["what"].strip()}
+        )
     for offset, stage in enumerate(group):
         ctx.stage, ctx.index = stage, first_index + offset
         # The IR after this stage is the next dump (stages without passes
@@ -188,7 +202,7 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
                 seconds if offset == 0 else 0.0,
                 str(path.relative_to(ctx.workdir)),
                 _count_ops(path),
-                [],
+                remarks.get(offset, []),
                 merged_into=None if offset == 0 else first_index,
             )
         )
