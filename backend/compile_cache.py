@@ -6,7 +6,13 @@ A repeated compile copies the cached artifact instead of running the tools.
 Layout: <cache dir>/artifacts/<key>/ is one complete artifact (no temps);
 entries appear by an atomic rename of a staging dir, so a reader never sees a
 half-written one and two compiles racing to store the same key both succeed.
-MLIRBOOT_COMPILE_CACHE=off disables it (the CLI: --no-cache)."""
+MLIRBOOT_COMPILE_CACHE=off disables it (the CLI: --no-cache).
+
+Objects: <cache dir>/objects/<key>.o holds small objects a compile would
+otherwise rebuild every time (the launcher's: its C source depends only on the
+entry's signature), keyed by their source text, compiler flags and the
+toolchain's identity; written by an atomic rename. --no-cache skips the
+artifact cache only; MLIRBOOT_COMPILE_CACHE=off disables both."""
 
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from typing import Any
 from ..bootstrap.config import CONFIGS_DIR
 from ..bootstrap.engine.cachedir import cache_dir
 from ..bootstrap.errors import MlirbootError
-from ..bootstrap.fsutil import staging_dir
+from ..bootstrap.fsutil import atomic_write_bytes, staging_dir
 from ..bootstrap.manifest import Manifest
 from ..bootstrap.passes.sources import source_hash
 from .artifact import ARTIFACT_JSON, read_meta
@@ -33,6 +39,7 @@ from .schedules.matmul import HostCpu
 ENV = "MLIRBOOT_COMPILE_CACHE"
 OFF = ("0", "off", "no", "false")
 KEEP = 200  # entries kept; the least recently used go first
+KEEP_OBJECTS = 1000  # object entries kept (a few KiB each)
 BACKEND_DIR = Path(__file__).resolve().parent
 _SOURCES = ("*.py", "*.yaml", "*.ll", "*.c", "*.h", "*.cpp", "*.in", "CMakeLists.txt")
 
@@ -194,3 +201,48 @@ def mark(workdir: Path, entry_key: str, *, hit: bool, source: str, toolchain: st
     meta["source"] = source
     meta["toolchain"] = toolchain
     path.write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def objects_root() -> Path:
+    return cache_dir() / "objects"
+
+
+def object_key(source: str, tool: str, flags: list[str], manifest: Manifest) -> str:
+    """An object's key: its source text, the compiler (by name: its file
+    identity is in the toolchain's), the flags and the whole toolchain."""
+    blob = json.dumps(
+        {"tool": tool, "flags": flags, "toolchain": toolchain_identity(manifest)},
+        sort_keys=True,
+        default=str,
+    ).encode()
+    return hashlib.sha256(hashlib.sha256(source.encode()).digest() + blob).hexdigest()
+
+
+def fetch_object(object_key_: str, dest: Path) -> bool:
+    """Copy the cached object to `dest`; False on a miss (or if unreadable)."""
+    entry = objects_root() / f"{object_key_}.o"
+    try:
+        data = entry.read_bytes()
+    except OSError:
+        return False
+    if not data:
+        return False
+    dest.write_bytes(data)
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # recently used
+    return True
+
+
+def store_object(object_key_: str, built: Path) -> None:
+    """Keep a copy of `built`; best effort (atomic rename: concurrent compiles
+    storing the same key both succeed, readers never see half a file)."""
+    base = objects_root()
+    try:
+        atomic_write_bytes(base / f"{object_key_}.o", built.read_bytes())
+        entries = [p for p in base.iterdir() if p.suffix == ".o" and not p.name.startswith(".")]
+        if len(entries) > KEEP_OBJECTS:
+            entries.sort(key=lambda p: p.stat().st_mtime)
+            for old in entries[: len(entries) - KEEP_OBJECTS]:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return

@@ -86,6 +86,7 @@ class Info:
     stablehlo_version: str | None = None
     pjrt_plugin: str | None = None
     libtpu: str | None = None
+    launcher_object: str | None = None  # "compiled", or "cached" (compile_cache objects/)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, {})}
@@ -100,6 +101,9 @@ class StageRecord:
     ops: dict[str, int] = field(default_factory=dict)
     # What the stage recognized/rewrote: {"location": "file:line:col", "what": ...}
     remarks: list[dict[str, str]] = field(default_factory=list)
+    # Set when the stage ran in the mlir-opt process of stage `merged_into`
+    # (its index): that stage's `seconds` are the whole process's, this one's 0.
+    merged_into: int | None = None
 
 
 @dataclass

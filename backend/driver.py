@@ -49,27 +49,171 @@ def _without(passes: list[str], disabled: Sequence[str]) -> list[str]:
     return [p for p in passes if p and not p.endswith("()")]
 
 
-def _mlir_opt(ctx: Context, stage: Stage) -> Path:
-    # options: {"stage_passes": {stage: [...]}} replaces a stage's passes and
-    # {"disable_passes": [...]} drops passes (A/B measurements, benchmarks/).
-    current = ctx.current
-    assert current is not None  # the input program, at least
+def _stage_passes(ctx: Context, stage: Stage) -> list[str]:
+    """The stage's passes at this -O level, with the A/B options applied.
+    options: {"stage_passes": {stage: [...]}} replaces a stage's passes and
+    {"disable_passes": [...]} drops passes (A/B measurements, benchmarks/)."""
     override = ctx.options.get("stage_passes", {}).get(stage.name)
-    passes = _without(
+    return _without(
         stage.passes_for(ctx.opt) if override is None else list(override),
         ctx.options.get("disable_passes", ()),
     )
+
+
+# Passes whose arguments depend on the stage's input file (see _input_passes):
+# such a stage can only be the first of a merged mlir-opt run.
+_INPUT_DEPENDENT = ("hoist-static-allocs", "buffer-deallocation-pipeline")
+
+
+def _input_passes(passes: list[str], load: list[str], current: Path) -> tuple[list[str], list[str]]:
+    """`passes` and the plugins to load, adjusted to what the input holds."""
     if any("hoist-static-allocs" in p for p in passes) and _returns_a_value_twice(current):
         # LLVM 22's buffer-results-to-out-params crashes hoisting the alloc of
         # a value returned twice (it erases the alloc the second copy reads).
         passes = [re.sub(r"hoist-static-allocs ?", "", p) for p in passes]
-    load = list(stage.load)
     if any(p.startswith("buffer-deallocation-pipeline") for p in passes) and _frees_memory(current):
         # Ownership-based deallocation refuses a program's own memref.dealloc
         # ("memory free side-effect ... not supported"): drop them first, the
         # pipeline then frees every buffer after its last use.
         passes = ["mlirboot-drop-deallocs", *passes]
-        load += [] if "passes" in load else ["passes"]
+        load = load + ([] if "passes" in load else ["passes"])
+    return passes, load
+
+
+def _mergeable(stage: Stage) -> bool:
+    """A pass-only stage whose result needs no Python between it and its
+    neighbours: no plugin remarks to attribute, no transform library (loaded
+    once per run, checked per stage), not printed generic."""
+    return (
+        stage.step is None
+        and not stage.load
+        and stage.transform_library is None
+        and not stage.generic
+    )
+
+
+def merge_groups(ctx: Context, stages: Sequence[Stage]) -> list[list[Stage]]:
+    """The stages cut into runs of one mlir-opt process each (a list of one for
+    a step or a stage that runs alone). Consecutive mergeable stages share a
+    process; a stage whose passes depend on its input file starts a new one.
+    options {"merge_stages": False}: one process per stage (A/B measurements)."""
+    groups: list[list[Stage]] = []
+    allow = ctx.options.get("merge_stages", True)
+    for stage in stages:
+        last = groups[-1] if groups else None
+        passes = _stage_passes(ctx, stage) if _mergeable(stage) else []
+        if (
+            allow
+            and last is not None
+            and _mergeable(stage)
+            and _mergeable(last[0])
+            and _stage_passes(ctx, last[0])  # the first one runs (its file is not a copy)
+            and not any(k in p for p in passes for k in _INPUT_DEPENDENT)
+        ):
+            last.append(stage)
+        else:
+            groups.append([stage])
+    return groups
+
+
+_MARK = "mlirboot-stage-"
+_DUMP = re.compile(rf"^// -----// IR Dump {_MARK}(\d+) //----- //\n", re.M)
+_MODULE_END = re.compile(r"^\}.*$", re.M)
+
+
+def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool | None:
+    """Run the group's stages in one mlir-opt process. Each stage boundary is a
+    print-ir pass (it prints the module and changes nothing), from whose dump
+    that stage's temps file is written; the last stage's file is mlir-opt's
+    output, as if it had run alone. Records one StageRecord per stage: the
+    first holds the process's seconds, the others `merged_into` it. None
+    (nothing run) if the first stage must run alone (no passes here, or its
+    input needs the plugin: its remarks are that stage's); False (nothing
+    recorded) if the run failed: the caller then runs the stages one by one,
+    so an error is reported as the failing stage's own."""
+    current = ctx.current
+    assert current is not None
+    ctx.stage, ctx.index, ctx.remarks = group[0], first_index, []
+    start = time.monotonic()
+    first, load = _input_passes(_stage_passes(ctx, group[0]), [], current)
+    if load or not first:
+        return None
+    pipeline: list[str] = list(first)
+    marks: list[int] = []
+    for offset, stage in enumerate(group[1:], 1):
+        passes = _stage_passes(ctx, stage)
+        if passes:
+            pipeline.append(f"print-ir{{label={_MARK}{offset - 1}}}")
+            marks.append(offset - 1)
+            pipeline += passes
+    ctx.index, ctx.stage = first_index + len(group) - 1, group[-1]
+    out = ctx.temp(".mlir")
+    ctx.stage, ctx.index = group[0], first_index
+    cmd: list[Any] = [
+        ctx.tools.tool("mlir-opt"),
+        current,
+        "-o",
+        out,
+        "--mlir-print-debuginfo",
+        f"--pass-pipeline=builtin.module({','.join(pipeline)})",
+    ]
+    result = ctx.run(cmd, check=False)
+    if result.returncode != 0:
+        out.unlink(missing_ok=True)
+        return False
+    # Each dump is the module, up to its closing brace in column 0; what
+    # follows it until the next dump is the next stage's diagnostics.
+    dumps: dict[int, str] = {}
+    found = list(_DUMP.finditer(result.output))
+    for m in found:
+        close = _MODULE_END.search(result.output, m.end())
+        if close is None:
+            break
+        dumps[int(m.group(1))] = result.output[m.end() : close.end()] + "\n"
+    if sorted(dumps) != marks:
+        out.unlink(missing_ok=True)
+        return False
+    seconds = time.monotonic() - start
+    # Remarks (as a stage run alone records them): those before the first
+    # dump are the first stage's, those after dump j the next stage's.
+    remarks: dict[int, list[dict[str, str]]] = {}
+    for hit in _REMARK.finditer(result.output):
+        before = [int(m.group(1)) for m in found if m.start() < hit.start()]
+        owner = before[-1] + 1 if before else 0
+        remarks.setdefault(owner, []).append(
+            {"location": _display_location(ctx, hit["loc"]), "what": hit["what"].strip()}
+        )
+    for offset, stage in enumerate(group):
+        ctx.stage, ctx.index = stage, first_index + offset
+        # The IR after this stage is the next dump (stages without passes
+        # between change nothing), or mlir-opt's output.
+        later = [m for m in marks if m >= offset]
+        if later:
+            path = ctx.temp(".mlir")
+            path.write_text(dumps[later[0]])
+        else:
+            path = out if offset == len(group) - 1 else ctx.temp(".mlir")
+            if path != out:
+                shutil.copyfile(out, path)
+        ctx.records.append(
+            StageRecord(
+                ctx.index,
+                stage.name,
+                seconds if offset == 0 else 0.0,
+                str(path.relative_to(ctx.workdir)),
+                _count_ops(path),
+                remarks.get(offset, []),
+                merged_into=None if offset == 0 else first_index,
+            )
+        )
+    ctx.current = out
+    return True
+
+
+def _mlir_opt(ctx: Context, stage: Stage) -> Path:
+    current = ctx.current
+    assert current is not None  # the input program, at least
+    passes, load = _input_passes(_stage_passes(ctx, stage), list(stage.load), current)
     out = ctx.temp(".mlir")
     if not passes and not stage.generic:
         shutil.copyfile(current, out)  # keep one file per stage for --save-temps
@@ -406,22 +550,34 @@ def compile_program(
             current=src,
             grad=request,
         )
-        for index, stage in enumerate(stages, 1):
-            ctx.stage, ctx.index, ctx.remarks = stage, index, []
-            start = time.monotonic()
-            result = run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
-            if result is not None:
-                ctx.current = result
-            ctx.records.append(
-                StageRecord(
-                    index,
-                    stage.name,
-                    time.monotonic() - start,
-                    str(ctx.current.relative_to(workdir)) if ctx.current else "",
-                    _count_ops(ctx.current) if ctx.current else {},
-                    ctx.remarks,
+        index = 1
+        for group in merge_groups(ctx, stages):
+            pending, merge = list(group), True
+            while pending:
+                ran = _mlir_opt_merged(ctx, pending, index) if merge and len(pending) > 1 else None
+                if ran:
+                    index += len(pending)
+                    break
+                # Not merged: this stage alone, then (unless the merged run
+                # failed: then each stage alone, for its own error) the rest.
+                merge = merge and ran is None
+                stage = pending.pop(0)
+                ctx.stage, ctx.index, ctx.remarks = stage, index, []
+                start = time.monotonic()
+                result = run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
+                if result is not None:
+                    ctx.current = result
+                ctx.records.append(
+                    StageRecord(
+                        index,
+                        stage.name,
+                        time.monotonic() - start,
+                        str(ctx.current.relative_to(workdir)) if ctx.current else "",
+                        _count_ops(ctx.current) if ctx.current else {},
+                        ctx.remarks,
+                    )
                 )
-            )
+                index += 1
         assert ctx.signature is not None
         emitted = _emit(ctx, emit)
         meta: dict[str, Any] = {
@@ -609,10 +765,18 @@ def opt_report(artifact_meta: dict[str, Any]) -> str:
     if not remarks:
         rows.append(f"(nothing recognized or rewritten at -{artifact_meta.get('opt', '?')})")
     rows += ["", f"{'#':>2}  {'stage':<18} {'seconds':>8}  output / top ops"]
+    merged = False
     for rec in artifact_meta["stages"]:
         ops = ", ".join(f"{k}={v}" for k, v in rec["ops"].items())
+        into = rec.get("merged_into")
+        seconds = f"{'in ' + str(into):>8}" if into is not None else f"{rec['seconds']:>8.3f}"
+        merged = merged or into is not None
         rows.append(
-            f"{rec['index']:>2}  {rec['name']:<18} {rec['seconds']:>8.3f}  "
+            f"{rec['index']:>2}  {rec['name']:<18} {seconds}  "
             f"{rec['output']}" + (f"\n{'':32}{ops}" if ops else "")
+        )
+    if merged:
+        rows.append(
+            "(in N: the stage ran in stage N's mlir-opt process; N's seconds are the whole run's)"
         )
     return "\n".join(rows)

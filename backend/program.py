@@ -21,6 +21,18 @@ DTYPES: dict[str, str] = {
     "i32": "int32",
     "i64": "int64",
 }
+# Bytes per element (numpy's itemsize of each DTYPES entry; a test checks
+# that they agree): the launcher's buffer sizes without importing numpy.
+ITEMSIZE: dict[str, int] = {
+    "f16": 2,
+    "f32": 4,
+    "f64": 8,
+    "i1": 1,
+    "i8": 1,
+    "i16": 2,
+    "i32": 4,
+    "i64": 8,
+}
 
 # The entry is a C symbol in one executable with the launcher (its `main`)
 # and the C library the lowered code calls (malloc/free/memcpy/memset, ...).
@@ -71,12 +83,10 @@ class TensorType:
 
     @property
     def nbytes(self) -> int:
-        import numpy as np
-
         count = 1
         for dim in self.shape:
             count *= dim
-        return count * np.dtype(self.dtype).itemsize
+        return count * ITEMSIZE[self.element]
 
     def __str__(self) -> str:
         dims = "x".join(str(d) for d in self.shape)

@@ -85,6 +85,8 @@ def handle(args: argparse.Namespace) -> int:
                         for k in ("target", "arch", "opt", "info", "grad", "compile_cache")
                     },
                     # Per-stage seconds and top ops (of the compile that made it, if cached).
+                    # `merged_into: N`: the stage ran in stage N's mlir-opt process,
+                    # whose `seconds` are the whole run's (this stage's are 0).
                     "stages": artifact.meta["stages"],
                     **({"remarks": artifact.meta.get("remarks", [])} if args.opt_report else {}),
                 },

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...bootstrap.targets import Codegen
+from .. import compile_cache
 from ..context import SIGNATURE, Context
 from ..launcher import launcher_source
 from . import blas
@@ -66,9 +67,25 @@ def host_object(ctx: Context) -> Path:
 def launcher(ctx: Context) -> Path:
     assert ctx.signature is not None
     src = ctx.temp(".c")
-    src.write_text(launcher_source(ctx.signature))
+    text = launcher_source(ctx.signature)
+    src.write_text(text)
     obj = ctx.temp(".o")
-    ctx.run([ctx.tools.tool("clang"), "-c", "-O2", "-fPIC", src, "-o", obj])
+    flags = ["-c", "-O2", "-fPIC"]
+    # Its C source depends only on the signature: the object is reused from
+    # the compile cache's objects/ (keyed by source, flags and toolchain; and
+    # the file's name, which the object records, so a hit is byte-identical).
+    key = (
+        compile_cache.object_key(text, "clang", [*flags, src.name], ctx.tools.manifest)
+        if compile_cache.enabled()
+        else None
+    )
+    if key is not None and compile_cache.fetch_object(key, obj):
+        ctx.info.launcher_object = "cached"
+        return ctx.make("launcher_object", obj)
+    ctx.run([ctx.tools.tool("clang"), *flags, src, "-o", obj])
+    if key is not None:
+        compile_cache.store_object(key, obj)
+    ctx.info.launcher_object = "compiled"
     return ctx.make("launcher_object", obj)
 
 

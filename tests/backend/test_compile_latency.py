@@ -1,0 +1,189 @@
+"""Compile latency without other code: consecutive pass-only stages share one
+mlir-opt process (every stage still writes its temps file and op counts), and
+the launcher's object comes from the compile cache's objects/ when its source,
+flags and toolchain are the same."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlirboot.backend import compile_cache
+from mlirboot.backend.driver import compile_program, opt_report
+from mlirboot.backend.program import DTYPES, ITEMSIZE
+from mlirboot.bootstrap.toolset import system_manifest
+
+PROGRAMS = Path(__file__).parent / "programs"
+
+
+# OpenMP offload entries are named by the translated file's device and inode.
+_FILE_ID = re.compile(r"(__omp_offloading_)[0-9a-f]+_[0-9a-f]+_|(!\{i32 0, )i32 \d+, i32 \d+, ")
+
+
+def _llvm_ir(path: Path) -> str:
+    if path.suffix == ".bc":
+        dis = system_manifest().tool("llvm-dis")
+        text = subprocess.run(
+            [dis, path, "-o", "-"], check=True, capture_output=True, text=True
+        ).stdout
+    else:
+        text = path.read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("; ModuleID")]
+    return _FILE_ID.sub(lambda m: (m[1] or m[2]) + "ID_", "\n".join(lines))
+
+
+def _without_locations(path: Path) -> str:
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#loc")]
+    return "\n".join(re.sub(r"\s*loc\((?:[^()]|\([^()]*\))*\)", "", line) for line in lines)
+
+
+def _stages(art) -> dict[str, dict]:
+    return {s["name"]: s for s in art.meta["stages"]}
+
+
+@pytest.mark.parametrize(
+    ("program", "target", "opt"),
+    [
+        ("mlp.mlir", "host", "O2"),
+        ("chain_alloc_dealloc.mlir", "host", "O0"),
+        ("mlp.mlir", "offload-host", "O2"),
+    ],
+)
+def test_merged_stages_write_every_stage_and_the_same_code(
+    tmp_path: Path, program: str, target: str, opt: str
+):
+    arts = {}
+    for merge in (True, False):
+        name = "merged" if merge else "alone"
+        arts[name] = compile_program(
+            PROGRAMS / program,
+            target=target,
+            opt=opt,
+            out=tmp_path / name,
+            save_temps=tmp_path / f"{name}-temps",
+            options={"merge_stages": merge},
+        )
+    merged, alone = _stages(arts["merged"]), _stages(arts["alone"])
+    assert list(merged) == list(alone)
+    grouped = [s for s in merged.values() if s.get("merged_into") is not None]
+    assert grouped, "no stages shared an mlir-opt process"
+    assert not any(s.get("merged_into") is not None for s in alone.values())
+    for name, stage in merged.items():
+        # Every stage has its own file and op counts, as when run alone.
+        assert stage["output"] == alone[name]["output"]
+        assert stage["ops"] == alone[name]["ops"], name
+        assert (tmp_path / "merged-temps" / Path(stage["output"]).name).exists() or not stage[
+            "output"
+        ].startswith("temps/")
+        if stage.get("merged_into") is not None:
+            first = next(s for s in merged.values() if s["index"] == stage["merged_into"])
+            assert first.get("merged_into") is None and first["seconds"] > 0
+            assert stage["seconds"] == 0.0
+    # The code generated is the same, byte for byte (but for the input file's
+    # device and inode in OpenMP offload entry names, another in any compile).
+    compared = 0
+    for path in sorted((tmp_path / "alone-temps").glob("*")):
+        if path.suffix in (".ll", ".bc"):
+            other = tmp_path / "merged-temps" / path.name
+            assert _llvm_ir(other) == _llvm_ir(path), path.name
+            compared += 1
+    assert compared
+    # The last merged stage's file is what the next stage reads: the same IR
+    # (locations aside: a block argument's unprinted location is where its
+    # file was parsed, a path in each compile's own work dir).
+    last = [s for s in merged.values() if s["output"].endswith(".mlir")][-1]
+    name = Path(last["output"]).name
+    assert _without_locations(tmp_path / "merged-temps" / name) == _without_locations(
+        tmp_path / "alone-temps" / name
+    )
+    assert "ran in stage" in opt_report(arts["merged"].meta)
+
+
+def test_a_failing_merged_run_is_reported_as_its_stage(tmp_path: Path):
+    """A merged run that fails is rerun stage by stage: the error names the
+    stage whose passes failed, not the group's first."""
+    from mlirboot.bootstrap.errors import MlirbootError
+
+    with pytest.raises(MlirbootError) as err:
+        compile_program(
+            PROGRAMS / "mlp.mlir",
+            target="host",
+            out=tmp_path / "a",
+            options={"stage_passes": {"to-loops": ["no-such-pass"]}},
+        )
+    assert "host/to-loops" in str(err.value)
+
+
+@pytest.fixture
+def objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MLIRBOOT_COMPILE_CACHE", "on")
+    root = tmp_path / "objects"
+    monkeypatch.setattr(compile_cache, "objects_root", lambda: root)
+    return root
+
+
+def test_the_launcher_object_is_reused(objects: Path, tmp_path: Path):
+    first = compile_program(
+        PROGRAMS / "matmul.mlir",
+        target="host",
+        out=tmp_path / "a",
+        use_cache=False,
+        save_temps=tmp_path / "ta",
+    )
+    second = compile_program(
+        PROGRAMS / "matmul.mlir",
+        target="host",
+        out=tmp_path / "b",
+        use_cache=False,
+        save_temps=tmp_path / "tb",
+    )
+    assert first.meta["info"]["launcher_object"] == "compiled"
+    assert second.meta["info"]["launcher_object"] == "cached"
+    assert len(list(objects.glob("*.o"))) == 1
+    name = Path(first.meta["files"]["launcher_object"]).name
+    assert (tmp_path / "ta" / name).read_bytes() == (tmp_path / "tb" / name).read_bytes()
+    assert not (tmp_path / "tb" / name.replace(".o", "-clang.log")).exists()
+    # Another signature is another object.
+    third = compile_program(
+        PROGRAMS / "mlp.mlir", target="host", out=tmp_path / "c", use_cache=False
+    )
+    assert third.meta["info"]["launcher_object"] == "compiled"
+    assert len(list(objects.glob("*.o"))) == 2
+
+
+def test_the_launcher_key_changes_with_the_toolchain(objects: Path):
+    manifest = system_manifest()
+    key = compile_cache.object_key("int main(){}", "clang", ["-c"], manifest)
+    assert key == compile_cache.object_key("int main(){}", "clang", ["-c"], manifest)
+    assert key != compile_cache.object_key("int main(){return 1;}", "clang", ["-c"], manifest)
+    assert key != compile_cache.object_key("int main(){}", "clang", ["-c", "-O2"], manifest)
+    other_tools = {**manifest.tools, "clang": "/elsewhere/clang"}
+    other = dataclasses.replace(manifest, tools=other_tools)
+    assert key != compile_cache.object_key("int main(){}", "clang", ["-c"], other)
+    relocked = dataclasses.replace(manifest, lock_hash="another")
+    assert key != compile_cache.object_key("int main(){}", "clang", ["-c"], relocked)
+
+
+def test_off_means_no_object_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MLIRBOOT_COMPILE_CACHE", "off")
+    root = tmp_path / "objects"
+    monkeypatch.setattr(compile_cache, "objects_root", lambda: root)
+    art = compile_program(PROGRAMS / "matmul.mlir", target="host", out=tmp_path / "a")
+    assert art.meta["info"]["launcher_object"] == "compiled"
+    assert not root.exists()
+
+
+def test_itemsizes_are_numpys():
+    np = pytest.importorskip("numpy")
+    assert {k: np.dtype(v).itemsize for k, v in DTYPES.items()} == ITEMSIZE
+
+
+def test_json_documents_merged_into(tmp_path: Path):
+    art = compile_program(PROGRAMS / "mlp.mlir", target="host", out=tmp_path / "a")
+    meta = json.loads((art.path / "artifact.json").read_text())
+    assert any("merged_into" in s and s["merged_into"] is not None for s in meta["stages"])
