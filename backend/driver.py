@@ -82,14 +82,10 @@ def _input_passes(passes: list[str], load: list[str], current: Path) -> tuple[li
 
 def _mergeable(stage: Stage) -> bool:
     """A pass-only stage whose result needs no Python between it and its
-    neighbours: no plugin remarks to attribute, no transform library (loaded
-    once per run, checked per stage), not printed generic."""
-    return (
-        stage.step is None
-        and not stage.load
-        and stage.transform_library is None
-        and not stage.generic
-    )
+    neighbours: no transform library (loaded once per run, checked per
+    stage), not printed generic. (A plugin is loaded once for the whole run;
+    its remarks go to the stage whose passes made them.)"""
+    return stage.step is None and stage.transform_library is None and not stage.generic
 
 
 def merge_groups(ctx: Context, stages: Sequence[Stage]) -> list[list[Stage]]:
@@ -127,17 +123,18 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
     that stage's temps file is written; the last stage's file is mlir-opt's
     output, as if it had run alone. Records one StageRecord per stage: the
     first holds the process's seconds, the others `merged_into` it. None
-    (nothing run) if the first stage must run alone (no passes here, or its
-    input needs the plugin: its remarks are that stage's); False (nothing
+    (nothing run) if the first stage must run alone (no passes here); False (nothing
     recorded) if the run failed: the caller then runs the stages one by one,
     so an error is reported as the failing stage's own."""
     current = ctx.current
     assert current is not None
     ctx.stage, ctx.index, ctx.remarks = group[0], first_index, []
     start = time.monotonic()
-    first, load = _input_passes(_stage_passes(ctx, group[0]), [], current)
-    if load or not first:
+    first, load = _input_passes(_stage_passes(ctx, group[0]), list(group[0].load), current)
+    if not first:
         return None
+    for stage in group[1:]:
+        load += [name for name in stage.load if name not in load]
     pipeline: list[str] = list(first)
     marks: list[int] = []
     for offset, stage in enumerate(group[1:], 1):
@@ -157,6 +154,11 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
         "--mlir-print-debuginfo",
         f"--pass-pipeline=builtin.module({','.join(pipeline)})",
     ]
+    for name in load:
+        cmd.append(f"--load-pass-plugin={ctx.tools.plugin(name)}")
+    if load:
+        # One line per remark (not the whole op it is attached to).
+        cmd.append("--mlir-print-op-on-diagnostic=false")
     result = ctx.run(cmd, check=False)
     if result.returncode != 0:
         out.unlink(missing_ok=True)

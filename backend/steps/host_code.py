@@ -63,29 +63,33 @@ def host_object(ctx: Context) -> Path:
     return ctx.make("host_object", cpu_object(ctx, ctx.host, ctx.current))
 
 
-@step("launcher", needs=(SIGNATURE,), makes=("launcher_object",))
-def launcher(ctx: Context) -> Path:
-    assert ctx.signature is not None
-    src = ctx.temp(".c")
-    text = launcher_source(ctx.signature)
-    src.write_text(text)
+def cached_c_object(ctx: Context, src: Path, flags: list[str]) -> tuple[Path, str]:
+    """`src` compiled by clang with `flags`, or reused from the compile cache's
+    objects/ (keyed by its text, flags and toolchain; and the file's name,
+    which the object records, so a hit is byte-identical). Returns the
+    object and "cached" or "compiled"."""
     obj = ctx.temp(".o")
-    flags = ["-c", "-O2", "-fPIC"]
-    # Its C source depends only on the signature: the object is reused from
-    # the compile cache's objects/ (keyed by source, flags and toolchain; and
-    # the file's name, which the object records, so a hit is byte-identical).
     key = (
-        compile_cache.object_key(text, "clang", [*flags, src.name], ctx.tools.manifest)
+        compile_cache.object_key(src.read_text(), "clang", [*flags, src.name], ctx.tools.manifest)
         if compile_cache.enabled()
         else None
     )
     if key is not None and compile_cache.fetch_object(key, obj):
-        ctx.info.launcher_object = "cached"
-        return ctx.make("launcher_object", obj)
+        return obj, "cached"
     ctx.run([ctx.tools.tool("clang"), *flags, src, "-o", obj])
     if key is not None:
         compile_cache.store_object(key, obj)
-    ctx.info.launcher_object = "compiled"
+    return obj, "compiled"
+
+
+@step("launcher", needs=(SIGNATURE,), makes=("launcher_object",))
+def launcher(ctx: Context) -> Path:
+    """main(): its C source depends only on the signature, so the object is
+    mostly reused from the compile cache."""
+    assert ctx.signature is not None
+    src = ctx.temp(".c")
+    src.write_text(launcher_source(ctx.signature))
+    obj, ctx.info.launcher_object = cached_c_object(ctx, src, ["-c", "-O2", "-fPIC"])
     return ctx.make("launcher_object", obj)
 
 
@@ -96,20 +100,9 @@ SCRATCH_SOURCE = Path(__file__).parents[1] / "data" / "runtime" / "scratch.c"
 def host_runtime(ctx: Context) -> Path:
     """The allocator behind the program's temporaries (memref.alloc lowered to
     _mlir_memref_to_llvm_alloc/_free): it keeps large freed blocks per thread
-    for the next call instead of handing them back to the kernel."""
-    obj = ctx.temp(".o")
-    ctx.run(
-        [
-            ctx.tools.tool("clang"),
-            "-c",
-            "-O2",
-            "-fPIC",
-            "-fvisibility=hidden",
-            SCRATCH_SOURCE,
-            "-o",
-            obj,
-        ]
-    )
+    for the next call instead of handing them back to the kernel. The same
+    for every program: reused from the compile cache's objects/."""
+    obj, _ = cached_c_object(ctx, SCRATCH_SOURCE, ["-c", "-O2", "-fPIC", "-fvisibility=hidden"])
     return ctx.make("runtime_object", obj)
 
 
