@@ -396,9 +396,8 @@ def _readonly_args(ctx: Context) -> list[int]:
         path = ctx.workdir / record.output if record.output else None
         if path is None or path.suffix != ".mlir" or not path.is_file():
             continue
-        found = readonly_args(
-            path.read_text(errors="replace"), ctx.signature.entry, len(ctx.signature.args)
-        )
+        text, sig = path.read_text(errors="replace"), ctx.signature
+        found = readonly_args(text, sig.entry, len(sig.args), len(sig.buffers))
         if found is not None:
             return found
     return []

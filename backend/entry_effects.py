@@ -88,12 +88,16 @@ def _written(body: list[str], args: list[str]) -> set[str]:
     return written
 
 
-def readonly_args(text: str, entry: str, count: int) -> list[int] | None:
+def readonly_args(text: str, entry: str, count: int, arity: int) -> list[int] | None:
     """Of the entry's first `count` arguments, the indices of the memrefs its
-    code in `text` never writes; None when `text` holds no func.func @entry."""
+    code in `text` never writes; None when `text` holds no func.func @entry;
+    none when that function does not take `arity` arguments (the C ABI's
+    pointers: arguments, then one out-param per result)."""
     body = _body(text, entry)
     if body is None:
         return None
+    if len(re.findall(r"%arg\d+: ", body[0])) != arity:
+        return []
     memrefs = [i for i in range(count) if re.search(rf"%arg{i}: memref<", body[0])]
     written = _written(body, [f"%arg{i}" for i in memrefs])
     return [i for i in memrefs if f"%arg{i}" not in written]
