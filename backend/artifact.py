@@ -27,6 +27,7 @@ FIELDS: dict[str, Any] = {
     "files": dict[str, str],
     "device_backend": str | None,
     "info": dict[str, Any],
+    "readonly_args": list[int],
 }
 
 
@@ -136,7 +137,13 @@ class Artifact:
         if library and not isolated and not info and (self.path / library).is_file():
             from .inprocess import call
 
-            outs = call(self.path / library, sig.entry, sig.buffers, inputs, threads)
+            # Arguments the code never writes go in without a copy, unless
+            # the entry has no results: then every argument is returned, and
+            # what it returns must never be the caller's array.
+            readonly = (
+                frozenset(self.meta.get("readonly_args") or ()) if sig.results else frozenset()
+            )
+            outs = call(self.path / library, sig.entry, sig.buffers, inputs, threads, readonly)
             self.last_log = ""
             return outs[len(sig.args) :] if sig.results else outs
         with tempfile.TemporaryDirectory(prefix="mlirboot-run-") as tmp:

@@ -25,6 +25,7 @@ from . import compile_cache, outputs
 from . import emit as emit_mod
 from .artifact import ARTIFACT_JSON, Artifact
 from .context import TEMPS, Context, StageRecord
+from .entry_effects import readonly_args
 from .grad import GradRequest, parse_wrt
 from .pipeline import OPT_LEVELS, Pipeline, Stage, default_target, targets
 from .pipeline import load as load_pipeline
@@ -383,6 +384,25 @@ def _transform_library(ctx: Context, name: str) -> Path:
     return libraries[name]
 
 
+def _readonly_args(ctx: Context) -> list[int]:
+    """The entry's arguments its code never writes (Artifact.run passes them
+    without a copy), judged on the last stage output that still holds the entry
+    as a func.func: the final memref-level code the shared library is made
+    from. None are without a shared library, or under --grad (Enzyme rewrites
+    the entry's LLVM IR)."""
+    if ctx.files.shared_library is None or ctx.grad_info is not None or ctx.signature is None:
+        return []
+    for record in reversed(ctx.records):
+        path = ctx.workdir / record.output if record.output else None
+        if path is None or path.suffix != ".mlir" or not path.is_file():
+            continue
+        text, sig = path.read_text(errors="replace"), ctx.signature
+        found = readonly_args(text, sig.entry, len(sig.args), len(sig.buffers))
+        if found is not None:
+            return found
+    return []
+
+
 def _count_ops(path: Path) -> dict[str, int]:
     if path.suffix not in (".mlir", ".ll"):
         return {}
@@ -600,6 +620,7 @@ def compile_program(
             "info": ctx.info.to_json(),
             "stages": [r.__dict__ for r in ctx.records],
             "remarks": [{"stage": r.name, **m} for r in ctx.records for m in r.remarks],
+            "readonly_args": _readonly_args(ctx),
         }
         if ctx.options.get("keep_temps"):
             # What the kept temps/ holds: outputs.artifact_owned replaces

@@ -88,21 +88,42 @@ def _aligned(buf: TensorType) -> np.ndarray:
     return raw[start : start + buf.nbytes].view(buf.dtype).reshape(buf.shape)
 
 
-def bind(
-    library: Path, entry: str, buffers: tuple[TensorType, ...], threads: int | None = None
-) -> tuple[Callable[[], None], list[np.ndarray]]:
-    """`entry` bound to fresh aligned zeroed buffers (one per parameter): fill
-    the argument buffers, then each call of the returned function runs the
-    entry once on them with `threads` threads (benchmarks time this)."""
-    fn = _entry(library, entry, len(buffers))
-    arrays = [_aligned(b) for b in buffers]
+def _runner(
+    library: Path, entry: str, arrays: list[np.ndarray], threads: int | None
+) -> Callable[[], None]:
+    """A call of `entry` on `arrays` (one per parameter) with `threads` threads."""
+    fn = _entry(library, entry, len(arrays))
     pointers = [a.ctypes.data for a in arrays]
 
     def run(keep: list[np.ndarray] = arrays) -> None:  # `keep`: the buffers outlive `run`
         _set_threads(library, threads)
         fn(*pointers)
 
-    return run, arrays
+    return run
+
+
+def bind(
+    library: Path, entry: str, buffers: tuple[TensorType, ...], threads: int | None = None
+) -> tuple[Callable[[], None], list[np.ndarray]]:
+    """`entry` bound to fresh aligned zeroed buffers (one per parameter): fill
+    the argument buffers, then each call of the returned function runs the
+    entry once on them with `threads` threads (benchmarks time this)."""
+    arrays = [_aligned(b) for b in buffers]
+    return _runner(library, entry, arrays, threads), arrays
+
+
+def passable(arr: Any, buf: TensorType) -> bool:
+    """Whether `arr` can be handed to the compiled code as it is for a
+    parameter of type `buf`: a C-contiguous ndarray of exactly its dtype and
+    shape, its elements aligned (the generated code assumes no more: its
+    loads and stores through argument pointers say `align 4` for f32)."""
+    return (
+        isinstance(arr, np.ndarray)
+        and arr.dtype == np.dtype(buf.dtype)
+        and arr.shape == buf.shape
+        and bool(arr.flags.c_contiguous)
+        and bool(arr.flags.aligned)
+    )
 
 
 def call(
@@ -111,11 +132,21 @@ def call(
     buffers: tuple[TensorType, ...],
     inputs: list[Any],
     threads: int | None = None,
+    readonly: frozenset[int] | set[int] = frozenset(),
 ) -> list[Any]:
-    """Run `entry` on copies of `inputs` (the compiled code may write into its
-    arguments; the caller's arrays stay as they were); returns every buffer."""
-    run, arrays = bind(library, entry, buffers, threads)
-    for dst, src in zip(arrays, inputs, strict=False):
-        np.copyto(dst, src, casting="no")
-    run()
+    """Run `entry` on `inputs`; returns every buffer (arguments, then results).
+    An input whose index is in `readonly` (arguments the compiled code never
+    writes) and that is `passable` is passed as it is, and returned as it is;
+    every other one is copied into an aligned buffer first (the compiled code
+    may write into its arguments; the caller's arrays stay as they were)."""
+    arrays = []
+    for i, buf in enumerate(buffers):
+        src = inputs[i] if i < len(inputs) else None
+        if src is not None and i in readonly and passable(src, buf):
+            arrays.append(src)
+            continue
+        arrays.append(_aligned(buf))
+        if src is not None:
+            np.copyto(arrays[-1], src, casting="no")
+    _runner(library, entry, arrays, threads)()
     return arrays

@@ -8,17 +8,22 @@ For a 4x4 elementwise program and the 64x64 matmul of tests/backend/programs:
   runner (`isolated=True`, what the CLI uses) vs `jax.jit` when jax is
   installed; every result is checked against numpy;
 - compile cold (no cache) vs from the compile cache.
+Then, for the 4x4 add, a 2048x2048 add (the copies dominate) and a 1024x1024
+matmul: in-process calls with the inputs passed as they are (the artifact's
+`readonly_args`) vs copied first (as before), timed alternately, one thread.
 Goals (issue 13): a 4x4 call <= 50 us; a 5-line compile <= 0.3 s cold, <= 10 ms cached.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +49,64 @@ def per_call(fn, calls: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def side_by_side(fns: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
+    """Median seconds per call of each of `fns`, called in turn (so a change in
+    the machine's load hits them all alike) after a warm-up call each."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(calls):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def add_program(n: int) -> str:
+    return SMALL.replace("4x4", f"{n}x{n}")
+
+
+MATMUL_1024 = """func.func @mm(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>)
+    -> tensor<1024x1024xf32> {
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<1024x1024xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<1024x1024xf32>, tensor<1024x1024xf32>)
+                     outs(%acc : tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  return %c : tensor<1024x1024xf32>
+}
+"""
+
+
+def zero_copy_rows(calls: int) -> dict[str, dict[str, float]]:
+    """Per-call seconds with the inputs passed as they are vs copied first."""
+    rows = {}
+    programs = {
+        "add 4x4": (add_program(4), calls, np.add),
+        "add 2048x2048": (add_program(2048), max(calls // 10, 10), np.add),
+        "matmul 1024": (MATMUL_1024, max(calls // 20, 5), np.matmul),
+    }
+    for name, (program, n, ref) in programs.items():
+        art = compile_program(program)
+        assert art.meta.get("readonly_args") == [0, 1], art.meta.get("readonly_args")
+        copying = dataclasses.replace(art, meta={**art.meta, "readonly_args": []})
+        rng = np.random.default_rng(0)
+        inputs = [rng.standard_normal(a.shape).astype(a.dtype) for a in art.signature.args]
+        want = ref(*inputs)
+        for a in (art, copying):
+            np.testing.assert_allclose(a.run(*inputs, threads=1)[0], want, rtol=1e-4, atol=1e-3)
+        times = side_by_side(
+            {
+                "no_copy_s": lambda a=art, x=inputs: a.run(*x, threads=1),
+                "copy_s": lambda a=copying, x=inputs: a.run(*x, threads=1),
+            },
+            n,
+        )
+        rows[name] = {**times, "input_bytes": float(sum(x.nbytes for x in inputs))}
+    return rows
 
 
 def main() -> int:
@@ -100,8 +163,19 @@ def main() -> int:
             f"{r['run_in_process_s'] * 1e6:7.1f}us {r['run_isolated_s'] * 1e3:7.2f}ms "
             + (f"{jit * 1e6:7.1f}us  {r['run_in_process_s'] / jit:5.1f}x" if jit else "      n/a")
         )
+    copies = zero_copy_rows(args.calls)
+    print(
+        f"\n{'in-process, 1 thread':<16} {'inputs':>8} {'no copy':>10} {'copy':>10}  copy/no-copy"
+    )
+    for name, r in copies.items():
+        print(
+            f"{name:<20} {r['input_bytes'] / 2**20:6.1f}MB {r['no_copy_s'] * 1e3:8.3f}ms "
+            f"{r['copy_s'] * 1e3:8.3f}ms  {r['copy_s'] / r['no_copy_s']:5.2f}x"
+        )
+    print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        out = {**rows, "zero_copy": copies}
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
 
 
