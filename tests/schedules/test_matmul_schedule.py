@@ -102,3 +102,33 @@ def test_cache_sizes_from_sysfs():
     assert {str(level) for level in sizes} == listed
     assert 4 << 10 <= sizes[1] < sizes[2]  # L1d, then a larger L2
     assert matmul.cache_sizes(matmul.CACHE_DIR / "absent") == {}
+
+
+# Few rows (M < 2 * mr = 16 here): B read in place, no packed copies (no
+# malloc in the lowered code), nr_few-lane vectors; from 2 * mr rows: packed.
+FEW_TILING = matmul.Tiling(mr=8, nr=32, kc=16, mb=2)
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "k", "dtype", "few"),
+    [
+        (1, 256, 64, "f32", True),  # a matrix-vector product, n a multiple of nr_few
+        (1, 200, 37, "f32", True),  # n with a peeled remainder, k with a kc remainder
+        (15, 130, 40, "f32", True),  # the last row count on the few-rows path
+        (3, 300, 50, "f64", True),
+        (16, 70, 20, "f32", False),  # the first on the packed path
+    ],
+)
+def test_few_rows_read_b_in_place(build, tools, tmp_path, m, n, k, dtype, few):
+    lib = build(matmul_acc(m, n, k, dtype), tiling=FEW_TILING)
+    a, b, c = _inputs(np.random.default_rng(m + n + k), dtype, (m, k), (k, n), (m, n))
+    want = c.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    got = cabi.call(lib, "mm", [a, b, c], result=(2, NP[dtype]))
+    np.testing.assert_allclose(got, want, rtol=TOL[dtype], atol=TOL[dtype] * np.sqrt(k))
+
+    out = tmp_path / "structure" / "p.o"
+    out.parent.mkdir()
+    matmul.lower_to_object(matmul_acc(m, n, k, dtype), out, tools=tools, tiling=FEW_TILING)
+    lowered = (out.parent / "p.work" / "llvm.mlir").read_text()
+    wide = f"vector<{FEW_TILING.nr_few}x{dtype}>"
+    assert (wide in lowered, "@malloc" in lowered) == (few, not few)
