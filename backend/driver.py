@@ -155,11 +155,7 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
         "--mlir-print-debuginfo",
         f"--pass-pipeline=builtin.module({','.join(pipeline)})",
     ]
-    for name in load:
-        cmd.append(f"--load-pass-plugin={ctx.tools.plugin(name)}")
-    if load:
-        # One line per remark (not the whole op it is attached to).
-        cmd.append("--mlir-print-op-on-diagnostic=false")
+    cmd += _plugin_args(ctx, load, one_line_remarks=bool(load))
     result = ctx.run(cmd, check=False)
     if result.returncode != 0:
         out.unlink(missing_ok=True)
@@ -186,6 +182,7 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
         remarks.setdefault(owner, []).append(
             {"location": _display_location(ctx, hit["loc"]), "what": hit["what"].strip()}
         )
+    before = current
     for offset, stage in enumerate(group):
         ctx.stage, ctx.index = stage, first_index + offset
         # The IR after this stage is the next dump (stages without passes
@@ -198,6 +195,10 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
             path = out if offset == len(group) - 1 else ctx.temp(".mlir")
             if path != out:
                 shutil.copyfile(out, path)
+        ctx.remarks = remarks.get(offset, [])
+        if stage.load:  # as _mlir_opt does for a stage run alone
+            _specialization_remarks(ctx, before, path)
+        before = path
         ctx.records.append(
             StageRecord(
                 ctx.index,
@@ -205,12 +206,22 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
                 seconds if offset == 0 else 0.0,
                 str(path.relative_to(ctx.workdir)),
                 _count_ops(path),
-                remarks.get(offset, []),
+                ctx.remarks,
                 merged_into=None if offset == 0 else first_index,
             )
         )
     ctx.current = out
     return True
+
+
+def _plugin_args(ctx: Context, load: list[str], *, one_line_remarks: bool) -> list[str]:
+    """mlir-opt's arguments that load the pass plugins `load`; with
+    `one_line_remarks`, a remark prints as one line (not with the whole op it
+    is attached to), as the remark parsing here expects."""
+    args = [f"--load-pass-plugin={ctx.tools.plugin(name)}" for name in load]
+    if one_line_remarks:
+        args.append("--mlir-print-op-on-diagnostic=false")
+    return args
 
 
 def _mlir_opt(ctx: Context, stage: Stage) -> Path:
@@ -222,11 +233,7 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
         shutil.copyfile(current, out)  # keep one file per stage for --save-temps
         return out
     cmd: list[Any] = [ctx.tools.tool("mlir-opt"), current, "-o", out, "--mlir-print-debuginfo"]
-    for name in load if passes else ():
-        cmd.append(f"--load-pass-plugin={ctx.tools.plugin(name)}")
-    if stage.load:
-        # One line per remark (not the whole op it is attached to).
-        cmd.append("--mlir-print-op-on-diagnostic=false")
+    cmd += _plugin_args(ctx, load if passes else [], one_line_remarks=bool(stage.load))
     if passes and stage.transform_library:
         # Loaded once per mlir-opt run (a second load is a "doubly defined symbol").
         passes = [

@@ -188,3 +188,37 @@ def test_json_documents_merged_into(tmp_path: Path):
     art = compile_program(PROGRAMS / "mlp.mlir", target="host", out=tmp_path / "a")
     meta = json.loads((art.path / "artifact.json").read_text())
     assert any("merged_into" in s and s["merged_into"] is not None for s in meta["stages"])
+
+
+def test_a_merged_plugin_stage_reports_what_it_specialized(tmp_path: Path):
+    """A stage that loads the pass plugin reports the named ops its
+    mlirboot-specialize-generic-ops made (upstream's naming pass is silent)
+    whether it ran alone or merged with the stages before it. Here to-loops
+    (merged after deallocate and simplify) runs only that pass, optimize
+    none (so the program's generic batch matmul reaches it unnamed), and
+    to-llvm does to-loops' own work first."""
+    from mlirboot.backend.pipeline import load as load_pipeline
+
+    stages = {s.name: s for s in load_pipeline("host").stages}
+    passes = {
+        "optimize": [],
+        "to-loops": ["mlirboot-specialize-generic-ops"],
+        "to-llvm": [*stages["to-loops"].passes_for("O1"), *stages["to-llvm"].passes_for("O1")],
+    }
+    remarks = {}
+    for merge in (True, False):
+        art = compile_program(
+            PROGRAMS / "batch_generic.mlir",
+            target="host",
+            opt="O1",
+            out=tmp_path / str(merge),
+            options={
+                "merge_stages": merge,
+                "stage_passes": passes,
+            },
+        )
+        merged = _stages(art)["to-loops"].get("merged_into") is not None
+        assert merged == merge
+        remarks[merge] = [r["what"] for r in art.meta["remarks"] if r["stage"] == "to-loops"]
+    assert remarks[True] == remarks[False]
+    assert any("recognized linalg.generic as linalg." in r for r in remarks[True])
