@@ -24,15 +24,18 @@ import numpy as np
 from .program import TensorType
 
 ALIGNMENT = 64  # as MLIR's own allocations and the launcher's
-_LOADED: dict[tuple[str, int, int, int], ctypes.CDLL] = {}
+_LOADED: dict[tuple[int, int, int, int], ctypes.CDLL] = {}
+_ENTRIES: dict[tuple[int, str, int], Any] = {}
+_THREAD_SETTERS: dict[int, list[Any]] = {}
 
 
 def _load(path: Path) -> ctypes.CDLL:
     """dlopen `path` under a name of its own: the dynamic loader reuses an
     object loaded under the same name, which after a recompile into the same
-    directory would be the old code."""
-    st = path.stat()
-    ident = (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_size)
+    directory would be the old code. Known by the file's identity (device,
+    inode, mtime, size: one stat, no path resolution; this runs per call)."""
+    st = os.stat(path)
+    ident = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
     lib = _LOADED.get(ident)
     if lib is None:
         fd, private = tempfile.mkstemp(prefix="mlirboot-", suffix=".so")
@@ -47,9 +50,14 @@ def _load(path: Path) -> ctypes.CDLL:
 
 
 def _entry(library: Path, entry: str, arity: int) -> Any:
-    fn = getattr(_load(library), entry)
-    fn.restype = None
-    fn.argtypes = [ctypes.c_void_p] * arity
+    lib = _load(library)
+    key = (id(lib), entry, arity)
+    fn = _ENTRIES.get(key)
+    if fn is None:
+        fn = getattr(lib, entry)
+        fn.restype = None
+        fn.argtypes = [ctypes.c_void_p] * arity
+        _ENTRIES[key] = fn
     return fn
 
 
@@ -64,21 +72,25 @@ def thread_count(threads: int | None) -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _set_threads(library: Path, threads: int | None) -> None:
-    """The thread count of libprog.so's own libomp (omp_set_num_threads) and,
-    with --blas, OpenBLAS (openblas_set_num_threads): dlsym on its handle
-    searches its dependencies. Code without parallel loops loads neither."""
+def _thread_setters(library: Path) -> list[Any]:
+    """The thread count setters of libprog.so's own libomp (omp_set_num_threads)
+    and, with --blas, OpenBLAS (openblas_set_num_threads): dlsym on its handle
+    searches its dependencies. Code without parallel loops loads neither.
+    Looked up once per library (a lookup costs more than a 4x4 program)."""
     lib = _load(library)
-    count = None
-    for name in ("omp_set_num_threads", "openblas_set_num_threads"):
-        try:
-            fn = getattr(lib, name)
-        except AttributeError:
-            continue
-        fn.restype = None
-        fn.argtypes = [ctypes.c_int]
-        count = count or thread_count(threads)
-        fn(count)
+    setters = _THREAD_SETTERS.get(id(lib))
+    if setters is None:
+        setters = []
+        for name in ("omp_set_num_threads", "openblas_set_num_threads"):
+            try:
+                fn = getattr(lib, name)
+            except AttributeError:
+                continue
+            fn.restype = None
+            fn.argtypes = [ctypes.c_int]
+            setters.append(fn)
+        _THREAD_SETTERS[id(lib)] = setters
+    return setters
 
 
 def _aligned(buf: TensorType) -> np.ndarray:
@@ -93,10 +105,14 @@ def _runner(
 ) -> Callable[[], None]:
     """A call of `entry` on `arrays` (one per parameter) with `threads` threads."""
     fn = _entry(library, entry, len(arrays))
+    setters = _thread_setters(library)
     pointers = [a.ctypes.data for a in arrays]
 
     def run(keep: list[np.ndarray] = arrays) -> None:  # `keep`: the buffers outlive `run`
-        _set_threads(library, threads)
+        if setters:  # the count as it is at this call ($OMP_NUM_THREADS may change)
+            count = thread_count(threads)
+            for set_threads in setters:
+                set_threads(count)
         fn(*pointers)
 
     return run
