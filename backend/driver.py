@@ -182,7 +182,7 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
         remarks.setdefault(owner, []).append(
             {"location": _display_location(ctx, hit["loc"]), "what": hit["what"].strip()}
         )
-    before = current
+    previous = current  # the IR before the stage being recorded
     for offset, stage in enumerate(group):
         ctx.stage, ctx.index = stage, first_index + offset
         # The IR after this stage is the next dump (stages without passes
@@ -197,8 +197,8 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
                 shutil.copyfile(out, path)
         ctx.remarks = remarks.get(offset, [])
         if stage.load:  # as _mlir_opt does for a stage run alone
-            _specialization_remarks(ctx, before, path)
-        before = path
+            _specialization_remarks(ctx, previous, path)
+        previous = path
         ctx.records.append(
             StageRecord(
                 ctx.index,
