@@ -151,15 +151,14 @@ class Tiling:
     kc: int = 256
     mb: int = 8
     threads: bool = False  # row blocks as an scf.forall (parallel), not an scf.for
-    #: Matmuls with fewer rows than this (0: 2 * mr) are computed one row at a
-    #: time against B in place: packing B costs about as much as such a product.
-    #: 2 * mr: measured on 1..32 x 1024 x 1024 f32, the packed schedule wins
-    #: from 32 rows, ties at 16 (AVX-512, mr = 8).
-    few_rows: int = 0
 
     @property
     def few_rows_below(self) -> int:
-        return self.few_rows or 2 * self.mr
+        """Matmuls with fewer rows than this are computed one row at a time
+        against B in place: packing B costs about as much as such a product.
+        2 * mr: measured on 1..32 x 1024 x 1024 f32, the packed schedule wins
+        from 32 rows, ties at 16 (AVX-512, mr = 8)."""
+        return 2 * self.mr
 
     @property
     def nr_few(self) -> int:
