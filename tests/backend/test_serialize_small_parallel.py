@@ -71,3 +71,48 @@ def test_large_matmul_keeps_its_parallel_loops(tmp_path):
     assert parallel >= 1
     assert not any("run serially" in r["what"] for r in art.meta["remarks"])
     _matches_numpy_on_two_threads(art, 512, 512, 512)
+
+
+# A hand-written parallel loop with two reductions (sums of x and of x*x,
+# from init values): serialized at -O2, kept parallel at -O1; both the same
+# as numpy. (A max reduction, arith.maximumf, is not converted by LLVM 22's
+# convert-scf-to-openmp: such a loop compiles only when it runs serially.)
+REDUCE = """
+func.func @red(%a: memref<100xf32>, %init: memref<2xf32>, %out: memref<2xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 100 : index
+  %s0 = memref.load %init[%c0] : memref<2xf32>
+  %m0 = memref.load %init[%c1] : memref<2xf32>
+  %r:2 = scf.parallel (%i) = (%c0) to (%n) step (%c1) init (%s0, %m0) -> (f32, f32) {
+    %x = memref.load %a[%i] : memref<100xf32>
+    %xx = arith.mulf %x, %x : f32
+    scf.reduce(%x, %xx : f32, f32) {
+    ^bb0(%l: f32, %r: f32):
+      %s = arith.addf %l, %r : f32
+      scf.reduce.return %s : f32
+    }, {
+    ^bb0(%l: f32, %r: f32):
+      %q = arith.addf %l, %r : f32
+      scf.reduce.return %q : f32
+    }
+  }
+  memref.store %r#0, %out[%c0] : memref<2xf32>
+  memref.store %r#1, %out[%c1] : memref<2xf32>
+  return
+}
+"""
+
+
+@pytest.mark.parametrize("opt", ["O1", "O2"])
+def test_reductions_serialized_match_numpy(tmp_path, opt):
+    temps = tmp_path / "temps"
+    art = compile_program(REDUCE, target="host", opt=opt, out=tmp_path / "art", save_temps=temps)
+    (lowered,) = temps.glob("*-to-llvm.mlir")
+    assert ("omp.parallel" in lowered.read_text()) == (opt == "O1")
+    a = np.random.default_rng(9).standard_normal(100).astype(np.float32)
+    init = np.array([1.5, -10.0], np.float32)
+    out = art.run(a, init, np.zeros(2, np.float32), threads=2)[-1]
+    a64 = a.astype(np.float64)
+    want = [init[0] + a64.sum(), init[1] + (a64 * a64).sum()]
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
