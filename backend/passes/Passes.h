@@ -26,6 +26,8 @@ void registerOffloadNestsPass();
 void registerDropDeallocsPass();
 /// mlirboot-fp-contract
 void registerFpContractPass();
+/// mlirboot-serialize-small-parallel
+void registerSerializeSmallParallelPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
@@ -37,6 +39,7 @@ inline void registerAllPasses() {
   registerOffloadNestsPass();
   registerDropDeallocsPass();
   registerFpContractPass();
+  registerSerializeSmallParallelPass();
 }
 
 } // namespace mlirboot

@@ -174,8 +174,9 @@ def test_cli_run_threads(who, cli, tmp_path):
 
 def test_staticlib_is_sequential_so_its_users_need_no_libomp(tmp_path):
     """--emit staticlib: a C/Rust caller links the archive with -lm only (the
-    same program's shared library does fork threads)."""
-    text = MATMUL.format(m=64, k=32, n=48, t="f32")
+    same program's shared library does fork threads: its kernel loop is over
+    -O2's serial threshold, mlirboot-serialize-small-parallel)."""
+    text = MATMUL.format(m=197, k=131, n=75, t="f32")
     static = compile_program(text, target="host", out=tmp_path / "static", emit="staticlib")
     threaded = compile_program(text, target="host", out=tmp_path / "threaded")
     readelf = Toolbox().tool("llvm-readelf")
@@ -204,16 +205,16 @@ def test_blas_takes_the_thread_count_too(compiled, reference):
 
 ELEMENTWISE = """
 #id = affine_map<(i, j) -> (i, j)>
-func.func @ew(%a: tensor<300x64xf32>, %b: tensor<300x64xf32>) -> tensor<300x64xf32> {
-  %e = tensor.empty() : tensor<300x64xf32>
+func.func @ew(%a: tensor<1200x256xf32>, %b: tensor<1200x256xf32>) -> tensor<1200x256xf32> {
+  %e = tensor.empty() : tensor<1200x256xf32>
   %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%a, %b : tensor<300x64xf32>, tensor<300x64xf32>) outs(%e : tensor<300x64xf32>) {
+      ins(%a, %b : tensor<1200x256xf32>, tensor<1200x256xf32>) outs(%e : tensor<1200x256xf32>) {
     ^bb0(%x: f32, %y: f32, %o: f32):
       %m = arith.mulf %x, %y : f32
       %s = arith.addf %m, %x : f32
       linalg.yield %s : f32
-  } -> tensor<300x64xf32>
-  return %r : tensor<300x64xf32>
+  } -> tensor<1200x256xf32>
+  return %r : tensor<1200x256xf32>
 }
 """
 
@@ -234,7 +235,8 @@ print(len(os.listdir("/proc/self/task")) - before)
 @pytest.mark.parametrize("program", ["elementwise", "matmul"])
 def test_linalg_and_matmul_loops_fork_threads(tmp_path, program):
     """The parallel dim of an elementwise linalg op and the matmul schedule's
-    row blocks (f32 197x131x75: several row blocks) each fork a team."""
+    row blocks (f32 197x131x75: several row blocks) each fork a team (both
+    over -O2's threshold for running a loop serially)."""
     text = ELEMENTWISE if program == "elementwise" else MATMUL.format(m=197, k=131, n=75, t="f32")
     art = compile_program(text, target="host", out=tmp_path / "art")
     import sys

@@ -41,10 +41,13 @@ def test_lit_files_present() -> None:
         "fuse_elementwise",
         "specialize_generic",
         "upstream_fuse_transform",
+        "serialize_small_parallel",
     } <= names
 
 
-@pytest.mark.parametrize("name", ["raise_loops", "chain", "fuse_elementwise"])
+@pytest.mark.parametrize(
+    "name", ["raise_loops", "chain", "fuse_elementwise", "serialize_small_parallel"]
+)
 def test_checks_fail_without_the_pass(name: str, plugin: Path, tmp_path: Path) -> None:
     """The CHECK lines are not vacuous: the same input run through only
     upstream cleanups (plugin loaded, our pass left out) must not match."""

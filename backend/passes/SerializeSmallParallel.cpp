@@ -1,0 +1,250 @@
+//===- SerializeSmallParallel.cpp - run small parallel loops serially -----===//
+//
+// mlirboot-serialize-small-parallel{min-work=N}: every outermost scf.parallel
+// (one not nested in another scf.parallel) whose estimated work is below
+// `min-work` becomes nested scf.for loops, and so does every scf.parallel
+// inside it. On the host, convert-scf-to-openmp makes each scf.parallel a
+// libomp fork/join; for a loop with little work (the matmul schedule's
+// packing copies of a small or odd-shaped matmul) the fork/join costs more
+// than the second thread saves. min-work=0 (the default) rewrites nothing.
+//
+// Work estimate, in scalar operations executed (no cost model beyond
+// counting):
+//   - an op counts the elements of its widest (fixed-size) vector operand or
+//     result, 1 if it has none (the matmul schedule's unrolled vector<8x32>
+//     multiply-adds are that many scalar ones); a terminator 0 (its regions,
+//     such as scf.reduce's combiners, are counted);
+//   - scf.for and scf.parallel with constant bounds and steps: the product of
+//     their trip counts x (the work of their body + 1 for the loop itself);
+//   - any other op with regions (scf.if, ...): 1 + the work of all its
+//     regions (both branches of an if: an upper bound);
+//   - unknown, so the loop stays parallel: a bound or step that is not a
+//     constant, any other loop (scf.while, ...), a call (CallOpInterface)
+//     and memref.copy (a library call); an scf.parallel without dimensions.
+// Counts saturate at UINT64_MAX.
+//
+// Reductions are handled: each scf.reduce operand becomes an iter_arg of the
+// loop nest (starting at the loop's init value) combined with the value of
+// each iteration by the reduce region, in iteration order (a valid order of
+// the parallel loop's unordered reduction).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Pass/Pass.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <limits>
+#include <optional>
+
+using namespace mlir;
+
+namespace mlirboot_serialize {
+
+using Work = std::optional<uint64_t>; // std::nullopt: unknown
+
+static uint64_t satAdd(uint64_t a, uint64_t b) {
+  uint64_t sum = a + b;
+  return sum < a ? std::numeric_limits<uint64_t>::max() : sum;
+}
+
+static uint64_t satMul(uint64_t a, uint64_t b) {
+  if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a)
+    return std::numeric_limits<uint64_t>::max();
+  return a * b;
+}
+
+/// The trip count of lb..ub by step if all three are constants.
+static std::optional<uint64_t> tripCount(Value lb, Value ub, Value step) {
+  std::optional<int64_t> l = getConstantIntValue(lb);
+  std::optional<int64_t> u = getConstantIntValue(ub);
+  std::optional<int64_t> s = getConstantIntValue(step);
+  if (!l || !u || !s || *s <= 0)
+    return std::nullopt;
+  if (*u <= *l)
+    return 0;
+  uint64_t span = static_cast<uint64_t>(*u) - static_cast<uint64_t>(*l);
+  return (span + static_cast<uint64_t>(*s) - 1) / static_cast<uint64_t>(*s);
+}
+
+/// What one op counts: the elements of its widest vector operand or result
+/// (the scalar operations it stands for), at least 1.
+static uint64_t elements(Operation *op) {
+  uint64_t most = 1;
+  auto widen = [&](Type type) {
+    if (auto vec = dyn_cast<VectorType>(type))
+      if (!vec.isScalable())
+        most = std::max<uint64_t>(most, vec.getNumElements());
+  };
+  for (Type type : op->getOperandTypes())
+    widen(type);
+  for (Type type : op->getResultTypes())
+    widen(type);
+  return most;
+}
+
+static Work opWork(Operation *op);
+
+static Work regionWork(Region &region) {
+  uint64_t total = 0;
+  for (Block &block : region)
+    for (Operation &op : block) {
+      Work w = opWork(&op);
+      if (!w)
+        return std::nullopt;
+      total = satAdd(total, *w);
+    }
+  return total;
+}
+
+/// `trips` iterations of `body`, plus one op per iteration for the loop.
+static Work loopWork(std::optional<uint64_t> trips, Region &body) {
+  if (!trips)
+    return std::nullopt;
+  Work inner = regionWork(body);
+  if (!inner)
+    return std::nullopt;
+  return satMul(*trips, satAdd(*inner, 1));
+}
+
+static Work opWork(Operation *op) {
+  if (auto loop = dyn_cast<scf::ForOp>(op))
+    return loopWork(tripCount(loop.getLowerBound(), loop.getUpperBound(),
+                              loop.getStep()),
+                    loop.getRegion());
+  if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+    if (loop.getNumLoops() == 0)
+      return std::nullopt;
+    std::optional<uint64_t> trips = 1;
+    for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
+                                         loop.getUpperBound(), loop.getStep())) {
+      std::optional<uint64_t> t = tripCount(lb, ub, step);
+      trips = t ? std::optional<uint64_t>(satMul(*trips, *t)) : std::nullopt;
+      if (!trips)
+        break;
+    }
+    return loopWork(trips, loop.getRegion());
+  }
+  if (isa<LoopLikeOpInterface, CallOpInterface, memref::CopyOp>(op))
+    return std::nullopt;
+  uint64_t total = op->hasTrait<OpTrait::IsTerminator>() ? 0 : elements(op);
+  for (Region &region : op->getRegions()) {
+    Work w = regionWork(region);
+    if (!w)
+      return std::nullopt;
+    total = satAdd(total, *w);
+  }
+  return total;
+}
+
+/// `op` as nested scf.for loops (outermost dimension first), its reductions
+/// as iter_args combined by the reduce regions. Replaces and erases `op`.
+static void serialize(RewriterBase &rewriter, scf::ParallelOp op) {
+  rewriter.setInsertionPoint(op);
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, op.getLoc(), op.getLowerBound(), op.getUpperBound(),
+      op.getStep(), op.getInitVals(),
+      [](OpBuilder &, Location, ValueRange, ValueRange iters) {
+        return scf::ValueVector(iters.begin(), iters.end());
+      });
+  scf::ForOp inner = nest.loops.back();
+  auto yield = cast<scf::YieldOp>(inner.getBody()->getTerminator());
+  SmallVector<Value> ivs = llvm::map_to_vector(
+      nest.loops, [](scf::ForOp loop) { return loop.getInductionVar(); });
+  auto reduce = cast<scf::ReduceOp>(op.getBody()->getTerminator());
+  rewriter.inlineBlockBefore(op.getBody(), yield, ivs);
+  SmallVector<Value> next;
+  for (auto [i, value] : llvm::enumerate(reduce.getOperands())) {
+    Block &combiner = reduce.getReductions()[i].front();
+    auto ret = cast<scf::ReduceReturnOp>(combiner.getTerminator());
+    Value combined = ret.getResult();
+    rewriter.inlineBlockBefore(&combiner, yield,
+                               {inner.getRegionIterArgs()[i], value});
+    rewriter.eraseOp(ret);
+    next.push_back(combined);
+  }
+  rewriter.eraseOp(reduce);
+  rewriter.modifyOpInPlace(yield, [&] { yield->setOperands(next); });
+  rewriter.replaceOp(op, nest.results);
+}
+
+struct SerializeSmallParallelPass
+    : public PassWrapper<SerializeSmallParallelPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(SerializeSmallParallelPass)
+
+  SerializeSmallParallelPass() = default;
+  SerializeSmallParallelPass(const SerializeSmallParallelPass &other)
+      : PassWrapper(other) {}
+
+  StringRef getArgument() const final {
+    return "mlirboot-serialize-small-parallel";
+  }
+  StringRef getDescription() const final {
+    return "Rewrite outermost scf.parallel loops whose estimated work (scalar "
+           "ops executed) is below min-work into nested scf.for loops";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<scf::SCFDialect>();
+  }
+
+  Option<uint64_t> minWork{
+      *this, "min-work",
+      llvm::cl::desc("serialize parallel loops that execute fewer ops than "
+                     "this (0: none)"),
+      llvm::cl::init(0)};
+
+  struct Seen {
+    unsigned loops = 0;
+    uint64_t least = std::numeric_limits<uint64_t>::max();
+    uint64_t most = 0;
+  };
+
+  void runOnOperation() override {
+    if (minWork == 0)
+      return;
+    SmallVector<std::pair<scf::ParallelOp, uint64_t>> outermost;
+    getOperation()->walk<WalkOrder::PreOrder>([&](scf::ParallelOp op) {
+      Work w = opWork(op);
+      if (w && *w < minWork)
+        outermost.push_back({op, *w});
+      return WalkResult::skip(); // only the outermost ones
+    });
+    // One remark per location (a matmul's packing copies all carry the
+    // matmul's), in program order.
+    llvm::MapVector<Location, Seen> seen;
+    IRRewriter rewriter(&getContext());
+    for (auto [op, work] : outermost) {
+      Seen &s = seen[op.getLoc()];
+      ++s.loops;
+      s.least = std::min(s.least, work);
+      s.most = std::max(s.most, work);
+      // Inner parallel loops first (post-order), then `op` itself.
+      SmallVector<scf::ParallelOp> nest;
+      op->walk([&](scf::ParallelOp p) { nest.push_back(p); });
+      for (scf::ParallelOp p : nest)
+        serialize(rewriter, p);
+    }
+    for (auto &[loc, s] : seen) {
+      InFlightDiagnostic diag = emitRemark(loc) << "mlirboot: ";
+      if (s.loops == 1)
+        diag << "small parallel loop runs serially (work " << s.most;
+      else
+        diag << s.loops << " small parallel loops run serially (work "
+             << s.least << "-" << s.most;
+      diag << " ops < min-work=" << minWork.getValue() << ")";
+    }
+  }
+};
+
+} // namespace mlirboot_serialize
+
+void mlirboot::registerSerializeSmallParallelPass() {
+  PassRegistration<mlirboot_serialize::SerializeSmallParallelPass>();
+}
