@@ -10,10 +10,13 @@
 //
 // Work estimate, in scalar operations executed (no cost model beyond
 // counting):
-//   - an op counts the elements of its widest (fixed-size) vector operand or
-//     result, 1 if it has none (the matmul schedule's unrolled vector<8x32>
-//     multiply-adds are that many scalar ones); a terminator 0 (its regions,
-//     such as scf.reduce's combiners, are counted);
+//   - an op counts the 64-byte pieces of its widest (fixed-size) vector
+//     operand or result, 1 if it has none: one piece is about one machine
+//     instruction (a vector<8x32xf32> multiply-add is 16 AVX-512 ones), so
+//     scalar and vectorized code are weighed alike (a 128-lane shuffle
+//     counted by elements made the packing copies look 50x their cost); a
+//     terminator 0 (its regions, such as scf.reduce's combiners, are
+//     counted);
 //   - scf.for and scf.parallel with constant bounds and steps: the product of
 //     their trip counts x (the work of their body + 1 for the loop itself);
 //   - any other op with regions (scf.if, ...): 1 + the work of all its
@@ -74,14 +77,18 @@ static std::optional<uint64_t> tripCount(Value lb, Value ub, Value step) {
   return (span + static_cast<uint64_t>(*s) - 1) / static_cast<uint64_t>(*s);
 }
 
-/// What one op counts: the elements of its widest vector operand or result
-/// (the scalar operations it stands for), at least 1.
-static uint64_t elements(Operation *op) {
+/// What one op counts: the 64-byte pieces of its widest vector operand or
+/// result (about the machine instructions it stands for), at least 1.
+static uint64_t pieces(Operation *op) {
+  constexpr uint64_t kPieceBits = 512;
   uint64_t most = 1;
   auto widen = [&](Type type) {
     if (auto vec = dyn_cast<VectorType>(type))
-      if (!vec.isScalable())
-        most = std::max<uint64_t>(most, vec.getNumElements());
+      if (!vec.isScalable()) {
+        uint64_t bits = satMul(static_cast<uint64_t>(vec.getNumElements()),
+                               vec.getElementTypeBitWidth());
+        most = std::max<uint64_t>(most, (bits + kPieceBits - 1) / kPieceBits);
+      }
   };
   for (Type type : op->getOperandTypes())
     widen(type);
@@ -134,7 +141,7 @@ static Work opWork(Operation *op) {
   }
   if (isa<LoopLikeOpInterface, CallOpInterface, memref::CopyOp>(op))
     return std::nullopt;
-  uint64_t total = op->hasTrait<OpTrait::IsTerminator>() ? 0 : elements(op);
+  uint64_t total = op->hasTrait<OpTrait::IsTerminator>() ? 0 : pieces(op);
   for (Region &region : op->getRegions()) {
     Work w = regionWork(region);
     if (!w)

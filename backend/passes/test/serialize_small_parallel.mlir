@@ -1,6 +1,6 @@
 // RUN: mlir-opt %s --pass-pipeline='builtin.module(func.func(mlirboot-serialize-small-parallel{min-work=5000}))' -o %t
 // Outermost scf.parallel loops whose estimated work (static trip counts x the
-// body's scalar ops, a vector op counting its elements) is below min-work
+// body's ops, a vector op counting its 64-byte pieces) is below min-work
 // become scf.for nests, the scf.parallel loops inside them too; reductions
 // become iter_args. Dynamic bounds, calls and large loops stay parallel.
 
@@ -64,10 +64,30 @@ func.func @reductions(%a: memref<16xf32>, %init: f32, %low: f32) -> (f32, f32) {
   return %r#0, %r#1 : f32, f32
 }
 
-// Over min-work: 64 x (1 + 3 x 32) = 6208 ops (vector<32xf32> ops count 32).
+// Over min-work: 1024 x (1 + 3 x 2) = 7168 ops (a vector<32xf32> op counts its
+// two 64-byte pieces, not its 32 elements).
 // CHECK-LABEL: func.func @large_vectors
 // CHECK: scf.parallel
-func.func @large_vectors(%a: memref<64x32xf32>) {
+func.func @large_vectors(%a: memref<1024x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c1024 = arith.constant 1024 : index
+  %z = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c1024) step (%c1) {
+    %v = vector.transfer_read %a[%i, %c0], %z {in_bounds = [true]} : memref<1024x32xf32>, vector<32xf32>
+    %w = arith.addf %v, %v : vector<32xf32>
+    vector.transfer_write %w, %a[%i, %c0] {in_bounds = [true]} : vector<32xf32>, memref<1024x32xf32>
+  }
+  return
+}
+
+// Under min-work: 64 x (1 + 3 x 2) = 448 ops, serialized (by elements it would
+// be 64 x (1 + 3 x 32) = 6208, over).
+// CHECK-LABEL: func.func @vectors_by_pieces
+// CHECK-NOT: scf.parallel
+// CHECK: return
+// REMARK: serialize_small_parallel.mlir:[[@LINE+6]]:3: remark: mlirboot: small parallel loop runs serially (work 448 ops < min-work=5000)
+func.func @vectors_by_pieces(%a: memref<64x32xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c64 = arith.constant 64 : index
