@@ -1,7 +1,8 @@
 """What the entry does with its memref arguments, judged on mlir-opt's printed
-form of a program (arguments named %arg0, %arg1, ..., values unique within a
-function), conservatively: an argument counts as written unless every use of
-it, and of every view of it, is a known read.
+form of a program (arguments named %arg0, %arg1, ...; a name is unique among
+the values a region sees, sibling regions may reuse it), conservatively: an
+argument counts as written unless every use of it, and of every view of it, is
+a known read.
 
 Views (memref.subview, expand_shape, collapse_shape, reinterpret_cast, cast,
 transpose) alias their source: their uses are the argument's. Known reads: a
@@ -73,18 +74,32 @@ def _writes(line: str, used: set[str]) -> set[str]:
 
 
 def _written(body: list[str], args: list[str]) -> set[str]:
-    """The arguments of `args` (names) the function `body` may write."""
-    alias = {arg: arg for arg in args}  # value -> the argument it views
+    """The arguments of `args` (names) the function `body` may write.
+
+    A view's name is known only in the region that defines it: the printer
+    reuses names in sibling regions (two loops' bodies can each hold a
+    %subview), so each region's views are forgotten at its closing brace."""
+    scopes: list[dict[str, str]] = [{arg: arg for arg in args}]  # value -> the argument it views
+
+    def viewed(value: str) -> str | None:
+        for scope in reversed(scopes):
+            if value in scope:
+                return scope[value]
+        return None
+
     written: set[str] = set()
     for line in body[1:]:
-        used = {v for v in _VALUE.findall(line) if v in alias}
-        if not used:
-            continue
-        view = _VIEW.match(line)
+        stripped = line.strip()
+        if stripped.startswith("}") and len(scopes) > 1:
+            scopes.pop()
+        used = {v: arg for v in _VALUE.findall(line) if (arg := viewed(v)) is not None}
+        view = _VIEW.match(line) if used else None
         if view and view["result"] not in used and len(used) == 1:
-            alias[view["result"]] = alias[next(iter(used))]
-        else:
-            written |= {alias[v] for v in _writes(line, used)}
+            scopes[-1][view["result"]] = next(iter(used.values()))
+        elif used:
+            written |= {used[v] for v in _writes(line, set(used))}
+        if stripped.endswith("{"):
+            scopes.append({})
     return written
 
 

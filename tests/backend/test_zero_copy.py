@@ -224,6 +224,35 @@ HEAD = "func.func @f(%arg0: memref<8xf32>, %arg1: memref<8xf32>) {"
         ("%r = scf.for %i = %c0 to %c8 step %c1 iter_args(%m = %arg0) -> (m) {", [1]),
         ("%t = bufferization.to_tensor %arg0 restrict writable : m to t", [1]),
         ("%p = memref.extract_aligned_pointer_as_index %arg1 : m -> index", [0]),
+        # The printer reuses names in sibling regions: the second %v is not %arg0's.
+        (
+            "scf.for %i = %c0 to %c8 step %c1 {\n"
+            "  %v = memref.subview %arg0[%i] [1] [1] : m to n\n"
+            "  %1 = vector.load %v[%c0] : n, vector<1xf32>\n"
+            "}\n"
+            "scf.for %i = %c0 to %c8 step %c1 {\n"
+            "  %v = memref.subview %t[%i] [1] [1] : m to n\n"
+            "  memref.store %x, %v[%c0] : n\n"
+            "}",
+            [0, 1],
+        ),
+        (
+            "scf.if %p {\n"
+            "  %v = memref.subview %arg1[0] [1] [1] : m to n\n"
+            "} else {\n"
+            "  %v = memref.subview %t[0] [1] [1] : m to n\n"
+            "  memref.store %x, %v[%c0] : n\n"
+            "}",
+            [0, 1],
+        ),
+        # A view from an enclosing region is still the argument's inside a loop.
+        (
+            "%v = memref.subview %arg0[0] [4] [1] : m to n\n"
+            "scf.for %i = %c0 to %c4 step %c1 {\n"
+            "  memref.store %x, %v[%i] : n\n"
+            "}",
+            [1],
+        ),
     ],
     ids=[
         "load",
@@ -237,6 +266,9 @@ HEAD = "func.func @f(%arg0: memref<8xf32>, %arg1: memref<8xf32>) {"
         "iter-args",
         "to-tensor-writable",
         "pointer-escape",
+        "sibling-loops-reuse-a-name",
+        "if-else-reuse-a-name",
+        "outer-view-written-in-a-loop",
     ],
 )
 def test_the_classifier_counts_only_known_reads_as_reads(body, want):
