@@ -111,6 +111,14 @@ def mismatch(got: np.ndarray, want: np.ndarray, dtype: str) -> str | None:
     return None
 
 
+# Before a turn on more than one thread: long enough for the previous
+# contestant's idle workers to stop spinning (libomp's KMP_BLOCKTIME is 200 ms,
+# OpenBLAS and XLA spin about as long). A turn of short calls (4 x 128^3: 30
+# calls in 6 ms) otherwise shares the second core with them and measured 55
+# GFLOP/s on 2 threads where the same calls alone run at 96-127.
+QUIESCE = 0.25
+
+
 def sample(fn: Callable[[], Any], seconds: float, most: int = 30) -> list[float]:
     """Seconds per call: at least two calls, more while within `seconds`."""
     times: list[float] = []
@@ -474,6 +482,8 @@ def measure(
             for name, timer in timers.items():
                 if (name, t) in skipped:
                     continue
+                if t > 1:
+                    time.sleep(QUIESCE)
                 try:
                     times.setdefault((name, t), []).extend(
                         timer.times(t, args.seconds, want, dtype)
