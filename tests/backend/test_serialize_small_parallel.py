@@ -6,6 +6,7 @@ results on two threads against numpy."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +67,14 @@ def test_small_matmul_forks_no_thread_team(tmp_path, m, k, n):
 
 
 def test_large_matmul_keeps_its_parallel_loops(tmp_path):
-    """512^3: the kernel's row blocks (and the packing copies, 533K ops and
-    up) stay parallel."""
+    """512^3: the output fill (525K ops), the packed C fill and the kernel's
+    row blocks (9.8M) stay parallel; of the vectorized packing copies one
+    (34K ops: 64-byte pieces) is serialized."""
     art, parallel = _compile(tmp_path, 512, 512, 512)
-    assert parallel >= 1
-    assert not any("run serially" in r["what"] for r in art.meta["remarks"])
+    assert parallel >= 3
+    serial = [r["what"] for r in art.meta["remarks"] if "serially" in r["what"]]
+    assert len(serial) <= 1
+    assert all(int(re.search(r"work (\d+) ops", what)[1]) < 262144 for what in serial)
     _matches_numpy_on_two_threads(art, 512, 512, 512)
 
 
