@@ -51,8 +51,8 @@ def per_call(fn, calls: int) -> float:
     return statistics.median(times)
 
 
-def side_by_side(fns: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
-    """Median seconds per call of each of `fns`, called in turn (so a change in
+def call_times(fns: dict[str, Callable[[], object]], calls: int) -> dict[str, list[float]]:
+    """Seconds of each call of each of `fns`, called in turn (so a change in
     the machine's load hits them all alike) after a warm-up call each."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
@@ -62,7 +62,12 @@ def side_by_side(fns: dict[str, Callable[[], object]], calls: int) -> dict[str, 
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def side_by_side(fns: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
+    """Median seconds per call of each of `fns` (`call_times`)."""
+    return {name: statistics.median(t) for name, t in call_times(fns, calls).items()}
 
 
 def add_program(n: int) -> str:

@@ -23,11 +23,11 @@ import os
 import re
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_call_overhead  # beside this file: calls timed side by side
 import numpy as np
 
 from mlirboot.backend import inprocess
@@ -84,14 +84,7 @@ def side_by_side(
     fns: dict[str, Callable[[], object]], calls: int
 ) -> dict[str, tuple[float, float]]:
     """(fastest, median) seconds per call of each of `fns`, called in turn."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()
-    for _ in range(calls):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+    times = bench_call_overhead.call_times(fns, calls)
     return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
