@@ -7,8 +7,10 @@ On the CPU machine (has mlirboot, LLVM 22, ptxas; no GPU):
 
 (PREFIX: a toolchain with the nvidia device runtimes, from `mlirboot configure
 --target nvidia && mlirboot build devicertl-nvptx64-nvidia-cuda`) compiles
-tests/backend/gpu_programs/{softmax,layernorm,mlp_relu}.mlir, a
-4096^3 f32 matmul and a 4096x4096 softmax (elementwise + reductions) for
+tests/backend/gpu_programs/{softmax,layernorm,mlp_relu}.mlir, three
+smaller matmuls checked against numpy (f32 and f64 on the GPU schedule's
+tiles, odd sizes off them), 4096^3 f32 and f64 matmuls and a 4096x4096
+softmax (elementwise + reductions) for
 `--target nvidia` into DIR/artifacts/<name>/, and copies the shared libraries
 the executables load (libomptarget, liboffload = libLLVMOffload, which holds
 the CUDA plugin and is dlopened, libomp, libLLVM and their non-glibc
@@ -28,16 +30,23 @@ matmul and the big softmax against torch (TF32 off). Prints a table and writes
 DIR/results.json.
 
 What to expect: each parallel loop nest is an SPMD kernel over teams and
-threads (the code between nests runs in Generic-mode kernels), but there is no
-GPU matmul schedule yet (no shared-memory tiles), so the 4096^3 matmul is
-expected to be well below cuBLAS; this script measures that, it does not hide it. The prog's wall
-time includes the offload runtime's start-up and the host<->device copies;
-the `empty` row (a 1-element program) measures that overhead.
+threads (the code between nests runs in Generic-mode kernels). A static
+matmul whose sizes are multiples of the block tile gets the GPU schedule
+(mlirboot-gpu-matmul: 128x128 team tiles staged in team-shared memory, 8x8
+register tiles per thread); the rest runs one element per loop iteration.
+Artifacts placed beside matmul4096 as matmul4096-NAME (the same program
+compiled with other tile sizes) are timed too. `call s` is the launcher's
+best call after the first (MLIRBOOT_REPEAT; host<->device copies included);
+`kernels s` the sum of the kernels' GPU times read by Nsight Compute (ncu,
+where it can read the counters), compared with torch's kernel time
+(torch.matmul with TF32 off: cuBLAS). The `empty` row (a 1-element program)
+measures the runtime's start-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import ctypes
 import json
 import lzma
@@ -71,16 +80,24 @@ SYSTEM_LIBS = (
 MATMUL_N = 4096
 BIG_SOFTMAX = (4096, 4096)
 
-MATMUL = """// C = A @ B, f32 {n}x{n}x{n}.
-func.func @matmul(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32> {{
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<{n}x{n}xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
-  %c = linalg.matmul ins(%a, %b : tensor<{n}x{n}xf32>, tensor<{n}x{n}xf32>)
-                     outs(%f : tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
-  return %c : tensor<{n}x{n}xf32>
+MATMUL = """// C = A @ B, {t} {m}x{k}x{n}.
+func.func @matmul(%a: tensor<{m}x{k}x{t}>, %b: tensor<{k}x{n}x{t}>) -> tensor<{m}x{n}x{t}> {{
+  %zero = arith.constant 0.0 : {t}
+  %e = tensor.empty() : tensor<{m}x{n}x{t}>
+  %f = linalg.fill ins(%zero : {t}) outs(%e : tensor<{m}x{n}x{t}>) -> tensor<{m}x{n}x{t}>
+  %c = linalg.matmul ins(%a, %b : tensor<{m}x{k}x{t}>, tensor<{k}x{n}x{t}>)
+                     outs(%f : tensor<{m}x{n}x{t}>) -> tensor<{m}x{n}x{t}>
+  return %c : tensor<{m}x{n}x{t}>
 }}
 """
+#: Checked against numpy (not timed): a rectangular matmul on the GPU
+#: schedule's tiles (M, N multiples of 128, K of 8), and one of odd sizes that
+#: stays on the plain loops.
+MATMUL_CHECKS = {
+    "matmul_rect": (384, 256, 640, "f32"),
+    "matmul_rect_f64": (384, 256, 640, "f64"),
+    "matmul_odd": (200, 300, 100, "f32"),
+}
 
 EMPTY = """// One element: the offload runtime's start-up + copies, no work.
 func.func @empty(%x: tensor<1xf32>) -> tensor<1xf32> {
@@ -106,7 +123,12 @@ def _sources(work: Path) -> dict[str, Path]:
     big = big.replace("f32[64,256]", f"f32[{rows},{cols}]")
     for name, text in (
         ("softmax_big", big),
-        ("matmul4096", MATMUL.format(n=MATMUL_N)),
+        ("matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f32")),
+        ("f64matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f64")),
+        *(
+            (name, MATMUL.format(m=m, k=k, n=n, t=t))
+            for name, (m, k, n, t) in MATMUL_CHECKS.items()
+        ),
         ("empty", EMPTY),
     ):
         path = work / f"{name}.mlir"
@@ -235,8 +257,16 @@ def _signature(art: Path) -> dict:
 
 
 def run_prog(
-    art: Path, lib: Path, inputs: list[np.ndarray], timeout: float
-) -> tuple[list[np.ndarray] | None, float, str]:
+    art: Path,
+    lib: Path,
+    inputs: list[np.ndarray],
+    timeout: float,
+    repeat: int = 1,
+    wrap: list[str] | None = None,
+) -> tuple[list[np.ndarray] | None, float, str, list[float]]:
+    """Run the artifact's prog once (its entry called `repeat` times, each
+    call timed by the launcher: MLIRBOOT_REPEAT), optionally under `wrap`
+    (the profiler). Returns outputs, process wall time, status, call times."""
     sig = _signature(art)
     buffers = sig["args"] + sig["results"]
     env = dict(
@@ -244,33 +274,41 @@ def run_prog(
         OMP_TARGET_OFFLOAD="MANDATORY",
         LD_LIBRARY_PATH=f"{lib}:{os.environ.get('LD_LIBRARY_PATH', '')}".rstrip(":"),
     )
+    if repeat > 1:
+        env["MLIRBOOT_REPEAT"] = str(repeat)
     with tempfile.TemporaryDirectory(prefix="device-check-") as tmp:
         io = Path(tmp)
         for i, arr in enumerate(inputs):
-            (io / f"arg{i}.bin").write_bytes(np.ascontiguousarray(arr, np.float32).tobytes())
+            dtype = sig["args"][i]["dtype"]
+            (io / f"arg{i}.bin").write_bytes(np.ascontiguousarray(arr, dtype).tobytes())
         t0 = time.perf_counter()
         try:
             res = subprocess.run(
-                [str(art / "prog"), str(io)],
+                [*(wrap or []), str(art / "prog"), str(io)],
                 env=env,
                 capture_output=True,
                 text=True,
                 timeout=timeout,
             )
         except subprocess.TimeoutExpired:
-            return None, time.perf_counter() - t0, f"timed out after {timeout:.0f} s"
+            return None, time.perf_counter() - t0, f"timed out after {timeout:.0f} s", []
         wall = time.perf_counter() - t0
+        calls = [
+            float(line.rsplit(":", 1)[1].split()[0])
+            for line in res.stderr.splitlines()
+            if line.startswith("launcher: call ")
+        ]
         if res.returncode != 0:
             tail = (res.stdout + res.stderr).strip().splitlines()[-3:]
-            return None, wall, f"exit {res.returncode}: {' | '.join(tail)}"
+            return None, wall, f"exit {res.returncode}: {' | '.join(tail)}", calls
         outs = []
         for i, buf in enumerate(buffers):
             data = (io / f"out{i}.bin").read_bytes()
             outs.append(np.frombuffer(data, dtype=buf["dtype"]).reshape(buf["shape"]).copy())
-    return outs[len(sig["args"]) :], wall, "ok"
+    return outs[len(sig["args"]) :], wall, "ok", calls
 
 
-def _torch_time(fn, repeats: int = 5) -> float | None:
+def _torch_time(fn, repeats: int = 10) -> float | None:
     try:
         import torch
     except ImportError:
@@ -286,7 +324,41 @@ def _torch_time(fn, repeats: int = 5) -> float | None:
     return float(np.median(times))
 
 
-def check(bundle: Path, timeout: float, skip_matmul: bool) -> int:
+def kernel_times(
+    art: Path, lib: Path, inputs: list[np.ndarray], timeout: float
+) -> tuple[list[tuple[str, float]], str]:
+    """Each kernel launch's GPU time, read by Nsight Compute (one metric,
+    gpu__time_duration, clocks left alone); ([], why) where ncu is absent or
+    fails (it needs the GPU's performance counters: not under gVisor)."""
+    ncu = shutil.which("ncu")
+    if ncu is None:
+        return [], "ncu not on PATH"
+    with tempfile.TemporaryDirectory(prefix="device-check-ncu-") as tmp:
+        log = Path(tmp) / "ncu.csv"
+        wrap = [ncu, "--clock-control", "none", "--metrics", "gpu__time_duration.sum"]
+        wrap += ["--csv", "--print-units", "base", "--log-file", str(log)]
+        _, _, status, _ = run_prog(art, lib, inputs, timeout, wrap=wrap)
+        if status != "ok" or not log.exists():
+            return [], f"ncu run: {status}"
+        rows = [r for r in log.read_text().splitlines() if r.startswith('"')]
+    scale = {"nsecond": 1e-9, "usecond": 1e-6, "msecond": 1e-3, "second": 1.0}
+    out = []
+    for rec in csv.DictReader(rows):
+        if rec.get("Metric Name") != "gpu__time_duration.sum":
+            continue
+        unit = scale.get(rec.get("Metric Unit", "nsecond"), 1e-9)
+        value = float(rec["Metric Value"].replace(",", ""))
+        out.append((rec.get("Kernel Name", "?"), value * unit))
+    return out, "ok" if out else "ncu reported no kernel"
+
+
+def _best(calls: list[float]) -> float | None:
+    """The fastest call after the first (which loads the image and warms up)."""
+    rest = calls[1:] or calls
+    return min(rest) if rest else None
+
+
+def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu: bool) -> int:
     count, why = gpu_count()
     if count == 0:
         fail(f"no NVIDIA GPU visible: {why}")
@@ -302,46 +374,88 @@ def check(bundle: Path, timeout: float, skip_matmul: bool) -> int:
             inputs, expected = [np.ones(1, np.float32)], [np.ones(1, np.float32)]
         else:
             inputs, expected = models.inputs_for(name, seed=1)
-        got, wall, status = run_prog(arts / name, lib, inputs, timeout)
-        rows.append(_row(name, got, expected, wall, status, None))
+        got, wall, status, calls = run_prog(arts / name, lib, inputs, timeout, repeat)
+        rows.append(_row(name, got, expected, wall, status, calls))
+    for name, (m, k, n, t) in MATMUL_CHECKS.items():
+        dtype = np.float32 if t == "f32" else np.float64
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        ref = (a.astype(np.float64) @ b.astype(np.float64)).astype(dtype)
+        tol = (1e-4, 1e-3) if t == "f32" else (1e-12, 1e-11)
+        got, wall, status, calls = run_prog(arts / name, lib, [a, b], timeout, repeat)
+        rows.append(_row(name, got, [ref], wall, status, calls, tol))
+    print(f"small programs done ({sum(r['status'] == 'ok' for r in rows)}/{len(rows)} ok)")
 
+    timed: list[
+        tuple[str, str, list[np.ndarray], list[np.ndarray], float | None, float, tuple]
+    ] = []
     rows_big, cols_big = BIG_SOFTMAX
     x = (rng.standard_normal(BIG_SOFTMAX) * 4).astype(np.float32)
-    got, wall, status = run_prog(arts / "softmax_big", lib, [x], timeout)
-    torch_s = _torch_softmax(x)
-    rows.append(
-        _row(
+    ref = [models.softmax(x.astype(np.float64)).astype(np.float32)]
+    timed.append(
+        (
+            "softmax_big",
             f"softmax {rows_big}x{cols_big}",
-            got,
-            [models.softmax(x.astype(np.float64)).astype(np.float32)],
-            wall,
-            status,
-            torch_s,
+            [x],
+            ref,
+            _torch_softmax(x),
+            0.0,
+            (2e-5, 2e-5),
         )
     )
-
     if not skip_matmul:
         n = MATMUL_N
-        a = rng.standard_normal((n, n)).astype(np.float32)
-        b = rng.standard_normal((n, n)).astype(np.float32)
-        got, wall, status = run_prog(arts / "matmul4096", lib, [a, b], timeout)
-        torch_s, ref = _torch_matmul(a, b)
-        if ref is None:
-            ref = a @ b
-        rows.append(_row(f"matmul {n}^3", got, [ref], wall, status, torch_s, tol=(1e-3, 1e-2)))
+        for prefix, dtype, tol in (
+            ("matmul4096", np.float32, (1e-3, 1e-2)),
+            ("f64matmul4096", np.float64, (1e-9, 1e-9)),
+        ):
+            a = rng.standard_normal((n, n)).astype(dtype)
+            b = rng.standard_normal((n, n)).astype(dtype)
+            torch_s, mm = _torch_matmul(a, b)
+            ref = [mm if mm is not None else a @ b]
+            # The artifact and any variant placed beside it (PREFIX-NAME).
+            for art in sorted(arts.glob(f"{prefix}*")):
+                label = f"{np.dtype(dtype).name} {n}^3" + art.name[len(prefix) :]
+                timed.append((art.name, label, [a, b], ref, torch_s, 2.0 * n**3, tol))
+    for art_name, label, inputs, ref, torch_s, flops, tol in timed:
+        got, wall, status, calls = run_prog(arts / art_name, lib, inputs, timeout, repeat)
+        row = _row(label, got, ref, wall, status, calls, tol)
+        row["torch_s"] = torch_s
+        if use_ncu and status == "ok":
+            kernels, why = kernel_times(arts / art_name, lib, inputs, timeout)
+            row["kernels"] = [{"name": k, "s": t} for k, t in kernels]
+            row["kernel_s"] = sum(t for _, t in kernels) if kernels else None
+            row["kernel_note"] = why
+        if flops and row.get("kernel_s"):
+            row["kernel_gflops"] = flops / row["kernel_s"] / 1e9
+        if flops and torch_s:
+            row["torch_gflops"] = flops / torch_s / 1e9
+        if torch_s and row.get("kernel_s"):
+            row["vs_torch"] = torch_s / row["kernel_s"]
+        rows.append(row)
+        print(f"{label} done: {row['status']}")
 
-    print(
-        f"{'program':20s} {'status':10s} {'max |err|':>10s} {'prog wall s':>12s} {'torch s':>10s}"
-    )
+    head = f"{'program':18s} {'status':9s} {'max |err|':>9s} {'prog s':>7s} {'call s':>9s}"
+    print(f"{head} {'kernels s':>10s} {'torch s':>9s} {'torch/ours':>10s}")
     for r in rows:
-        err = "-" if r["max_abs_err"] is None else f"{r['max_abs_err']:.2e}"
-        torch_s = "-" if r["torch_s"] is None else f"{r['torch_s']:.4f}"
-        print(f"{r['program']:20s} {r['status']:10s} {err:>10s} {r['wall_s']:12.3f} {torch_s:>10s}")
+        err = "-" if r["max_abs_err"] is None else f"{r['max_abs_err']:.1e}"
+        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+        print(
+            f"{r['program']:18s} {r['status']:9s} {err:>9s} {r['wall_s']:7.2f} "
+            f"{fmt(r['call_s'], '9.5f')} {fmt(r.get('kernel_s'), '10.5f')} "
+            f"{fmt(r.get('torch_s'), '9.5f')} {fmt(r.get('vs_torch'), '10.3f')}"
+        )
+    for r in rows:
+        if r.get("kernel_gflops"):
+            print(
+                f"{r['program']}: {r['kernel_gflops']:.0f} GFLOP/s in its kernels, "
+                f"torch {r.get('torch_gflops') or 0:.0f} GFLOP/s"
+            )
     (bundle / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 
-def _row(name, got, expected, wall, status, torch_s, tol=(2e-5, 2e-5)) -> dict:
+def _row(name, got, expected, wall, status, calls, tol=(2e-5, 2e-5)) -> dict:
     err = None
     if got is not None:
         err = float(np.max(np.abs(got[0].astype(np.float64) - expected[0])))
@@ -353,7 +467,9 @@ def _row(name, got, expected, wall, status, torch_s, tol=(2e-5, 2e-5)) -> dict:
         "detail": status,
         "max_abs_err": err,
         "wall_s": wall,
-        "torch_s": torch_s,
+        "calls_s": calls,
+        "call_s": _best(calls),
+        "torch_s": None,
     }
 
 
@@ -399,10 +515,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="per program, seconds")
     parser.add_argument("--skip-matmul", action="store_true", help="leave out the 4096^3 matmul")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="calls per run (MLIRBOOT_REPEAT); the best after the first is reported",
+    )
+    parser.add_argument(
+        "--no-ncu", action="store_true", help="do not read kernel times with Nsight Compute"
+    )
     args = parser.parse_args(argv)
     if args.prepare:
         return prepare(args.prepare.resolve(), args.toolchain)
-    return check(args.bundle.resolve(), args.timeout, args.skip_matmul)
+    return check(
+        args.bundle.resolve(), args.timeout, args.skip_matmul, args.repeat, not args.no_ncu
+    )
 
 
 if __name__ == "__main__":

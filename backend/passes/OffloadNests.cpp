@@ -188,6 +188,19 @@ struct OffloadNestsPass : public PassWrapper<OffloadNestsPass, OperationPass<Mod
     }
   }
 
+  /// The team size a nest's team-shared buffers were laid out for
+  /// (`mlirboot.team_threads` on a memref.global it reads), or 0.
+  static int64_t teamThreadsOf(omp::LoopNestOp loop, ModuleOp module) {
+    int64_t threads = 0;
+    loop->walk([&](memref::GetGlobalOp get) {
+      auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+      if (auto attr = global ? global->getAttrOfType<IntegerAttr>("mlirboot.team_threads")
+                             : IntegerAttr())
+        threads = attr.getInt();
+    });
+    return threads;
+  }
+
   LogicalResult runOn(func::FuncOp func);
 
   void runOnOperation() override {
@@ -402,6 +415,8 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
                                         name(k)));
     }
     omp::LoopNestOp loop = nest ? simpleNest(ops.front()) : omp::LoopNestOp();
+    ModuleOp module = func->getParentOfType<ModuleOp>();
+    int64_t teamThreads = 0;
     if (loop) {
       for (Value v : loop.getLoopLowerBounds())
         clauses.hostEvalVars.push_back(v);
@@ -409,6 +424,13 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
         clauses.hostEvalVars.push_back(v);
       for (Value v : loop.getLoopSteps())
         clauses.hostEvalVars.push_back(v);
+      // A nest that shares team memory (mlirboot-gpu-matmul's tiles) relies
+      // on teams of exactly that many threads: thread_limit, through
+      // host_eval like the bounds.
+      teamThreads = teamThreadsOf(loop, module);
+      if (teamThreads)
+        clauses.hostEvalVars.push_back(b.create<arith::ConstantOp>(
+            floc, b.getI32IntegerAttr(static_cast<int32_t>(teamThreads))));
     }
     auto target = b.create<omp::TargetOp>(kloc, clauses);
     SmallVector<Type> argTypes;
@@ -426,7 +448,10 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
     Block *insertBlock = tblock;
     if (loop) {
       Location loc = ops.front()->getLoc();
-      auto teams = b.create<omp::TeamsOp>(loc, omp::TeamsOperands{});
+      omp::TeamsOperands teamsClauses;
+      if (teamThreads)
+        teamsClauses.threadLimit = iface.getHostEvalBlockArgs().back();
+      auto teams = b.create<omp::TeamsOp>(loc, teamsClauses);
       b.createBlock(&teams.getRegion());
       auto par = b.create<omp::ParallelOp>(loc, omp::ParallelOperands{});
       b.createBlock(&par.getRegion());
@@ -444,7 +469,7 @@ LogicalResult OffloadNestsPass::runOn(func::FuncOp func) {
       loop->moveBefore(wsBlock, wsBlock->end());
       unsigned n = loop.getLoopLowerBounds().size();
       auto hostEval = iface.getHostEvalBlockArgs();
-      SmallVector<Value> bounds(hostEval.begin(), hostEval.end());
+      SmallVector<Value> bounds(hostEval.begin(), hostEval.begin() + 3 * n);
       loop->setOperands(bounds);
       ops.front()->erase();
       insertBlock = &loop.getRegion().front();

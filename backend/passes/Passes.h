@@ -28,6 +28,8 @@ void registerDropDeallocsPass();
 void registerFpContractPass();
 /// mlirboot-serialize-small-parallel
 void registerSerializeSmallParallelPass();
+/// mlirboot-gpu-matmul
+void registerGpuMatmulPass();
 
 inline void registerAllPasses() {
   registerRaiseLoopsToLinalgPass();
@@ -40,6 +42,7 @@ inline void registerAllPasses() {
   registerDropDeallocsPass();
   registerFpContractPass();
   registerSerializeSmallParallelPass();
+  registerGpuMatmulPass();
 }
 
 } // namespace mlirboot

@@ -72,3 +72,51 @@ def test_spmd_kernels_link_against_the_device_rtl(tmp_path, gpu_toolchain, targe
     else:
         assert undefined == [], undefined  # malloc/free: the GPU libc
         assert "EM_AMDGPU" in validation["llvm-readelf"], validation
+
+
+MATMUL = """func.func @mm(%a: tensor<256x64xf32>, %b: tensor<64x384xf32>) -> tensor<256x384xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<256x384xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<256x384xf32>) -> tensor<256x384xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<256x64xf32>, tensor<64x384xf32>)
+                     outs(%f : tensor<256x384xf32>) -> tensor<256x384xf32>
+  return %c : tensor<256x384xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["nvidia", "amd"])
+def test_matmul_gets_the_team_schedule(tmp_path, gpu_toolchain, target):
+    """The GPU matmul schedule (mlirboot-gpu-matmul): team tiles staged in
+    team-shared memory (addrspace 3), a team barrier the DeviceRTL defines,
+    and launches with exactly the team size the tiles were laid out for
+    (thread_limit 256 in the host's kernel arguments). Its numbers are
+    checked on a GPU by benchmarks/device_check.py (matmul_rect, matmul4096)."""
+    src = tmp_path / "mm.mlir"
+    src.write_text(MATMUL)
+    temps = tmp_path / "temps"
+    art = backend.compile(
+        src,
+        target=target,
+        out=tmp_path / "art",
+        save_temps=temps,
+        toolchain=str(gpu_toolchain),
+        use_cache=False,
+    )
+    remarks = [r["what"] for r in art.meta["remarks"] if r["stage"] == "gpu-matmul"]
+    assert remarks == [
+        "matmul 256x64x384 -> 6 team tiles of 128x128 (256 threads, 8x8 per thread, "
+        "k by 32 in team-shared memory)"
+    ]
+    (device,) = temps.glob("*-translate-device.ll")
+    ir = device.read_text()
+    assert re.search(r"@__mlirboot_team_tile_a_f32 = .*addrspace\(3\) global", ir)
+    assert "call void @__kmpc_barrier(" in ir
+    (host,) = temps.glob("*-translate-host.ll")
+    assert "store [3 x i32] [i32 256, i32 0, i32 0]" in host.read_text()
+    (opt,) = temps.glob("*-device-codegen-opt.bc")
+    nm = Toolbox(str(gpu_toolchain)).tool("llvm-link").parent / "llvm-nm"
+    listing = subprocess.run(
+        [str(nm), "--undefined-only", str(opt)], check=True, capture_output=True, text=True
+    ).stdout
+    assert "__kmpc_barrier" not in listing and "omp_get_num_threads" not in listing

@@ -1,0 +1,271 @@
+//===- GpuMatmul.cpp - block-tiled matmul for GPU teams -------------------===//
+//
+// mlirboot-gpu-matmul{block-m block-n block-k thread-m thread-n
+// shared-memory-space}: the GPU targets' matmul schedule. Each static
+// memref `linalg.matmul` (f32/f64, identity layouts, M, N, K multiples of
+// the block sizes) that sits directly in a function body becomes one
+// scf.parallel over (block tile, thread) pairs:
+//
+//   iv in [0, tiles * T), T = (block-m / thread-m) * (block-n / thread-n)
+//   tile = iv / T, t = iv % T
+//
+// The offload runtime's composite loop hands a team of T threads the
+// iterations [b*T, (b+1)*T) (the DeviceRTL's default chunks: one block chunk
+// of NumThreads iterations, thread chunk 1), so the T threads of one team
+// work on the same C tile at the same time. They stage block-k columns of A
+// (transposed, padded against bank conflicts) and block-k rows of B in
+// team-shared memory (two module globals in `shared-memory-space`), meet at
+// a team barrier (__kmpc_barrier: the DeviceRTL's aligned barrier in SPMD
+// mode), and each thread multiplies a thread-m x thread-n register tile out
+// of them (vector FMAs, one vector per row). The globals carry
+// `mlirboot.team_threads = T`: mlirboot-offload-nests gives the kernel that
+// uses them thread_limit(T). If a team ever had another size, the mapping
+// above would be wrong, so the body checks omp_get_num_threads() == T first
+// and traps otherwise (an error, never a wrong answer).
+//
+// Other matmuls (odd sizes, inside loops, transposed maps) are left to the
+// plain parallel loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Pass/Pass.h"
+
+using namespace mlir;
+
+namespace mlirboot_gpu_matmul {
+
+struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMatmulPass)
+
+  GpuMatmulPass() = default;
+  GpuMatmulPass(const GpuMatmulPass &other) : PassWrapper(other) {}
+
+  StringRef getArgument() const final { return "mlirboot-gpu-matmul"; }
+  StringRef getDescription() const final {
+    return "Static matmuls -> team-tiled parallel loops (shared-memory tiles, register "
+           "tiles per thread) for the GPU offload kernels";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
+                    memref::MemRefDialect, scf::SCFDialect, vector::VectorDialect>();
+  }
+
+  Option<int64_t> blockM{*this, "block-m", llvm::cl::desc("C rows per team"),
+                         llvm::cl::init(128)};
+  Option<int64_t> blockN{*this, "block-n", llvm::cl::desc("C columns per team"),
+                         llvm::cl::init(128)};
+  Option<int64_t> blockK{
+      *this, "block-k",
+      llvm::cl::desc("k per shared-memory stage for f32 (wider elements: the same bytes)"),
+      llvm::cl::init(32)};
+  Option<int64_t> threadM{*this, "thread-m", llvm::cl::desc("C rows per thread"),
+                          llvm::cl::init(8)};
+  Option<int64_t> threadN{*this, "thread-n", llvm::cl::desc("C columns per thread"),
+                          llvm::cl::init(8)};
+  Option<unsigned> sharedSpace{
+      *this, "shared-memory-space",
+      llvm::cl::desc("address space of team-shared memory (NVPTX/AMDGPU: 3)"),
+      llvm::cl::init(3)};
+
+  // A's tile is stored transposed, [block-k][block-m + pad]: the pad moves
+  // the block-k values one thread writes into different banks.
+  static constexpr int64_t kPad = 4;
+
+  int64_t threads() const { return (blockM / threadM) * (blockN / threadN); }
+
+  /// k per stage for this element type: the team-shared bytes stay those of
+  /// f32 (static shared memory is at most 48 KiB per CUDA block: f64 tiles of
+  /// f32's block-k=32 would take 66 KiB).
+  int64_t blockKFor(Type elem) const {
+    return std::max<int64_t>(1, blockK * 32 / elem.getIntOrFloatBitWidth());
+  }
+
+  bool qualifies(linalg::MatmulOp op) const {
+    if (!op.hasPureBufferSemantics() || op.hasUserDefinedMaps())
+      return false;
+    if (!isa<func::FuncOp>(op->getParentOp()))
+      return false;
+    auto a = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
+    auto b = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
+    auto c = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
+    if (!a || !b || !c || !a.hasStaticShape() || !b.hasStaticShape() || !c.hasStaticShape())
+      return false;
+    for (MemRefType t : {a, b, c})
+      if (!t.getLayout().isIdentity() || t.getMemorySpace())
+        return false;
+    Type e = c.getElementType();
+    if (!(e.isF32() || e.isF64()) || a.getElementType() != e || b.getElementType() != e)
+      return false;
+    int64_t m = c.getDimSize(0), n = c.getDimSize(1), k = a.getDimSize(1);
+    int64_t bk = blockKFor(e);
+    return m % blockM == 0 && n % blockN == 0 && k % bk == 0 && (blockM * bk) % threads() == 0 &&
+           (bk * blockN) % threads() == 0;
+  }
+
+  /// The team-shared tiles for one element type (one pair per module: the
+  /// kernels run one after the other).
+  std::pair<memref::GlobalOp, memref::GlobalOp> sharedTiles(ModuleOp module, Type elem) {
+    std::string suffix = elem.isF32() ? "f32" : "f64";
+    std::string nameA = "__mlirboot_team_tile_a_" + suffix;
+    std::string nameB = "__mlirboot_team_tile_b_" + suffix;
+    SymbolTable symbols(module);
+    auto existingA = symbols.lookup<memref::GlobalOp>(nameA);
+    auto existingB = symbols.lookup<memref::GlobalOp>(nameB);
+    if (existingA && existingB)
+      return {existingA, existingB};
+    MLIRContext *ctx = module.getContext();
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    Attribute space = IntegerAttr::get(IntegerType::get(ctx, 64), sharedSpace);
+    auto make = [&](StringRef name, ArrayRef<int64_t> shape) {
+      auto type = MemRefType::get(shape, elem, MemRefLayoutAttrInterface(), space);
+      auto global = memref::GlobalOp::create(
+          b, module.getLoc(), name, b.getStringAttr("private"), type,
+          /*initial_value=*/UnitAttr::get(ctx), /*constant=*/false, b.getI64IntegerAttr(16));
+      global->setAttr("mlirboot.team_threads", b.getI64IntegerAttr(threads()));
+      return global;
+    };
+    int64_t bk = blockKFor(elem);
+    return {make(nameA, {bk, blockM + kPad}), make(nameB, {bk, blockN})};
+  }
+
+  static func::FuncOp declare(ModuleOp module, StringRef name, FunctionType type) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto f = func::FuncOp::create(b, module.getLoc(), name, type);
+    f.setPrivate();
+    return f;
+  }
+
+  void rewrite(linalg::MatmulOp op, ModuleOp module) {
+    Location loc = op.getLoc();
+    Value A = op.getDpsInputs()[0], B = op.getDpsInputs()[1], C = op.getDpsInits()[0];
+    auto cType = cast<MemRefType>(C.getType());
+    Type elem = cType.getElementType();
+    int64_t M = cType.getDimSize(0), N = cType.getDimSize(1);
+    int64_t K = cast<MemRefType>(A.getType()).getDimSize(1);
+    int64_t T = threads(), colThreads = blockN / threadN;
+    int64_t tilesN = N / blockN, tiles = (M / blockM) * tilesN;
+    auto [tileA, tileB] = sharedTiles(module, elem);
+
+    MLIRContext *ctx = op.getContext();
+    Type i32 = IntegerType::get(ctx, 32);
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    func::FuncOp numThreads =
+        declare(module, "omp_get_num_threads", FunctionType::get(ctx, {}, {i32}));
+    func::FuncOp barrier =
+        declare(module, "__kmpc_barrier", FunctionType::get(ctx, {ptr, i32}, {}));
+
+    OpBuilder b(op);
+    auto cst = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = cst(0), one = cst(1);
+    auto par = scf::ParallelOp::create(b, loc, ValueRange{zero}, ValueRange{cst(tiles * T)},
+                                       ValueRange{one});
+    b.setInsertionPointToStart(par.getBody());
+    Value iv = par.getInductionVars()[0];
+    auto div = [&](Value x, int64_t d) { return arith::DivUIOp::create(b, loc, x, cst(d)); };
+    auto rem = [&](Value x, int64_t d) { return arith::RemUIOp::create(b, loc, x, cst(d)); };
+    auto mul = [&](Value x, int64_t f) { return arith::MulIOp::create(b, loc, x, cst(f)); };
+    auto add = [&](Value x, Value y) -> Value { return arith::AddIOp::create(b, loc, x, y); };
+
+    // A team of another size would break the iteration -> (tile, thread) map.
+    Value team = func::CallOp::create(b, loc, numThreads).getResult(0);
+    Value wrong = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, team,
+                                        arith::ConstantIntOp::create(b, loc, i32, T));
+    auto check = scf::IfOp::create(b, loc, wrong, /*withElse=*/false);
+    b.setInsertionPointToStart(check.thenBlock());
+    LLVM::Trap::create(b, loc);
+    b.setInsertionPointAfter(check);
+
+    Value tile = div(iv, T), t = rem(iv, T);
+    Value row0 = mul(div(tile, tilesN), blockM), col0 = mul(rem(tile, tilesN), blockN);
+    Value ty = div(t, colThreads), tx = rem(t, colThreads);
+    Value rowT = add(row0, mul(ty, threadM)), colT = add(col0, mul(tx, threadN));
+    Value aOffset = mul(ty, threadM), bOffset = mul(tx, threadN);
+    auto rowType = VectorType::get({threadN}, elem);
+    auto colType = VectorType::get({threadM}, elem);
+
+    SmallVector<Value> init;
+    for (int64_t m = 0; m < threadM; ++m)
+      init.push_back(vector::LoadOp::create(b, loc, rowType, C,
+                                            ValueRange{add(rowT, cst(m)), colT}));
+    Value nullPtr = LLVM::ZeroOp::create(b, loc, ptr);
+    Value tid32 = arith::IndexCastUIOp::create(b, loc, i32, t);
+    int64_t bk = blockKFor(elem);
+    auto kLoop = scf::ForOp::create(b, loc, zero, cst(K), cst(bk), init);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value kb = kLoop.getInductionVar();
+    Value sharedA = memref::GetGlobalOp::create(b, loc, tileA.getType(), tileA.getSymName());
+    Value sharedB = memref::GetGlobalOp::create(b, loc, tileB.getType(), tileB.getSymName());
+    // Stage the tiles: consecutive threads read consecutive elements.
+    for (int64_t s = 0; s < blockM * bk / T; ++s) {
+      Value e = add(t, cst(s * T));
+      Value r = div(e, bk), c = rem(e, bk);
+      Value v = memref::LoadOp::create(b, loc, A, ValueRange{add(row0, r), add(kb, c)});
+      memref::StoreOp::create(b, loc, v, sharedA, ValueRange{c, r});
+    }
+    for (int64_t s = 0; s < bk * blockN / T; ++s) {
+      Value e = add(t, cst(s * T));
+      Value r = div(e, blockN), c = rem(e, blockN);
+      Value v = memref::LoadOp::create(b, loc, B, ValueRange{add(kb, r), add(col0, c)});
+      memref::StoreOp::create(b, loc, v, sharedB, ValueRange{r, c});
+    }
+    func::CallOp::create(b, loc, barrier, ValueRange{nullPtr, tid32});
+    SmallVector<Value> acc(kLoop.getRegionIterArgs().begin(),
+                           kLoop.getRegionIterArgs().end());
+    for (int64_t k = 0; k < bk; ++k) {
+      Value a = vector::LoadOp::create(b, loc, colType, sharedA, ValueRange{cst(k), aOffset});
+      Value bRow =
+          vector::LoadOp::create(b, loc, rowType, sharedB, ValueRange{cst(k), bOffset});
+      for (int64_t m = 0; m < threadM; ++m) {
+        Value am = vector::ExtractOp::create(b, loc, a, ArrayRef<int64_t>{m});
+        Value splat = vector::BroadcastOp::create(b, loc, rowType, am);
+        acc[m] = vector::FMAOp::create(b, loc, splat, bRow, acc[m]);
+      }
+    }
+    func::CallOp::create(b, loc, barrier, ValueRange{nullPtr, tid32});
+    scf::YieldOp::create(b, loc, acc);
+    b.setInsertionPointAfter(kLoop);
+    for (int64_t m = 0; m < threadM; ++m)
+      vector::StoreOp::create(b, loc, kLoop.getResult(m), C,
+                              ValueRange{add(rowT, cst(m)), colT});
+    emitRemark(loc) << "mlirboot: matmul " << M << "x" << K << "x" << N << " -> " << tiles
+                    << " team tiles of " << int64_t(blockM) << "x" << int64_t(blockN) << " ("
+                    << T << " threads, " << int64_t(threadM) << "x" << int64_t(threadN)
+                    << " per thread, k by " << bk << " in team-shared memory)";
+    op.erase();
+  }
+
+  void runOnOperation() override {
+    if (blockM % threadM || blockN % threadN || (blockM * blockK) % threads() ||
+        (blockK * blockN) % threads()) {
+      getOperation().emitError("mlirboot-gpu-matmul: block sizes must be multiples of "
+                               "the thread tile, and each staged tile a multiple of the "
+                               "team size");
+      return signalPassFailure();
+    }
+    SmallVector<linalg::MatmulOp> found;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      if (qualifies(op))
+        found.push_back(op);
+    });
+    for (linalg::MatmulOp op : found)
+      rewrite(op, getOperation());
+  }
+};
+
+} // namespace mlirboot_gpu_matmul
+
+void mlirboot::registerGpuMatmulPass() { PassRegistration<mlirboot_gpu_matmul::GpuMatmulPass>(); }
