@@ -72,6 +72,10 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
                           llvm::cl::init(8)};
   Option<int64_t> threadN{*this, "thread-n", llvm::cl::desc("C columns per thread"),
                           llvm::cl::init(8)};
+  Option<int64_t> vectorBytes{
+      *this, "vector-bytes",
+      llvm::cl::desc("bytes per load when staging the tiles (1 element: scalar loads)"),
+      llvm::cl::init(16)};
   Option<unsigned> sharedSpace{
       *this, "shared-memory-space",
       llvm::cl::desc("address space of team-shared memory (NVPTX/AMDGPU: 3)"),
@@ -88,6 +92,16 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
   /// f32's block-k=32 would take 66 KiB).
   int64_t blockKFor(Type elem) const {
     return std::max<int64_t>(1, blockK * 32 / elem.getIntOrFloatBitWidth());
+  }
+
+  /// Elements per staging load: `vector-bytes` wide where the tiles divide
+  /// evenly into such vectors among the team, else 1.
+  int64_t stagingWidth(Type elem) const {
+    int64_t width = std::max<int64_t>(1, vectorBytes * 8 / elem.getIntOrFloatBitWidth());
+    int64_t bk = blockKFor(elem), T = threads();
+    if (bk % width || blockN % width || (blockM * bk / width) % T || (bk * blockN / width) % T)
+      return 1;
+    return width;
   }
 
   bool qualifies(linalg::MatmulOp op) const {
@@ -195,12 +209,17 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     Value rowT = add(row0, mul(ty, threadM)), colT = add(col0, mul(tx, threadN));
     Value aOffset = mul(ty, threadM), bOffset = mul(tx, threadN);
     auto rowType = VectorType::get({threadN}, elem);
+    int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
+    // A thread's C row starts at a multiple of thread-n elements (N is a
+    // multiple of block-n): aligned to the lowest set bit of its byte size.
+    int64_t rowBytes = threadN * elemBytes;
+    llvm::MaybeAlign rowAlign(std::min<int64_t>(16, rowBytes & -rowBytes));
     auto colType = VectorType::get({threadM}, elem);
 
     SmallVector<Value> init;
     for (int64_t m = 0; m < threadM; ++m)
       init.push_back(vector::LoadOp::create(b, loc, rowType, C,
-                                            ValueRange{add(rowT, cst(m)), colT}));
+                                            ValueRange{add(rowT, cst(m)), colT}, false, rowAlign));
     Value nullPtr = LLVM::ZeroOp::create(b, loc, ptr);
     Value tid32 = arith::IndexCastUIOp::create(b, loc, i32, t);
     int64_t bk = blockKFor(elem);
@@ -209,18 +228,29 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     Value kb = kLoop.getInductionVar();
     Value sharedA = memref::GetGlobalOp::create(b, loc, tileA.getType(), tileA.getSymName());
     Value sharedB = memref::GetGlobalOp::create(b, loc, tileB.getType(), tileB.getSymName());
-    // Stage the tiles: consecutive threads read consecutive elements.
-    for (int64_t s = 0; s < blockM * bk / T; ++s) {
+    // Stage the tiles: consecutive threads read consecutive vectors of
+    // `width` elements (16-byte loads: every offset is a multiple of the
+    // width, since K and N are multiples of the block sizes).
+    int64_t width = stagingWidth(elem);
+    llvm::MaybeAlign align(width * elemBytes);
+    auto wideType = VectorType::get({width}, elem);
+    for (int64_t s = 0; s < blockM * bk / width / T; ++s) {
       Value e = add(t, cst(s * T));
-      Value r = div(e, bk), c = rem(e, bk);
-      Value v = memref::LoadOp::create(b, loc, A, ValueRange{add(row0, r), add(kb, c)});
-      memref::StoreOp::create(b, loc, v, sharedA, ValueRange{c, r});
+      Value r = div(e, bk / width), c = mul(rem(e, bk / width), width);
+      Value v = vector::LoadOp::create(b, loc, wideType, A,
+                                       ValueRange{add(row0, r), add(kb, c)}, false, align);
+      // Transposed into the tile: one store per element.
+      for (int64_t q = 0; q < width; ++q) {
+        Value x = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{q});
+        memref::StoreOp::create(b, loc, x, sharedA, ValueRange{add(c, cst(q)), r});
+      }
     }
-    for (int64_t s = 0; s < bk * blockN / T; ++s) {
+    for (int64_t s = 0; s < bk * blockN / width / T; ++s) {
       Value e = add(t, cst(s * T));
-      Value r = div(e, blockN), c = rem(e, blockN);
-      Value v = memref::LoadOp::create(b, loc, B, ValueRange{add(kb, r), add(col0, c)});
-      memref::StoreOp::create(b, loc, v, sharedB, ValueRange{r, c});
+      Value r = div(e, blockN / width), c = mul(rem(e, blockN / width), width);
+      Value v = vector::LoadOp::create(b, loc, wideType, B,
+                                       ValueRange{add(kb, r), add(col0, c)}, false, align);
+      vector::StoreOp::create(b, loc, v, sharedB, ValueRange{r, c}, false, align);
     }
     func::CallOp::create(b, loc, barrier, ValueRange{nullPtr, tid32});
     SmallVector<Value> acc(kLoop.getRegionIterArgs().begin(),
@@ -240,7 +270,7 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     b.setInsertionPointAfter(kLoop);
     for (int64_t m = 0; m < threadM; ++m)
       vector::StoreOp::create(b, loc, kLoop.getResult(m), C,
-                              ValueRange{add(rowT, cst(m)), colT});
+                              ValueRange{add(rowT, cst(m)), colT}, false, rowAlign);
     emitRemark(loc) << "mlirboot: matmul " << M << "x" << K << "x" << N << " -> " << tiles
                     << " team tiles of " << int64_t(blockM) << "x" << int64_t(blockN) << " ("
                     << T << " threads, " << int64_t(threadM) << "x" << int64_t(threadN)

@@ -1,13 +1,14 @@
-// RUN: mlir-opt %s --pass-pipeline='builtin.module(mlirboot-gpu-matmul{block-m=32 block-n=32 block-k=4 thread-m=4 thread-n=4})' -o %t
+// RUN: mlir-opt %s --pass-pipeline='builtin.module(mlirboot-gpu-matmul{block-m=32 block-n=32 block-k=8 thread-m=4 thread-n=4})' -o %t
 // Static matmuls whose sizes are multiples of the block tile become one
 // scf.parallel over (team tile, thread) pairs: 64x8x96 with 32x32 tiles of 64
-// threads (4x4 each) -> 2 x 3 tiles x 64 = 384 iterations. k goes by 4
-// through two team-shared tiles (A transposed and padded by 4), between two
-// team barriers; each thread keeps 4 row vectors of C in registers.
+// threads (4x4 each) -> 2 x 3 tiles x 64 = 384 iterations. k goes by 8
+// through two team-shared tiles (A transposed and padded by 4), staged by
+// 16-byte loads, between two team barriers; each thread keeps 4 row vectors
+// of C in registers.
 
-// CHECK-DAG: memref.global "private" @__mlirboot_team_tile_a_f32 : memref<4x36xf32, 3> = uninitialized {alignment = 16 : i64, mlirboot.team_threads = 64 : i64}
-// CHECK-DAG: memref.global "private" @__mlirboot_team_tile_b_f32 : memref<4x32xf32, 3> = uninitialized {alignment = 16 : i64, mlirboot.team_threads = 64 : i64}
-// CHECK-DAG: memref.global "private" @__mlirboot_team_tile_a_f64 : memref<2x36xf64, 3>
+// CHECK-DAG: memref.global "private" @__mlirboot_team_tile_a_f32 : memref<8x36xf32, 3> = uninitialized {alignment = 16 : i64, mlirboot.team_threads = 64 : i64}
+// CHECK-DAG: memref.global "private" @__mlirboot_team_tile_b_f32 : memref<8x32xf32, 3> = uninitialized {alignment = 16 : i64, mlirboot.team_threads = 64 : i64}
+// CHECK-DAG: memref.global "private" @__mlirboot_team_tile_a_f64 : memref<4x36xf64, 3>
 // CHECK-LABEL: func.func @tiled
 // CHECK-NOT: linalg.matmul
 // CHECK: scf.parallel (%[[IV:.*]]) = (%{{.*}}) to (%c384) step
@@ -15,28 +16,31 @@
 // CHECK: arith.cmpi ne, %[[N]], %c64_i32
 // CHECK-NEXT: scf.if
 // CHECK-NEXT: llvm.intr.trap
-// CHECK-COUNT-4: vector.load %arg2[{{.*}}] : memref<64x96xf32>, vector<4xf32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step %c4{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK-COUNT-4: vector.load %arg2[{{.*}}] {alignment = 16 : i64} : memref<64x96xf32>, vector<4xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step %c8{{.*}} iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // CHECK: %[[TA:.*]] = memref.get_global @__mlirboot_team_tile_a_f32
 // CHECK: %[[TB:.*]] = memref.get_global @__mlirboot_team_tile_b_f32
-// CHECK-COUNT-2: memref.store %{{.*}}, %[[TA]]
-// CHECK-COUNT-2: memref.store %{{.*}}, %[[TB]]
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<64x8xf32>, vector<4xf32>
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[TA]]
+// CHECK: %[[BV:.*]] = vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<8x96xf32>, vector<4xf32>
+// CHECK-NEXT: vector.store %[[BV]], %[[TB]]
 // CHECK: func.call @__kmpc_barrier
-// CHECK-COUNT-16: vector.fma
+// CHECK-COUNT-32: vector.fma
 // CHECK: func.call @__kmpc_barrier
 // CHECK: scf.yield
-// CHECK-COUNT-4: vector.store %{{.*}}, %arg2[{{.*}}] : memref<64x96xf32>, vector<4xf32>
-// REMARK: gpu_matmul.mlir:[[@LINE+2]]:3: remark: mlirboot: matmul 64x8x96 -> 6 team tiles of 32x32 (64 threads, 4x4 per thread, k by 4 in team-shared memory)
+// CHECK-COUNT-4: vector.store %{{.*}}, %arg2[{{.*}}] {alignment = 16 : i64} : memref<64x96xf32>, vector<4xf32>
+// REMARK: gpu_matmul.mlir:[[@LINE+2]]:3: remark: mlirboot: matmul 64x8x96 -> 6 team tiles of 32x32 (64 threads, 4x4 per thread, k by 8 in team-shared memory)
 func.func @tiled(%a: memref<64x8xf32>, %b: memref<8x96xf32>, %c: memref<64x96xf32>) {
   linalg.matmul ins(%a, %b : memref<64x8xf32>, memref<8x96xf32>) outs(%c : memref<64x96xf32>)
   return
 }
 
 // f64 gets tiles of its own element type, staging half the k (the same
-// bytes of team memory as f32).
+// bytes of team memory as f32), two elements per 16-byte load.
 // CHECK-LABEL: func.func @tiled_f64
 // CHECK-NOT: linalg.matmul
 // CHECK: memref.get_global @__mlirboot_team_tile_a_f64
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<32x4xf64>, vector<2xf64>
 // CHECK: vector.fma {{.*}} : vector<4xf64>
 func.func @tiled_f64(%a: memref<32x4xf64>, %b: memref<4x32xf64>, %c: memref<32x32xf64>) {
   linalg.matmul ins(%a, %b : memref<32x4xf64>, memref<4x32xf64>) outs(%c : memref<32x32xf64>)
