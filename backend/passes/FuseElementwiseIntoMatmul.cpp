@@ -102,13 +102,24 @@ struct FuseElementwiseIntoMatmulPass
       *this, "use-forall", llvm::cl::init(false),
       llvm::cl::desc("Emit scf.forall (parallel tiles) instead of scf.for")};
 
-  SmallVector<int64_t> sizesFor(unsigned rank) const {
+  /// Tile sizes for the consumer's loops. A size that does not divide a
+  /// static loop's extent becomes the largest one that does (33 columns by 32
+  /// would leave a last tile of 1 whose temporaries have dynamic shapes, and
+  /// GPU device code has no heap for them), or 0 (untiled) when that is
+  /// smaller than 4.
+  SmallVector<int64_t> sizesFor(linalg::LinalgOp op) const {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     SmallVector<int64_t> sizes;
-    for (unsigned i = 0; i < rank; ++i) {
-      if (i < tileSizes.size())
-        sizes.push_back(tileSizes[i]);
-      else
-        sizes.push_back(i + 2 >= rank ? 32 : 1);
+    for (unsigned i = 0, rank = ranges.size(); i < rank; ++i) {
+      int64_t size = i < tileSizes.size() ? tileSizes[i] : (i + 2 >= rank ? 32 : 1);
+      int64_t extent = ranges[i];
+      if (size > 0 && !ShapedType::isDynamic(extent) && size < extent && extent % size) {
+        while (extent % size)
+          --size;
+        if (size < 4)
+          size = 0;
+      }
+      sizes.push_back(size);
     }
     return sizes;
   }
@@ -128,7 +139,7 @@ struct FuseElementwiseIntoMatmulPass
   LogicalResult fuse(IRRewriter &rewriter, Candidate &c) {
     Operation *consumer = c.consumer.getOperation();
     Operation *producer = c.producer.getOperation();
-    SmallVector<int64_t> sizes = sizesFor(c.consumer.getNumLoops());
+    SmallVector<int64_t> sizes = sizesFor(c.consumer);
     if (llvm::all_of(sizes, [](int64_t s) { return s == 0; }))
       return success();
 

@@ -82,3 +82,47 @@ func.func @transposing_consumer(%x: tensor<16x64xf32>, %w: tensor<64x128xf32>) -
   } -> tensor<128x16xf32>
   return %r : tensor<128x16xf32>
 }
+
+// -----
+
+// Extents the tiles do not divide: 8x32 becomes 8x11 for 33 columns (a last
+// tile of 1 would give its temporaries a dynamic shape), and 37 columns (no
+// divisor from 4 to 32) stay untiled. Every tile shape is static.
+// REMARK: remark: mlirboot: fused elementwise consumer into linalg.matmul (tiles 8x11)
+// REMARK: remark: mlirboot: fused elementwise consumer into linalg.matmul (tiles 8x0)
+// CHECK-LABEL: func.func @uneven
+// CHECK: scf.for {{.*}} = %c0 to %c33 step %c11
+// CHECK: linalg.matmul {{.*}} -> tensor<8x11xf32>
+// CHECK-LABEL: func.func @prime
+// CHECK-NOT: tensor<8x?xf32>
+// CHECK: linalg.matmul {{.*}} -> tensor<8x37xf32>
+func.func @uneven(%x: tensor<16x8xf32>, %w: tensor<8x33xf32>) -> tensor<16x33xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x33xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<16x33xf32>) -> tensor<16x33xf32>
+  %h = linalg.matmul ins(%x, %w : tensor<16x8xf32>, tensor<8x33xf32>)
+                     outs(%f : tensor<16x33xf32>) -> tensor<16x33xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<16x33xf32>) outs(%e : tensor<16x33xf32>) {
+    ^bb0(%v: f32, %out: f32):
+      %m = arith.maximumf %v, %zero : f32
+      linalg.yield %m : f32
+  } -> tensor<16x33xf32>
+  return %r : tensor<16x33xf32>
+}
+func.func @prime(%x: tensor<16x8xf32>, %w: tensor<8x37xf32>) -> tensor<16x37xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x37xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<16x37xf32>) -> tensor<16x37xf32>
+  %h = linalg.matmul ins(%x, %w : tensor<16x8xf32>, tensor<8x37xf32>)
+                     outs(%f : tensor<16x37xf32>) -> tensor<16x37xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<16x37xf32>) outs(%e : tensor<16x37xf32>) {
+    ^bb0(%v: f32, %out: f32):
+      %m = arith.maximumf %v, %zero : f32
+      linalg.yield %m : f32
+  } -> tensor<16x37xf32>
+  return %r : tensor<16x37xf32>
+}
