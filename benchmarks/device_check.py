@@ -90,6 +90,28 @@ func.func @matmul(%a: tensor<{m}x{k}x{t}>, %b: tensor<{k}x{n}x{t}>) -> tensor<{m
   return %c : tensor<{m}x{n}x{t}>
 }}
 """
+#: A matmul with a bias + relu epilogue (the epilogue its own kernel after
+#: the GPU schedule's). An artifact beside it, mlp4096-NAME, is timed too.
+MLP = """// relu(A @ B + bias), f32 {n}x{n}x{n}.
+func.func @mlp(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>,
+               %bias: tensor<{n}xf32>) -> tensor<{n}x{n}xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{n}x{n}xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<{n}x{n}xf32>, tensor<{n}x{n}xf32>)
+                     outs(%f : tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
+  %r = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>,
+                                        affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}}
+      ins(%c, %bias : tensor<{n}x{n}xf32>, tensor<{n}xf32>) outs(%e : tensor<{n}x{n}xf32>) {{
+    ^bb0(%x: f32, %y: f32, %o: f32):
+      %s = arith.addf %x, %y : f32
+      %m = arith.maximumf %s, %zero : f32
+      linalg.yield %m : f32
+  }} -> tensor<{n}x{n}xf32>
+  return %r : tensor<{n}x{n}xf32>
+}}
+"""
 #: Checked against numpy (not timed): a rectangular matmul on the GPU
 #: schedule's tiles (M, N multiples of 128, K of 8), and one of odd sizes that
 #: stays on the plain loops.
@@ -125,6 +147,7 @@ def _sources(work: Path) -> dict[str, Path]:
         ("softmax_big", big),
         ("matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f32")),
         ("f64matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f64")),
+        ("mlp4096", MLP.format(n=MATMUL_N)),
         *(
             (name, MATMUL.format(m=m, k=k, n=n, t=t))
             for name, (m, k, n, t) in MATMUL_CHECKS.items()
@@ -162,7 +185,64 @@ def _bundle_libs(executables: list[Path]) -> list[Path]:
     return [libs[k] for k in sorted(libs) if not any(k.startswith(s) for s in SYSTEM_LIBS)]
 
 
-def prepare(out: Path, toolchain: Path | None) -> int:
+FUZZ_OPTS = ("O0", "O2")
+
+
+def prepare_fuzz(out: Path, toolchain: Path | None, seed: int, count: int) -> list[Path]:
+    """Differential fuzz programs (tests/fuzz: generated, with a numpy model)
+    compiled for nvidia at each of FUZZ_OPTS into DIR/fuzz/<seed>-<opt>/,
+    their inputs and the model's outputs beside them (fuzz/<seed>/*.npy) and
+    what happened in fuzz/manifest.json. A program the nvidia target refuses
+    (one-line compile error) is recorded, not run."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from fuzz.generate import generate
+
+    from mlirboot.backend.driver import compile_program
+    from mlirboot.bootstrap.errors import MlirbootError
+
+    fuzz = out / "fuzz"
+    shutil.rmtree(fuzz, ignore_errors=True)
+    fuzz.mkdir()
+    entries, executables = [], []
+    for s in range(seed, seed + count):
+        program = generate(s)
+        inputs = program.inputs()
+        data = fuzz / str(s)
+        data.mkdir()
+        for i, x in enumerate(inputs):
+            np.save(data / f"in{i}.npy", x)
+        for i, x in enumerate(program.reference(inputs)):
+            np.save(data / f"expected{i}.npy", x)
+        for opt in FUZZ_OPTS:
+            entry = {"seed": s, "opt": opt, "dtype": program.dtype, "family": program.family}
+            entry["art"] = f"{s}-{opt}"
+            try:
+                art = compile_program(
+                    program.text(),
+                    target="nvidia",
+                    opt=opt,
+                    out=fuzz / entry["art"],
+                    toolchain=toolchain,
+                    use_cache=False,
+                )
+            except MlirbootError as err:
+                entry["compile"] = str(err).splitlines()[0]
+            else:
+                entry["compile"] = "ok"
+                for extra in ("kernel.ptx", "kernel.cubin"):  # embedded in prog
+                    (art.path / extra).unlink(missing_ok=True)
+                executables.append(art.path / "prog")
+            entries.append(entry)
+    (fuzz / "manifest.json").write_text(json.dumps(entries, indent=1) + "\n")
+    compiled = sum(e["compile"] == "ok" for e in entries)
+    print(
+        f"fuzz: {count} programs (seeds {seed}..{seed + count - 1}), {compiled} of "
+        f"{len(entries)} compiles for nvidia at {', '.join(FUZZ_OPTS)}"
+    )
+    return executables
+
+
+def prepare(out: Path, toolchain: Path | None, fuzz_seed: int = 0, fuzz_count: int = 0) -> int:
     from mlirboot.backend.driver import compile_program
 
     out.mkdir(parents=True, exist_ok=True)
@@ -176,6 +256,8 @@ def prepare(out: Path, toolchain: Path | None) -> int:
         executables.append(art.path / "prog")
         print(f"compiled {name:12s} for nvidia in {time.perf_counter() - t0:5.1f} s -> {art.path}")
     shutil.copy2(GPU_PROGRAMS / "models.py", out / "models.py")
+    if fuzz_count:
+        executables += prepare_fuzz(out, toolchain, fuzz_seed, fuzz_count)
 
     lib = out / "lib"
     shutil.rmtree(lib, ignore_errors=True)
@@ -263,6 +345,7 @@ def run_prog(
     timeout: float,
     repeat: int = 1,
     wrap: list[str] | None = None,
+    all_buffers: bool = False,
 ) -> tuple[list[np.ndarray] | None, float, str, list[float]]:
     """Run the artifact's prog once (its entry called `repeat` times, each
     call timed by the launcher: MLIRBOOT_REPEAT), optionally under `wrap`
@@ -305,7 +388,7 @@ def run_prog(
         for i, buf in enumerate(buffers):
             data = (io / f"out{i}.bin").read_bytes()
             outs.append(np.frombuffer(data, dtype=buf["dtype"]).reshape(buf["shape"]).copy())
-    return outs[len(sig["args"]) :], wall, "ok", calls
+    return (outs if all_buffers else outs[len(sig["args"]) :]), wall, "ok", calls
 
 
 def _torch_time(fn, repeats: int = 10) -> float | None:
@@ -417,6 +500,18 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
             for art in sorted(arts.glob(f"{prefix}*")):
                 label = f"{np.dtype(dtype).name} {n}^3" + art.name[len(prefix) :]
                 timed.append((art.name, label, [a, b], ref, torch_s, 2.0 * n**3, tol))
+        if (arts / "mlp4096").is_dir():
+            a = rng.standard_normal((n, n)).astype(np.float32)
+            b = rng.standard_normal((n, n)).astype(np.float32)
+            bias = rng.standard_normal(n).astype(np.float32)
+            torch_s, ref_mlp = _torch_mlp(a, b, bias)
+            if ref_mlp is None:
+                ref_mlp = np.maximum(a @ b + bias, 0)
+            for art in sorted(arts.glob("mlp4096*")):
+                label = f"mlp {n}^3" + art.name[len("mlp4096") :]
+                timed.append(
+                    (art.name, label, [a, b, bias], [ref_mlp], torch_s, 2.0 * n**3, (1e-3, 1e-2))
+                )
     for art_name, label, inputs, ref, torch_s, flops, tol in timed:
         got, wall, status, calls = run_prog(arts / art_name, lib, inputs, timeout, repeat)
         row = _row(label, got, ref, wall, status, calls, tol)
@@ -435,6 +530,8 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
         rows.append(row)
         print(f"{label} done: {row['status']}")
 
+    fuzz_rows = check_fuzz(bundle, lib, timeout) if (bundle / "fuzz").is_dir() else []
+
     head = f"{'program':18s} {'status':9s} {'max |err|':>9s} {'prog s':>7s} {'call s':>9s}"
     print(f"{head} {'kernels s':>10s} {'torch s':>9s} {'torch/ours':>10s}")
     for r in rows:
@@ -451,8 +548,44 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
                 f"{r['program']}: {r['kernel_gflops']:.0f} GFLOP/s in its kernels, "
                 f"torch {r.get('torch_gflops') or 0:.0f} GFLOP/s"
             )
-    (bundle / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
-    return 0 if all(r["status"] == "ok" for r in rows) else 1
+    (bundle / "results.json").write_text(json.dumps(rows + fuzz_rows, indent=2) + "\n")
+    fuzz_ok = all(r["status"] in ("ok", "not compiled") for r in fuzz_rows)
+    return 0 if all(r["status"] == "ok" for r in rows) and fuzz_ok else 1
+
+
+def check_fuzz(bundle: Path, lib: Path, timeout: float) -> list[dict]:
+    """Run the fuzz programs --prepare compiled; compare with their models."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from fuzz.compare import compare
+
+    fuzz = bundle / "fuzz"
+    rows = []
+    for entry in json.loads((fuzz / "manifest.json").read_text()):
+        row = {"program": f"fuzz {entry['art']}", **entry}
+        if entry["compile"] != "ok":
+            rows.append({**row, "status": "not compiled", "detail": entry["compile"]})
+            continue
+        data = fuzz / str(entry["seed"])
+        inputs = [np.load(f) for f in sorted(data.glob("in*.npy"), key=_index)]
+        expected = [np.load(f) for f in sorted(data.glob("expected*.npy"), key=_index)]
+        outs, _, status, _ = run_prog(fuzz / entry["art"], lib, inputs, timeout, all_buffers=True)
+        if outs is not None:
+            got = outs[len(inputs) :] if entry["family"] == "tensor" else outs[: len(inputs)]
+            diff = compare(got, expected, entry["dtype"])
+            status = f"mismatch: {diff}" if diff else "ok"
+        rows.append({**row, "status": status.split(":")[0], "detail": status})
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    print("fuzz on the GPU: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for r in rows:
+        if r["status"] not in ("ok", "not compiled"):
+            print(f"  {r['program']}: {r['detail'][:300]}")
+    return rows
+
+
+def _index(path: Path) -> int:
+    return int("".join(ch for ch in path.stem if ch.isdigit()))
 
 
 def _row(name, got, expected, wall, status, calls, tol=(2e-5, 2e-5)) -> dict:
@@ -485,6 +618,17 @@ def _torch_matmul(a: np.ndarray, b: np.ndarray):
     return seconds, torch.matmul(ta, tb).cpu().numpy()
 
 
+def _torch_mlp(a: np.ndarray, b: np.ndarray, bias: np.ndarray):
+    try:
+        import torch
+    except ImportError:
+        return None, None
+    torch.backends.cuda.matmul.allow_tf32 = False
+    ta, tb, tbias = (torch.from_numpy(x).cuda() for x in (a, b, bias))
+    seconds = _torch_time(lambda: torch.relu(torch.matmul(ta, tb) + tbias))
+    return seconds, torch.relu(torch.matmul(ta, tb) + tbias).cpu().numpy()
+
+
 def _torch_softmax(x: np.ndarray) -> float | None:
     try:
         import torch
@@ -514,6 +658,15 @@ def main(argv: list[str] | None = None) -> int:
         help="with --prepare: the toolchain prefix holding the nvidia device runtimes",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="per program, seconds")
+    parser.add_argument(
+        "--fuzz",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --prepare: also N differential fuzz programs (tests/fuzz), run on the GPU "
+        "against their numpy models",
+    )
+    parser.add_argument("--fuzz-seed", type=int, default=0, help="seed of the first fuzz program")
     parser.add_argument("--skip-matmul", action="store_true", help="leave out the 4096^3 matmul")
     parser.add_argument(
         "--repeat",
@@ -526,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.prepare:
-        return prepare(args.prepare.resolve(), args.toolchain)
+        return prepare(args.prepare.resolve(), args.toolchain, args.fuzz_seed, args.fuzz)
     return check(
         args.bundle.resolve(), args.timeout, args.skip_matmul, args.repeat, not args.no_ncu
     )

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from .batch import run_batch
+from .compare import compare
 from .generate import Component, generate
-from .runner import CPU_CONFIGS, Config, compare, reduce, reproducer
+from .runner import CPU_CONFIGS, Config, reduce, reproducer
 
 MLIR_OPT = Path("/usr/lib/llvm-22/bin/mlir-opt")
 # The CI batch: programs CI_SEED .. CI_SEED+CI_COUNT-1 (6-25 s each on 2 cores).
