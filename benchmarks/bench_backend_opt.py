@@ -192,7 +192,7 @@ def main() -> int:
         b2 = rng.standard_normal(shape[3]).astype(np.float32)
         mwant = np.maximum(x @ w1 + b1, 0) @ w2 + b2
         mflops = 2.0 * shape[0] * (shape[1] * shape[2] + shape[2] * shape[3])
-        # The CPU pipelines do not fuse (see optimize-cpu in _common.yaml); the
+        # The CPU pipelines do not fuse (see optimize-unfused in _common.yaml); the
         # fused row runs the plugin's full -O2 sequence in the optimize stage.
         fused = {"stage_passes": {"optimize": [f"func.func({func_passes()})"]}}
         for label, kw in (

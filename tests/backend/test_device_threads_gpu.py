@@ -31,7 +31,7 @@ SPMD = 2  # OMP_TGT_EXEC_MODE_SPMD
 
 def check_spmd_kernels(ir: str, kernel_cc: str) -> None:
     modes = dict(_EXEC_MODE.findall(ir))
-    # mlp: matmul (+ its fused bias/relu tiles), bias + relu, matmul, ...: a kernel per nest
+    # mlp: fill, matmul, bias + relu, fill, matmul, ...: a kernel per nest
     assert len(modes) >= 3, modes
     assert all(int(mode) == SPMD for mode in modes.values()), modes
     for kernel in modes:

@@ -125,10 +125,15 @@ def test_offload_host_optimized_matches_numpy(compiled, reference, program):
     check(art.run(*inputs), expected, program)
 
 
-def test_gpu_targets_fuse_epilogues(compiled):
-    """Where no matmul schedule exists (GPU targets) the fusion pass runs."""
-    art = compiled("mlp", "nvidia")
-    assert sum("fused elementwise consumer into linalg.matmul" in r for r in remarks(art)) == 2
+@pytest.mark.parametrize("target", ["host", "nvidia"])
+def test_scheduled_targets_leave_epilogues_unfused(compiled, target):
+    """Every target with a matmul schedule (the CPU one, the GPU one) keeps
+    epilogues out of the matmuls' tiles: fused, a 4096^3 relu(A @ B + bias)
+    ran at 0.18 TFLOP/s on an H200 against 32.9 unfused (_common.yaml,
+    optimize-unfused). The chain pass still runs."""
+    art = compiled("mlp", target)
+    assert not [r for r in remarks(art) if "fused elementwise" in r]
+    assert art.meta["opt"] == "O2"
 
 
 def test_o1_recognizes_but_does_not_reassociate(compiled, reference):
