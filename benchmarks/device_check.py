@@ -78,6 +78,8 @@ SYSTEM_LIBS = (
     "libnvidia-",
 )
 MATMUL_N = 4096
+#: An odd size for the GPU schedule's edge tiles (off the 128 x 128 x 32 tile).
+ODD_N = 4000
 BIG_SOFTMAX = (4096, 4096)
 
 MATMUL = """// C = A @ B, {t} {m}x{k}x{n}.
@@ -90,6 +92,22 @@ func.func @matmul(%a: tensor<{m}x{k}x{t}>, %b: tensor<{k}x{n}x{t}>) -> tensor<{m
   return %c : tensor<{m}x{n}x{t}>
 }}
 """
+BATCH_MATMUL = """// C[i] = A[i] @ B[i], f32 {b}x{m}x{k}x{n}.
+func.func @bmm(%a: tensor<{b}x{m}x{k}xf32>,
+               %b: tensor<{b}x{k}x{n}xf32>) -> tensor<{b}x{m}x{n}xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{b}x{m}x{n}xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<{b}x{m}x{n}xf32>) -> tensor<{b}x{m}x{n}xf32>
+  %c = linalg.batch_matmul ins(%a, %b : tensor<{b}x{m}x{k}xf32>, tensor<{b}x{k}x{n}xf32>)
+                           outs(%f : tensor<{b}x{m}x{n}xf32>) -> tensor<{b}x{m}x{n}xf32>
+  return %c : tensor<{b}x{m}x{n}xf32>
+}}
+"""
+#: Batch matmuls: one checked against numpy (on the schedule's tiles), one
+#: timed against torch.bmm.
+BMM_CHECK = (3, 256, 128, 384)
+BMM_TIMED = (16, 1024, 1024, 1024)
+
 #: A matmul with a bias + relu epilogue (the epilogue its own kernel after
 #: the GPU schedule's). An artifact beside it, mlp4096-NAME, is timed too.
 MLP = """// relu(A @ B + bias), f32 {n}x{n}x{n}.
@@ -112,13 +130,13 @@ func.func @mlp(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>,
   return %r : tensor<{n}x{n}xf32>
 }}
 """
-#: Checked against numpy (not timed): a rectangular matmul on the GPU
-#: schedule's tiles (M, N multiples of 128, K of 8), and one of odd sizes that
-#: stays on the plain loops.
+#: Checked against numpy (not timed): matmuls on the GPU schedule's tiles
+#: (M, N multiples of 128, K of 32) and off them (edge tiles guarded).
 MATMUL_CHECKS = {
     "matmul_rect": (384, 256, 640, "f32"),
     "matmul_rect_f64": (384, 256, 640, "f64"),
     "matmul_odd": (200, 300, 100, "f32"),
+    "matmul_odd_f64": (130, 70, 257, "f64"),
 }
 
 EMPTY = """// One element: the offload runtime's start-up + copies, no work.
@@ -147,7 +165,10 @@ def _sources(work: Path) -> dict[str, Path]:
         ("softmax_big", big),
         ("matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f32")),
         ("f64matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f64")),
+        ("oddmatmul", MATMUL.format(m=ODD_N, k=ODD_N, n=ODD_N, t="f32")),
         ("mlp4096", MLP.format(n=MATMUL_N)),
+        ("bmm_rect", BATCH_MATMUL.format(**dict(zip("bmkn", BMM_CHECK, strict=True)))),
+        ("bmm1024", BATCH_MATMUL.format(**dict(zip("bmkn", BMM_TIMED, strict=True)))),
         *(
             (name, MATMUL.format(m=m, k=k, n=n, t=t))
             for name, (m, k, n, t) in MATMUL_CHECKS.items()
@@ -253,6 +274,8 @@ def prepare(out: Path, toolchain: Path | None, fuzz_seed: int = 0, fuzz_count: i
     for name, src in _sources(out / "src").items():
         t0 = time.perf_counter()
         art = compile_program(src, target="nvidia", out=arts / name, toolchain=toolchain)
+        for extra in ("kernel.ptx", "kernel.cubin"):  # embedded in prog
+            (art.path / extra).unlink(missing_ok=True)
         executables.append(art.path / "prog")
         print(f"compiled {name:12s} for nvidia in {time.perf_counter() - t0:5.1f} s -> {art.path}")
     shutil.copy2(GPU_PROGRAMS / "models.py", out / "models.py")
@@ -467,6 +490,12 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
         tol = (1e-4, 1e-3) if t == "f32" else (1e-12, 1e-11)
         got, wall, status, calls = run_prog(arts / name, lib, [a, b], timeout, repeat)
         rows.append(_row(name, got, [ref], wall, status, calls, tol))
+    nb, m, k, n = BMM_CHECK
+    a = rng.standard_normal((nb, m, k)).astype(np.float32)
+    b = rng.standard_normal((nb, k, n)).astype(np.float32)
+    ref = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
+    got, wall, status, calls = run_prog(arts / "bmm_rect", lib, [a, b], timeout, repeat)
+    rows.append(_row("bmm_rect", got, [ref], wall, status, calls, (1e-4, 1e-3)))
     print(f"small programs done ({sum(r['status'] == 'ok' for r in rows)}/{len(rows)} ok)")
 
     timed: list[
@@ -488,18 +517,19 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
     )
     if not skip_matmul:
         n = MATMUL_N
-        for prefix, dtype, tol in (
-            ("matmul4096", np.float32, (1e-3, 1e-2)),
-            ("f64matmul4096", np.float64, (1e-9, 1e-9)),
+        for prefix, dtype, tol, size in (
+            ("matmul4096", np.float32, (1e-3, 1e-2), n),
+            ("f64matmul4096", np.float64, (1e-9, 1e-9), n),
+            ("oddmatmul", np.float32, (1e-3, 1e-2), ODD_N),
         ):
-            a = rng.standard_normal((n, n)).astype(dtype)
-            b = rng.standard_normal((n, n)).astype(dtype)
+            a = rng.standard_normal((size, size)).astype(dtype)
+            b = rng.standard_normal((size, size)).astype(dtype)
             torch_s, mm = _torch_matmul(a, b)
             ref = [mm if mm is not None else a @ b]
             # The artifact and any variant placed beside it (PREFIX-NAME).
             for art in sorted(arts.glob(f"{prefix}*")):
-                label = f"{np.dtype(dtype).name} {n}^3" + art.name[len(prefix) :]
-                timed.append((art.name, label, [a, b], ref, torch_s, 2.0 * n**3, tol))
+                label = f"{np.dtype(dtype).name} {size}^3" + art.name[len(prefix) :]
+                timed.append((art.name, label, [a, b], ref, torch_s, 2.0 * size**3, tol))
         if (arts / "mlp4096").is_dir():
             a = rng.standard_normal((n, n)).astype(np.float32)
             b = rng.standard_normal((n, n)).astype(np.float32)
@@ -512,6 +542,13 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
                 timed.append(
                     (art.name, label, [a, b, bias], [ref_mlp], torch_s, 2.0 * n**3, (1e-3, 1e-2))
                 )
+        nb, m, k, n2 = BMM_TIMED
+        a = rng.standard_normal((nb, m, k)).astype(np.float32)
+        b = rng.standard_normal((nb, k, n2)).astype(np.float32)
+        torch_s, mm = _torch_matmul(a, b)
+        ref = [mm if mm is not None else a @ b]
+        label = f"bmm {nb}x{m}x{k}x{n2}"
+        timed.append(("bmm1024", label, [a, b], ref, torch_s, 2.0 * nb * m * k * n2, (1e-3, 1e-2)))
     for art_name, label, inputs, ref, torch_s, flops, tol in timed:
         got, wall, status, calls = run_prog(arts / art_name, lib, inputs, timeout, repeat)
         row = _row(label, got, ref, wall, status, calls, tol)

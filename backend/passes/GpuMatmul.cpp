@@ -1,10 +1,11 @@
 //===- GpuMatmul.cpp - block-tiled matmul for GPU teams -------------------===//
 //
-// mlirboot-gpu-matmul{block-m block-n block-k thread-m thread-n
+// mlirboot-gpu-matmul{block-m block-n block-k thread-m thread-n vector-bytes
 // shared-memory-space}: the GPU targets' matmul schedule. Each static
-// memref `linalg.matmul` (f32/f64, identity layouts, M, N, K multiples of
-// the block sizes) that sits directly in a function body becomes one
-// scf.parallel over (block tile, thread) pairs:
+// memref `linalg.matmul` or `linalg.batch_matmul` (f32/f64, identity
+// layouts) that sits directly in a
+// function body becomes one scf.parallel over (block tile, thread) pairs (a
+// batch's tiles after the previous batch's):
 //
 //   iv in [0, tiles * T), T = (block-m / thread-m) * (block-n / thread-n)
 //   tile = iv / T, t = iv % T
@@ -23,8 +24,10 @@
 // above would be wrong, so the body checks omp_get_num_threads() == T first
 // and traps otherwise (an error, never a wrong answer).
 //
-// Other matmuls (odd sizes, inside loops, transposed maps) are left to the
-// plain parallel loops.
+// Sizes off the block tile give partial tiles at the edges: every global
+// read and write is then guarded (zero past the edge, no write past it).
+// Matmuls inside loops or with transposed maps are left to the plain
+// parallel loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -104,8 +107,17 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     return width;
   }
 
-  bool qualifies(linalg::MatmulOp op) const {
-    if (!op.hasPureBufferSemantics() || op.hasUserDefinedMaps())
+  /// A linalg.matmul or linalg.batch_matmul with the default maps.
+  static bool plainContraction(Operation *op) {
+    if (auto mm = dyn_cast<linalg::MatmulOp>(op))
+      return !mm.hasUserDefinedMaps();
+    if (auto bmm = dyn_cast<linalg::BatchMatmulOp>(op))
+      return !bmm.hasUserDefinedMaps();
+    return false;
+  }
+
+  bool qualifies(linalg::LinalgOp op) const {
+    if (!plainContraction(op) || !op.hasPureBufferSemantics())
       return false;
     if (!isa<func::FuncOp>(op->getParentOp()))
       return false;
@@ -120,10 +132,8 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     Type e = c.getElementType();
     if (!(e.isF32() || e.isF64()) || a.getElementType() != e || b.getElementType() != e)
       return false;
-    int64_t m = c.getDimSize(0), n = c.getDimSize(1), k = a.getDimSize(1);
     int64_t bk = blockKFor(e);
-    return m % blockM == 0 && n % blockN == 0 && k % bk == 0 && (blockM * bk) % threads() == 0 &&
-           (bk * blockN) % threads() == 0;
+    return (blockM * bk) % threads() == 0 && (bk * blockN) % threads() == 0;
   }
 
   /// The team-shared tiles for one element type (one pair per module: the
@@ -161,15 +171,24 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     return f;
   }
 
-  void rewrite(linalg::MatmulOp op, ModuleOp module) {
+  void rewrite(linalg::LinalgOp op, ModuleOp module) {
     Location loc = op.getLoc();
     Value A = op.getDpsInputs()[0], B = op.getDpsInputs()[1], C = op.getDpsInits()[0];
     auto cType = cast<MemRefType>(C.getType());
     Type elem = cType.getElementType();
-    int64_t M = cType.getDimSize(0), N = cType.getDimSize(1);
-    int64_t K = cast<MemRefType>(A.getType()).getDimSize(1);
+    bool batched = cType.getRank() == 3;
+    int64_t batches = batched ? cType.getDimSize(0) : 1;
+    int64_t M = cType.getDimSize(batched ? 1 : 0), N = cType.getDimSize(batched ? 2 : 1);
+    int64_t K = cast<MemRefType>(A.getType()).getDimSize(batched ? 2 : 1);
     int64_t T = threads(), colThreads = blockN / threadN;
-    int64_t tilesN = N / blockN, tiles = (M / blockM) * tilesN;
+    int64_t bk = blockKFor(elem);
+    // Sizes off the block tile: partial tiles, every global access guarded
+    // (rows by an scf.if, columns by the transfer ops' bounds), the rest of
+    // a staged tile zero (zero products past K).
+    bool exact = M % blockM == 0 && N % blockN == 0 && K % bk == 0;
+    auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+    int64_t tilesN = ceilDiv(N, blockN), perBatch = ceilDiv(M, blockM) * tilesN;
+    int64_t tiles = batches * perBatch;
     auto [tileA, tileB] = sharedTiles(module, elem);
 
     MLIRContext *ctx = op.getContext();
@@ -204,6 +223,15 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     b.setInsertionPointAfter(check);
 
     Value tile = div(iv, T), t = rem(iv, T);
+    // The batch (batch_matmul) leads every index; a matmul has none.
+    Value batch = batched ? Value(div(tile, perBatch)) : Value();
+    if (batched)
+      tile = rem(tile, perBatch);
+    auto at = [&](Value i, Value j) -> SmallVector<Value> {
+      if (batched)
+        return {batch, i, j};
+      return {i, j};
+    };
     Value row0 = mul(div(tile, tilesN), blockM), col0 = mul(rem(tile, tilesN), blockN);
     Value ty = div(t, colThreads), tx = rem(t, colThreads);
     Value rowT = add(row0, mul(ty, threadM)), colT = add(col0, mul(tx, threadN));
@@ -216,14 +244,43 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     llvm::MaybeAlign rowAlign(std::min<int64_t>(16, rowBytes & -rowBytes));
     auto colType = VectorType::get({threadM}, elem);
 
+    Value padding = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+    // A row of `type` at (i, j): a vector load where the sizes are exact,
+    // else zero past `rows` and past the memref's last column.
+    auto read = [&](Value mem, Value i, Value j, VectorType type, int64_t rows,
+                    llvm::MaybeAlign al) -> Value {
+      if (exact)
+        return vector::LoadOp::create(b, loc, type, mem, at(i, j), false, al);
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, cst(rows));
+      auto guard = scf::IfOp::create(b, loc, TypeRange{type}, inside, /*withElse=*/true);
+      OpBuilder::InsertionGuard keep(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      Value v = vector::TransferReadOp::create(b, loc, type, mem, at(i, j), padding,
+                                               ArrayRef<bool>{false});
+      scf::YieldOp::create(b, loc, v);
+      b.setInsertionPointToStart(guard.elseBlock());
+      Value zeros = arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+      scf::YieldOp::create(b, loc, zeros);
+      return guard.getResult(0);
+    };
+    auto write = [&](Value v, Value i, Value j) {
+      if (exact) {
+        vector::StoreOp::create(b, loc, v, C, at(i, j), false, rowAlign);
+        return;
+      }
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, cst(M));
+      auto guard = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+      OpBuilder::InsertionGuard keep(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      vector::TransferWriteOp::create(b, loc, v, C, at(i, j), ArrayRef<bool>{false});
+    };
+
     SmallVector<Value> init;
     for (int64_t m = 0; m < threadM; ++m)
-      init.push_back(vector::LoadOp::create(b, loc, rowType, C,
-                                            ValueRange{add(rowT, cst(m)), colT}, false, rowAlign));
+      init.push_back(read(C, add(rowT, cst(m)), colT, rowType, M, rowAlign));
     Value nullPtr = LLVM::ZeroOp::create(b, loc, ptr);
     Value tid32 = arith::IndexCastUIOp::create(b, loc, i32, t);
-    int64_t bk = blockKFor(elem);
-    auto kLoop = scf::ForOp::create(b, loc, zero, cst(K), cst(bk), init);
+    auto kLoop = scf::ForOp::create(b, loc, zero, cst(ceilDiv(K, bk) * bk), cst(bk), init);
     b.setInsertionPointToStart(kLoop.getBody());
     Value kb = kLoop.getInductionVar();
     Value sharedA = memref::GetGlobalOp::create(b, loc, tileA.getType(), tileA.getSymName());
@@ -237,8 +294,7 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     for (int64_t s = 0; s < blockM * bk / width / T; ++s) {
       Value e = add(t, cst(s * T));
       Value r = div(e, bk / width), c = mul(rem(e, bk / width), width);
-      Value v = vector::LoadOp::create(b, loc, wideType, A,
-                                       ValueRange{add(row0, r), add(kb, c)}, false, align);
+      Value v = read(A, add(row0, r), add(kb, c), wideType, M, align);
       // Transposed into the tile: one store per element.
       for (int64_t q = 0; q < width; ++q) {
         Value x = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{q});
@@ -248,8 +304,7 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     for (int64_t s = 0; s < bk * blockN / width / T; ++s) {
       Value e = add(t, cst(s * T));
       Value r = div(e, blockN / width), c = mul(rem(e, blockN / width), width);
-      Value v = vector::LoadOp::create(b, loc, wideType, B,
-                                       ValueRange{add(kb, r), add(col0, c)}, false, align);
+      Value v = read(B, add(kb, r), add(col0, c), wideType, K, align);
       vector::StoreOp::create(b, loc, v, sharedB, ValueRange{r, c}, false, align);
     }
     func::CallOp::create(b, loc, barrier, ValueRange{nullPtr, tid32});
@@ -269,12 +324,13 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     scf::YieldOp::create(b, loc, acc);
     b.setInsertionPointAfter(kLoop);
     for (int64_t m = 0; m < threadM; ++m)
-      vector::StoreOp::create(b, loc, kLoop.getResult(m), C,
-                              ValueRange{add(rowT, cst(m)), colT}, false, rowAlign);
-    emitRemark(loc) << "mlirboot: matmul " << M << "x" << K << "x" << N << " -> " << tiles
+      write(kLoop.getResult(m), add(rowT, cst(m)), colT);
+    std::string what = batched ? "batch matmul " + std::to_string(batches) + "x" : "matmul ";
+    emitRemark(loc) << "mlirboot: " << what << M << "x" << K << "x" << N << " -> " << tiles
                     << " team tiles of " << int64_t(blockM) << "x" << int64_t(blockN) << " ("
                     << T << " threads, " << int64_t(threadM) << "x" << int64_t(threadN)
-                    << " per thread, k by " << bk << " in team-shared memory)";
+                    << " per thread, k by " << bk << " in team-shared memory"
+                    << (exact ? "" : "; edge tiles guarded") << ")";
     op.erase();
   }
 
@@ -286,12 +342,12 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
                                "team size");
       return signalPassFailure();
     }
-    SmallVector<linalg::MatmulOp> found;
-    getOperation().walk([&](linalg::MatmulOp op) {
+    SmallVector<linalg::LinalgOp> found;
+    getOperation().walk([&](linalg::LinalgOp op) {
       if (qualifies(op))
         found.push_back(op);
     });
-    for (linalg::MatmulOp op : found)
+    for (linalg::LinalgOp op : found)
       rewrite(op, getOperation());
   }
 };

@@ -47,10 +47,26 @@ func.func @tiled_f64(%a: memref<32x4xf64>, %b: memref<4x32xf64>, %c: memref<32x3
   return
 }
 
-// Sizes off the block tile, a matmul inside a loop, and a transposed
-// operand stay as they are (the plain parallel loops take them).
+// Sizes off the block tile: partial tiles at the edges, each global row read
+// only below the row count (else zeros) and through a bounds-checked
+// transfer (zeros past the last column), each C row written likewise; k runs
+// to the next multiple of block-k.
 // CHECK-LABEL: func.func @odd
-// CHECK: linalg.matmul
+// CHECK-NOT: linalg.matmul
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c384) step
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c60 : index
+// CHECK-NEXT: scf.if %[[IN]] -> (vector<4xf32>) {
+// CHECK-NEXT: vector.transfer_read %arg2[{{.*}}], %{{.*}} : memref<60x96xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK-NEXT: arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK: vector.transfer_read %arg0[{{.*}}], %{{.*}} : memref<60x8xf32>, vector<4xf32>
+// CHECK: vector.transfer_read %arg1[{{.*}}], %{{.*}} : memref<8x96xf32>, vector<4xf32>
+// CHECK: scf.if
+// CHECK-NEXT: vector.transfer_write %{{.*}}, %arg2[{{.*}}] : vector<4xf32>, memref<60x96xf32>
+// REMARK: gpu_matmul.mlir:[[@LINE+10]]:3: remark: mlirboot: matmul 60x8x96 -> 6 team tiles of 32x32 (64 threads, 4x4 per thread, k by 8 in team-shared memory; edge tiles guarded)
+
+// A matmul inside a loop and a transposed operand stay as they are (the
+// plain parallel loops take them).
 // CHECK-LABEL: func.func @in_loop
 // CHECK: scf.for
 // CHECK: linalg.matmul
@@ -72,5 +88,20 @@ func.func @in_loop(%a: memref<32x4xf32>, %b: memref<4x32xf32>, %c: memref<32x32x
 func.func @transposed(%a: memref<4x32xf32>, %b: memref<4x32xf32>, %c: memref<32x32xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
     ins(%a, %b : memref<4x32xf32>, memref<4x32xf32>) outs(%c : memref<32x32xf32>)
+  return
+}
+
+// batch_matmul: the batches' tiles one after the other (2 x 2 x 3 = 12 team
+// tiles), every index led by the batch.
+// CHECK-LABEL: func.func @batched
+// CHECK-NOT: linalg.batch_matmul
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c768) step
+// CHECK: %[[B:.*]] = arith.divui %{{.*}}, %c6 : index
+// CHECK: vector.load %arg2[%[[B]], {{.*}}] {alignment = 16 : i64} : memref<2x64x96xf32>, vector<4xf32>
+// CHECK: vector.load %arg0[%[[B]], {{.*}}] {alignment = 16 : i64} : memref<2x64x8xf32>, vector<4xf32>
+// CHECK: vector.load %arg1[%[[B]], {{.*}}] {alignment = 16 : i64} : memref<2x8x96xf32>, vector<4xf32>
+// REMARK: gpu_matmul.mlir:[[@LINE+2]]:3: remark: mlirboot: batch matmul 2x64x8x96 -> 12 team tiles of 32x32 (64 threads, 4x4 per thread, k by 8 in team-shared memory)
+func.func @batched(%a: memref<2x64x8xf32>, %b: memref<2x8x96xf32>, %c: memref<2x64x96xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<2x64x8xf32>, memref<2x8x96xf32>) outs(%c : memref<2x64x96xf32>)
   return
 }
