@@ -39,17 +39,33 @@ def check_spmd_kernels(ir: str, kernel_cc: str) -> None:
     assert "__kmpc_distribute_for_static_loop" in ir
 
 
-@pytest.mark.parametrize("target", ["nvidia", "amd"])
-def test_spmd_kernels_link_against_the_device_rtl(tmp_path, gpu_toolchain, target):
+def compile_with_temps(src: Path, target: str, tmp_path: Path, toolchain: Path):
+    """The artifact and its --save-temps folder."""
     temps = tmp_path / "temps"
     art = backend.compile(
-        PROGRAM,
+        src,
         target=target,
         out=tmp_path / "art",
         save_temps=temps,
-        toolchain=str(gpu_toolchain),
+        toolchain=str(toolchain),
         use_cache=False,
     )
+    return art, temps
+
+
+def undefined_device_symbols(temps: Path, toolchain: Path) -> list[str]:
+    """What the linked, optimized device module still leaves undefined."""
+    (opt,) = temps.glob("*-device-codegen-opt.bc")
+    nm = Toolbox(str(toolchain)).tool("llvm-link").parent / "llvm-nm"
+    listing = subprocess.run(
+        [str(nm), "--undefined-only", str(opt)], check=True, capture_output=True, text=True
+    ).stdout
+    return [line.split()[-1] for line in listing.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("target", ["nvidia", "amd"])
+def test_spmd_kernels_link_against_the_device_rtl(tmp_path, gpu_toolchain, target):
+    art, temps = compile_with_temps(PROGRAM, target, tmp_path, gpu_toolchain)
     (ll,) = temps.glob("*-translate-device.ll")
     ir = ll.read_text()
     check_spmd_kernels(ir, KERNEL_CC[target])
@@ -57,12 +73,7 @@ def test_spmd_kernels_link_against_the_device_rtl(tmp_path, gpu_toolchain, targe
     assert calls >= {"__kmpc_target_init", "__kmpc_parallel_60"}, calls
 
     # The linked, optimized device module: the DeviceRTL defines every call.
-    (opt,) = temps.glob("*-device-codegen-opt.bc")
-    nm = Toolbox(str(gpu_toolchain)).tool("llvm-link").parent / "llvm-nm"
-    listing = subprocess.run(
-        [str(nm), "--undefined-only", str(opt)], check=True, capture_output=True, text=True
-    ).stdout
-    undefined = [line.split()[-1] for line in listing.splitlines() if line.strip()]
+    undefined = undefined_device_symbols(temps, gpu_toolchain)
     assert not [s for s in undefined if s.startswith(("__kmpc", "omp_"))], undefined
     validation = art.meta["info"]["validation"]
     if target == "nvidia":
@@ -94,15 +105,7 @@ def test_matmul_gets_the_team_schedule(tmp_path, gpu_toolchain, target):
     checked on a GPU by benchmarks/device_check.py (matmul_rect, matmul4096)."""
     src = tmp_path / "mm.mlir"
     src.write_text(MATMUL)
-    temps = tmp_path / "temps"
-    art = backend.compile(
-        src,
-        target=target,
-        out=tmp_path / "art",
-        save_temps=temps,
-        toolchain=str(gpu_toolchain),
-        use_cache=False,
-    )
+    art, temps = compile_with_temps(src, target, tmp_path, gpu_toolchain)
     remarks = [r["what"] for r in art.meta["remarks"] if r["stage"] == "gpu-matmul"]
     assert remarks == [
         "matmul 256x64x384 -> 6 team tiles of 128x128 (256 threads, 8x8 per thread, "
@@ -114,12 +117,8 @@ def test_matmul_gets_the_team_schedule(tmp_path, gpu_toolchain, target):
     assert "call void @__kmpc_barrier(" in ir
     (host,) = temps.glob("*-translate-host.ll")
     assert "store [3 x i32] [i32 256, i32 0, i32 0]" in host.read_text()
-    (opt,) = temps.glob("*-device-codegen-opt.bc")
-    nm = Toolbox(str(gpu_toolchain)).tool("llvm-link").parent / "llvm-nm"
-    listing = subprocess.run(
-        [str(nm), "--undefined-only", str(opt)], check=True, capture_output=True, text=True
-    ).stdout
-    assert "__kmpc_barrier" not in listing and "omp_get_num_threads" not in listing
+    undefined = undefined_device_symbols(temps, gpu_toolchain)
+    assert "__kmpc_barrier" not in undefined and "omp_get_num_threads" not in undefined
 
 
 ODD_BATCH = """func.func @bmm(%a: tensor<3x130x70xf64>,
