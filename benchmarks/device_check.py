@@ -108,6 +108,48 @@ func.func @bmm(%a: tensor<{b}x{m}x{k}xf32>,
 BMM_CHECK = (3, 256, 128, 384)
 BMM_TIMED = (16, 1024, 1024, 1024)
 
+CONV = """// out = conv_2d_nhwc_hwcf(x, f), f32, strides {s}, dilations {d}.
+func.func @conv(%x: tensor<{n}x{h}x{w}x{c}xf32>,
+                %f: tensor<{kh}x{kw}x{c}x{fo}xf32>) -> tensor<{n}x{oh}x{ow}x{fo}xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{n}x{oh}x{ow}x{fo}xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<{n}x{oh}x{ow}x{fo}xf32>)
+      -> tensor<{n}x{oh}x{ow}x{fo}xf32>
+  %r = linalg.conv_2d_nhwc_hwcf {{dilations = dense<{d}> : tensor<2xi64>,
+                                  strides = dense<{s}> : tensor<2xi64>}}
+      ins(%x, %f : tensor<{n}x{h}x{w}x{c}xf32>, tensor<{kh}x{kw}x{c}x{fo}xf32>)
+      outs(%z : tensor<{n}x{oh}x{ow}x{fo}xf32>) -> tensor<{n}x{oh}x{ow}x{fo}xf32>
+  return %r : tensor<{n}x{oh}x{ow}x{fo}xf32>
+}}
+"""
+#: Convolutions (N, H, W, C, KH, KW, F, stride, dilation): two checked against
+#: numpy (one with 3 channels: gathered element by element), one timed
+#: against torch's conv2d (cuDNN, TF32 off).
+CONV_CHECKS = {
+    "conv_odd": (2, 17, 19, 8, 3, 3, 16, 2, 1),
+    "conv_dilated": (1, 9, 9, 3, 2, 2, 5, 1, 2),
+}
+CONV_TIMED = (32, 56, 56, 64, 3, 3, 128, 1, 1)
+
+
+def conv_source(n, h, w, c, kh, kw, fo, s, d) -> str:
+    oh, ow = (h - d * (kh - 1) - 1) // s + 1, (w - d * (kw - 1) - 1) // s + 1
+    return CONV.format(n=n, h=h, w=w, c=c, kh=kh, kw=kw, fo=fo, s=s, d=d, oh=oh, ow=ow)
+
+
+def conv_reference(x: np.ndarray, f: np.ndarray, s: int, d: int) -> np.ndarray:
+    """NHWC x HWCF, in float64: one (C x F) product per filter tap."""
+    n, h, w, _ = x.shape
+    kh, kw, _, fo = f.shape
+    oh, ow = (h - d * (kh - 1) - 1) // s + 1, (w - d * (kw - 1) - 1) // s + 1
+    out = np.zeros((n, oh, ow, fo))
+    for i in range(kh):
+        for j in range(kw):
+            patch = x[:, i * d : i * d + s * (oh - 1) + 1 : s, j * d : j * d + s * (ow - 1) + 1 : s]
+            out += patch.astype(np.float64) @ f[i, j].astype(np.float64)
+    return out
+
+
 #: A matmul with a bias + relu epilogue (the epilogue its own kernel after
 #: the GPU schedule's). An artifact beside it, mlp4096-NAME, is timed too.
 MLP = """// relu(A @ B + bias), f32 {n}x{n}x{n}.
@@ -167,6 +209,8 @@ def _sources(work: Path) -> dict[str, Path]:
         ("f64matmul4096", MATMUL.format(m=MATMUL_N, k=MATMUL_N, n=MATMUL_N, t="f64")),
         ("oddmatmul", MATMUL.format(m=ODD_N, k=ODD_N, n=ODD_N, t="f32")),
         ("mlp4096", MLP.format(n=MATMUL_N)),
+        *((name, conv_source(*shape)) for name, shape in CONV_CHECKS.items()),
+        ("conv_big", conv_source(*CONV_TIMED)),
         ("bmm_rect", BATCH_MATMUL.format(**dict(zip("bmkn", BMM_CHECK, strict=True)))),
         ("bmm1024", BATCH_MATMUL.format(**dict(zip("bmkn", BMM_TIMED, strict=True)))),
         *(
@@ -209,9 +253,11 @@ def _bundle_libs(executables: list[Path]) -> list[Path]:
 FUZZ_OPTS = ("O0", "O2")
 
 
-def prepare_fuzz(out: Path, toolchain: Path | None, seed: int, count: int) -> list[Path]:
+def prepare_fuzz(
+    out: Path, toolchain: Path | None, seed: int, count: int, opts: tuple[str, ...] = FUZZ_OPTS
+) -> list[Path]:
     """Differential fuzz programs (tests/fuzz: generated, with a numpy model)
-    compiled for nvidia at each of FUZZ_OPTS into DIR/fuzz/<seed>-<opt>/,
+    compiled for nvidia at each of `opts` into DIR/fuzz/<seed>-<opt>/,
     their inputs and the model's outputs beside them (fuzz/<seed>/*.npy) and
     what happened in fuzz/manifest.json. A program the nvidia target refuses
     (one-line compile error) is recorded, not run."""
@@ -234,7 +280,7 @@ def prepare_fuzz(out: Path, toolchain: Path | None, seed: int, count: int) -> li
             np.save(data / f"in{i}.npy", x)
         for i, x in enumerate(program.reference(inputs)):
             np.save(data / f"expected{i}.npy", x)
-        for opt in FUZZ_OPTS:
+        for opt in opts:
             entry = {"seed": s, "opt": opt, "dtype": program.dtype, "family": program.family}
             entry["art"] = f"{s}-{opt}"
             try:
@@ -258,12 +304,18 @@ def prepare_fuzz(out: Path, toolchain: Path | None, seed: int, count: int) -> li
     compiled = sum(e["compile"] == "ok" for e in entries)
     print(
         f"fuzz: {count} programs (seeds {seed}..{seed + count - 1}), {compiled} of "
-        f"{len(entries)} compiles for nvidia at {', '.join(FUZZ_OPTS)}"
+        f"{len(entries)} compiles for nvidia at {', '.join(opts)}"
     )
     return executables
 
 
-def prepare(out: Path, toolchain: Path | None, fuzz_seed: int = 0, fuzz_count: int = 0) -> int:
+def prepare(
+    out: Path,
+    toolchain: Path | None,
+    fuzz_seed: int = 0,
+    fuzz_count: int = 0,
+    fuzz_opts: tuple[str, ...] = FUZZ_OPTS,
+) -> int:
     from mlirboot.backend.driver import compile_program
 
     out.mkdir(parents=True, exist_ok=True)
@@ -280,7 +332,7 @@ def prepare(out: Path, toolchain: Path | None, fuzz_seed: int = 0, fuzz_count: i
         print(f"compiled {name:12s} for nvidia in {time.perf_counter() - t0:5.1f} s -> {art.path}")
     shutil.copy2(GPU_PROGRAMS / "models.py", out / "models.py")
     if fuzz_count:
-        executables += prepare_fuzz(out, toolchain, fuzz_seed, fuzz_count)
+        executables += prepare_fuzz(out, toolchain, fuzz_seed, fuzz_count, fuzz_opts)
 
     lib = out / "lib"
     shutil.rmtree(lib, ignore_errors=True)
@@ -496,6 +548,12 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
     ref = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
     got, wall, status, calls = run_prog(arts / "bmm_rect", lib, [a, b], timeout, repeat)
     rows.append(_row("bmm_rect", got, [ref], wall, status, calls, (1e-4, 1e-3)))
+    for name, (nn, h, w, c, kh, kw, fo, st, dl) in CONV_CHECKS.items():
+        x = rng.standard_normal((nn, h, w, c)).astype(np.float32)
+        f = rng.standard_normal((kh, kw, c, fo)).astype(np.float32)
+        ref = conv_reference(x, f, st, dl).astype(np.float32)
+        got, wall, status, calls = run_prog(arts / name, lib, [x, f], timeout, repeat)
+        rows.append(_row(name, got, [ref], wall, status, calls, (1e-4, 1e-3)))
     print(f"small programs done ({sum(r['status'] == 'ok' for r in rows)}/{len(rows)} ok)")
 
     timed: list[
@@ -549,6 +607,17 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
         ref = [mm if mm is not None else a @ b]
         label = f"bmm {nb}x{m}x{k}x{n2}"
         timed.append(("bmm1024", label, [a, b], ref, torch_s, 2.0 * nb * m * k * n2, (1e-3, 1e-2)))
+        nn, h, w, c, kh, kw, fo, st, dl = CONV_TIMED
+        x = rng.standard_normal((nn, h, w, c)).astype(np.float32)
+        f = (rng.standard_normal((kh, kw, c, fo)) / 8).astype(np.float32)
+        torch_s, ref_conv = _torch_conv(x, f, st, dl)
+        if ref_conv is None:
+            ref_conv = conv_reference(x, f, st, dl).astype(np.float32)
+        ref_out = ref_conv
+        oh, ow = ref_out.shape[1:3]
+        label = f"conv {nn}x{h}x{w}x{c} * {kh}x{kw}x{fo}"
+        flops = 2.0 * nn * oh * ow * kh * kw * c * fo
+        timed.append(("conv_big", label, [x, f], [ref_out], torch_s, flops, (1e-3, 1e-2)))
     for art_name, label, inputs, ref, torch_s, flops, tol in timed:
         got, wall, status, calls = run_prog(arts / art_name, lib, inputs, timeout, repeat)
         row = _row(label, got, ref, wall, status, calls, tol)
@@ -666,6 +735,23 @@ def _torch_mlp(a: np.ndarray, b: np.ndarray, bias: np.ndarray):
     return seconds, torch.relu(torch.matmul(ta, tb) + tbias).cpu().numpy()
 
 
+def _torch_conv(x: np.ndarray, f: np.ndarray, stride: int, dilation: int):
+    """cuDNN's conv2d (TF32 off) on the NHWC input (channels_last): time and result."""
+    try:
+        import torch
+    except ImportError:
+        return None, None
+    torch.backends.cudnn.allow_tf32 = False
+    tx = torch.from_numpy(x).cuda().permute(0, 3, 1, 2)  # NCHW view of NHWC memory
+    tf = torch.from_numpy(f).cuda().permute(3, 2, 0, 1).contiguous()  # F, C, KH, KW
+
+    def run():
+        return torch.nn.functional.conv2d(tx, tf, stride=stride, dilation=dilation)
+
+    seconds = _torch_time(run)
+    return seconds, run().permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
 def _torch_softmax(x: np.ndarray) -> float | None:
     try:
         import torch
@@ -704,6 +790,11 @@ def main(argv: list[str] | None = None) -> int:
         "against their numpy models",
     )
     parser.add_argument("--fuzz-seed", type=int, default=0, help="seed of the first fuzz program")
+    parser.add_argument(
+        "--fuzz-opts",
+        default=",".join(FUZZ_OPTS),
+        help="-O levels the fuzz programs are compiled at (comma-separated)",
+    )
     parser.add_argument("--skip-matmul", action="store_true", help="leave out the 4096^3 matmul")
     parser.add_argument(
         "--repeat",
@@ -716,7 +807,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.prepare:
-        return prepare(args.prepare.resolve(), args.toolchain, args.fuzz_seed, args.fuzz)
+        opts = tuple(o.strip() for o in args.fuzz_opts.split(",") if o.strip())
+        return prepare(args.prepare.resolve(), args.toolchain, args.fuzz_seed, args.fuzz, opts)
     return check(
         args.bundle.resolve(), args.timeout, args.skip_matmul, args.repeat, not args.no_ncu
     )

@@ -2,10 +2,10 @@
 //
 // mlirboot-gpu-matmul{block-m block-n block-k thread-m thread-n vector-bytes
 // shared-memory-space}: the GPU targets' matmul schedule. Each static
-// memref `linalg.matmul` or `linalg.batch_matmul` (f32/f64, identity
-// layouts) that sits directly in a
-// function body becomes one scf.parallel over (block tile, thread) pairs (a
-// batch's tiles after the previous batch's):
+// memref `linalg.matmul`, `linalg.batch_matmul` or `linalg.conv_2d_nhwc_hwcf`
+// (f32/f64, identity layouts; a convolution as a matmul, see Conv) that sits
+// directly in a function body becomes one scf.parallel over (block tile,
+// thread) pairs (a batch's tiles after the previous batch's):
 //
 //   iv in [0, tiles * T), T = (block-m / thread-m) * (block-n / thread-n)
 //   tile = iv / T, t = iv % T
@@ -117,7 +117,8 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
   }
 
   bool qualifies(linalg::LinalgOp op) const {
-    if (!plainContraction(op) || !op.hasPureBufferSemantics())
+    if (!(plainContraction(op) || isa<linalg::Conv2DNhwcHwcfOp>(op.getOperation())) ||
+        !op.hasPureBufferSemantics())
       return false;
     if (!isa<func::FuncOp>(op->getParentOp()))
       return false;
@@ -171,15 +172,47 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     return f;
   }
 
+  /// A 2-D convolution (NHWC input, HWCF filter) read as the matmul
+  /// out[(n,oh,ow)][f] += in[n][oh*sh+kh*dh][ow*sw+kw*dw][c] * w[(kh,kw,c)][f]:
+  /// the filter and the output are (K x F) and (M x F) row-major views; A is
+  /// gathered from the input as it is staged.
+  struct Conv {
+    int64_t outH, outW, kernelW, channels, strideH, strideW, dilationH, dilationW;
+  };
+
+  static Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
+    SmallVector<ReassociationIndices> groups = {{0, 1, 2}, {3}};
+    return memref::CollapseShapeOp::create(b, loc, v, groups);
+  }
+
   void rewrite(linalg::LinalgOp op, ModuleOp module) {
     Location loc = op.getLoc();
     Value A = op.getDpsInputs()[0], B = op.getDpsInputs()[1], C = op.getDpsInits()[0];
+    std::optional<Conv> conv;
+    int64_t M, N, K;
+    if (auto c2d = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op.getOperation())) {
+      auto in = cast<MemRefType>(A.getType()), out = cast<MemRefType>(C.getType());
+      auto filter = cast<MemRefType>(B.getType());
+      auto strides = llvm::to_vector(c2d.getStrides().getValues<int64_t>());
+      auto dilations = llvm::to_vector(c2d.getDilations().getValues<int64_t>());
+      conv = Conv{out.getDimSize(1), out.getDimSize(2), filter.getDimSize(1), in.getDimSize(3),
+                  strides[0],        strides[1],        dilations[0],        dilations[1]};
+      M = out.getDimSize(0) * out.getDimSize(1) * out.getDimSize(2);
+      N = out.getDimSize(3);
+      K = filter.getDimSize(0) * filter.getDimSize(1) * filter.getDimSize(2);
+      OpBuilder views(op);
+      B = collapseToMatrix(views, loc, B);
+      C = collapseToMatrix(views, loc, C);
+    }
     auto cType = cast<MemRefType>(C.getType());
     Type elem = cType.getElementType();
     bool batched = cType.getRank() == 3;
     int64_t batches = batched ? cType.getDimSize(0) : 1;
-    int64_t M = cType.getDimSize(batched ? 1 : 0), N = cType.getDimSize(batched ? 2 : 1);
-    int64_t K = cast<MemRefType>(A.getType()).getDimSize(batched ? 2 : 1);
+    if (!conv) {
+      M = cType.getDimSize(batched ? 1 : 0);
+      N = cType.getDimSize(batched ? 2 : 1);
+      K = cast<MemRefType>(A.getType()).getDimSize(batched ? 2 : 1);
+    }
     int64_t T = threads(), colThreads = blockN / threadN;
     int64_t bk = blockKFor(elem);
     // Sizes off the block tile: partial tiles, every global access guarded
@@ -291,12 +324,41 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     int64_t width = stagingWidth(elem);
     llvm::MaybeAlign align(width * elemBytes);
     auto wideType = VectorType::get({width}, elem);
-    for (int64_t s = 0; s < blockM * bk / width / T; ++s) {
+    // A convolution's A vectors run along the input's channels: full width
+    // where the channel count is a multiple of it.
+    int64_t widthA = conv && conv->channels % width ? 1 : width;
+    auto typeA = VectorType::get({widthA}, elem);
+    auto gather = [&](Value m, Value k) -> Value {
+      int64_t pixels = conv->outH * conv->outW, row = conv->kernelW * conv->channels;
+      Value img = div(m, pixels), pix = rem(m, pixels);
+      Value kh = div(k, row), kr = rem(k, row);
+      Value ih = add(mul(div(pix, conv->outW), conv->strideH), mul(kh, conv->dilationH));
+      Value iw = add(mul(rem(pix, conv->outW), conv->strideW),
+                     mul(div(kr, conv->channels), conv->dilationW));
+      SmallVector<Value> at4 = {img, ih, iw, rem(kr, conv->channels)};
+      llvm::MaybeAlign al(widthA * elemBytes);
+      if (exact)
+        return vector::LoadOp::create(b, loc, typeA, A, at4, false, al);
+      Value inside = arith::AndIOp::create(
+          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, m, cst(M)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, cst(K)));
+      auto guard = scf::IfOp::create(b, loc, TypeRange{typeA}, inside, /*withElse=*/true);
+      OpBuilder::InsertionGuard keep(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      scf::YieldOp::create(b, loc,
+                           ValueRange{vector::LoadOp::create(b, loc, typeA, A, at4, false, al)});
+      b.setInsertionPointToStart(guard.elseBlock());
+      scf::YieldOp::create(
+          b, loc, ValueRange{arith::ConstantOp::create(b, loc, typeA, b.getZeroAttr(typeA))});
+      return guard.getResult(0);
+    };
+    for (int64_t s = 0; s < blockM * bk / widthA / T; ++s) {
       Value e = add(t, cst(s * T));
-      Value r = div(e, bk / width), c = mul(rem(e, bk / width), width);
-      Value v = read(A, add(row0, r), add(kb, c), wideType, M, align);
+      Value r = div(e, bk / widthA), c = mul(rem(e, bk / widthA), widthA);
+      Value v = conv ? gather(add(row0, r), add(kb, c))
+                     : read(A, add(row0, r), add(kb, c), wideType, M, align);
       // Transposed into the tile: one store per element.
-      for (int64_t q = 0; q < width; ++q) {
+      for (int64_t q = 0; q < widthA; ++q) {
         Value x = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{q});
         memref::StoreOp::create(b, loc, x, sharedA, ValueRange{add(c, cst(q)), r});
       }
@@ -325,7 +387,9 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     b.setInsertionPointAfter(kLoop);
     for (int64_t m = 0; m < threadM; ++m)
       write(kLoop.getResult(m), add(rowT, cst(m)), colT);
-    std::string what = batched ? "batch matmul " + std::to_string(batches) + "x" : "matmul ";
+    std::string what = conv      ? "conv_2d_nhwc_hwcf as matmul "
+                       : batched ? "batch matmul " + std::to_string(batches) + "x"
+                                 : "matmul ";
     emitRemark(loc) << "mlirboot: " << what << M << "x" << K << "x" << N << " -> " << tiles
                     << " team tiles of " << int64_t(blockM) << "x" << int64_t(blockN) << " ("
                     << T << " threads, " << int64_t(threadM) << "x" << int64_t(threadN)

@@ -105,3 +105,19 @@ func.func @batched(%a: memref<2x64x8xf32>, %b: memref<2x8x96xf32>, %c: memref<2x
   linalg.batch_matmul ins(%a, %b : memref<2x64x8xf32>, memref<2x8x96xf32>) outs(%c : memref<2x64x96xf32>)
   return
 }
+
+// conv_2d_nhwc_hwcf as the matmul out[(n,oh,ow)][f] += in[...] * w[(kh,kw,c)][f]:
+// filter and output seen as matrices (collapse_shape), A gathered from the
+// input as it is staged, 4 channels at a time (stride 2 rows and columns).
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT: linalg.conv_2d_nhwc_hwcf
+// CHECK-DAG: memref.collapse_shape %arg1 {{\[\[}}0, 1, 2], [3]] : memref<3x3x4x8xf32> into memref<36x8xf32>
+// CHECK-DAG: memref.collapse_shape %arg2 {{\[\[}}0, 1, 2], [3]] : memref<1x2x2x8xf32> into memref<4x8xf32>
+// CHECK: %[[INSIDE:.*]] = arith.andi
+// CHECK-NEXT: scf.if %[[INSIDE]] -> (vector<4xf32>) {
+// CHECK-NEXT: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<1x7x7x4xf32>, vector<4xf32>
+// REMARK: gpu_matmul.mlir:[[@LINE+2]]:3: remark: mlirboot: conv_2d_nhwc_hwcf as matmul 4x36x8 -> 1 team tiles of 32x32 (64 threads, 4x4 per thread, k by 8 in team-shared memory; edge tiles guarded)
+func.func @conv(%x: memref<1x7x7x4xf32>, %f: memref<3x3x4x8xf32>, %o: memref<1x2x2x8xf32>) {
+  linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %f : memref<1x7x7x4xf32>, memref<3x3x4x8xf32>) outs(%o : memref<1x2x2x8xf32>)
+  return
+}
