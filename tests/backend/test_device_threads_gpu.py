@@ -149,3 +149,18 @@ def test_odd_batch_matmul_gets_guarded_edge_tiles(tmp_path, gpu_toolchain):
         "k by 16 in team-shared memory; edge tiles guarded)"
     ]
     assert "ok" in art.meta["info"]["validation"]["ptxas"]
+
+
+def test_conv_gets_the_team_schedule(tmp_path, gpu_toolchain):
+    """An NHWC/HWCF convolution (dilated, 2 channels: gathered element by
+    element) is scheduled as a matmul of output pixels by filter taps."""
+    src = Path(__file__).parent / "programs" / "conv_nhwc_dilated.mlir"
+    art = backend.compile(
+        src, target="nvidia", out=tmp_path / "art", toolchain=str(gpu_toolchain), use_cache=False
+    )
+    remarks = [r["what"] for r in art.meta["remarks"] if r["stage"] == "gpu-matmul"]
+    assert remarks == [
+        "conv_2d_nhwc_hwcf as matmul 49x8x3 -> 1 team tiles of 128x128 (256 threads, 8x8 per "
+        "thread, k by 32 in team-shared memory; edge tiles guarded)"
+    ]
+    assert "ok" in art.meta["info"]["validation"]["ptxas"]
