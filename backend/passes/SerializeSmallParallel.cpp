@@ -8,8 +8,8 @@
 // packing copies of a small or odd-shaped matmul) the fork/join costs more
 // than the second thread saves. min-work=0 (the default) rewrites nothing.
 //
-// Work estimate, in scalar operations executed (no cost model beyond
-// counting):
+// Work estimate, in operations executed, a vector op by its 64-byte pieces
+// (no cost model beyond counting):
 //   - an op counts the 64-byte pieces of its widest (fixed-size) vector
 //     operand or result, 1 if it has none: one piece is about one machine
 //     instruction (a vector<8x32xf32> multiply-add is 16 AVX-512 ones), so
@@ -194,8 +194,8 @@ struct SerializeSmallParallelPass
     return "mlirboot-serialize-small-parallel";
   }
   StringRef getDescription() const final {
-    return "Rewrite outermost scf.parallel loops whose estimated work (scalar "
-           "ops executed) is below min-work into nested scf.for loops";
+    return "Rewrite outermost scf.parallel loops whose estimated work (ops executed, "
+           "a vector op by its 64-byte pieces) is below min-work into nested scf.for loops";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
     registry.insert<scf::SCFDialect>();
