@@ -639,7 +639,7 @@ def check(bundle: Path, timeout: float, skip_matmul: bool, repeat: int, use_ncu:
     fuzz_rows = check_fuzz(bundle, lib, timeout) if (bundle / "fuzz").is_dir() else []
 
     head = f"{'program':18s} {'status':9s} {'max |err|':>9s} {'prog s':>7s} {'call s':>9s}"
-    print(f"{head} {'kernels s':>10s} {'torch s':>9s} {'torch/ours':>10s}")
+    print(f"{head} {'kernels s':>10s} {'torch s':>9s} {'vs torch':>10s}")
     for r in rows:
         err = "-" if r["max_abs_err"] is None else f"{r['max_abs_err']:.1e}"
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
