@@ -133,34 +133,34 @@ ODD_BATCH = """func.func @bmm(%a: tensor<3x130x70xf64>,
 """
 
 
-def test_odd_batch_matmul_gets_guarded_edge_tiles(tmp_path, gpu_toolchain):
-    """A batch matmul off the block tile (f64, every size odd) takes the same
-    schedule with guarded edge tiles, and ptxas accepts the kernel. (Run on
-    an H200 by benchmarks/device_check.py: matmul_odd*, bmm_rect, and the
-    fuzz programs, 40 of them at -O2 with such matmuls, matched numpy.)"""
-    src = tmp_path / "bmm.mlir"
-    src.write_text(ODD_BATCH)
-    art = backend.compile(
-        src, target="nvidia", out=tmp_path / "art", toolchain=str(gpu_toolchain), use_cache=False
-    )
-    remarks = [r["what"] for r in art.meta["remarks"] if r["stage"] == "gpu-matmul"]
-    assert remarks == [
+#: Beyond exact matmuls: (program text, the gpu-matmul remark).
+BEYOND_EXACT = {
+    # f64, every size odd: guarded edge tiles.
+    "odd_batch": (
+        ODD_BATCH,
         "batch matmul 3x130x70x257 -> 18 team tiles of 128x128 (256 threads, 8x8 per thread, "
-        "k by 16 in team-shared memory; edge tiles guarded)"
-    ]
-    assert "ok" in art.meta["info"]["validation"]["ptxas"]
+        "k by 16 in team-shared memory; edge tiles guarded)",
+    ),
+    # Dilated, 2 channels: the input gathered element by element.
+    "dilated_conv": (
+        (Path(__file__).parent / "programs" / "conv_nhwc_dilated.mlir").read_text(),
+        "conv_2d_nhwc_hwcf as matmul 49x8x3 -> 1 team tiles of 128x128 (256 threads, 8x8 per "
+        "thread, k by 32 in team-shared memory; edge tiles guarded)",
+    ),
+}
 
 
-def test_conv_gets_the_team_schedule(tmp_path, gpu_toolchain):
-    """An NHWC/HWCF convolution (dilated, 2 channels: gathered element by
-    element) is scheduled as a matmul of output pixels by filter taps."""
-    src = Path(__file__).parent / "programs" / "conv_nhwc_dilated.mlir"
+@pytest.mark.parametrize("name", sorted(BEYOND_EXACT))
+def test_team_schedule_beyond_exact_matmuls(tmp_path, gpu_toolchain, name):
+    """Odd sizes, batches and NHWC convolutions take the same schedule, and
+    ptxas accepts the kernels. (Run on an H200 by benchmarks/device_check.py:
+    matmul_odd*, bmm_rect, conv_odd, conv_dilated and the fuzz programs with
+    such ops matched numpy.)"""
+    text, remark = BEYOND_EXACT[name]
+    src = tmp_path / f"{name}.mlir"
+    src.write_text(text)
     art = backend.compile(
         src, target="nvidia", out=tmp_path / "art", toolchain=str(gpu_toolchain), use_cache=False
     )
-    remarks = [r["what"] for r in art.meta["remarks"] if r["stage"] == "gpu-matmul"]
-    assert remarks == [
-        "conv_2d_nhwc_hwcf as matmul 49x8x3 -> 1 team tiles of 128x128 (256 threads, 8x8 per "
-        "thread, k by 32 in team-shared memory; edge tiles guarded)"
-    ]
+    assert [r["what"] for r in art.meta["remarks"] if r["stage"] == "gpu-matmul"] == [remark]
     assert "ok" in art.meta["info"]["validation"]["ptxas"]
