@@ -267,42 +267,49 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     };
     Value row0 = mul(div(tile, tilesN), blockM), col0 = mul(rem(tile, tilesN), blockN);
     Value ty = div(t, colThreads), tx = rem(t, colThreads);
-    Value rowT = add(row0, mul(ty, threadM)), colT = add(col0, mul(tx, threadN));
     Value aOffset = mul(ty, threadM), bOffset = mul(tx, threadN);
+    Value rowT = add(row0, aOffset), colT = add(col0, bOffset);
     auto rowType = VectorType::get({threadN}, elem);
     int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
-    // A thread's C row starts at a multiple of thread-n elements (N is a
-    // multiple of block-n): aligned to the lowest set bit of its byte size.
+    // Exact sizes: a thread's C row starts at a multiple of thread-n elements
+    // (N is a multiple of block-n), aligned to the lowest set bit of its bytes.
     int64_t rowBytes = threadN * elemBytes;
     llvm::MaybeAlign rowAlign(std::min<int64_t>(16, rowBytes & -rowBytes));
     auto colType = VectorType::get({threadM}, elem);
 
     Value padding = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+    auto below = [&](Value i, int64_t limit) -> Value {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, cst(limit));
+    };
+    // `load()` where `inside` holds, else a vector of zeros.
+    auto orZeros = [&](Value inside, VectorType type,
+                       function_ref<Value()> load) -> Value {
+      auto guard = scf::IfOp::create(b, loc, TypeRange{type}, inside, /*withElse=*/true);
+      OpBuilder::InsertionGuard keep(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      scf::YieldOp::create(b, loc, ValueRange{load()});
+      b.setInsertionPointToStart(guard.elseBlock());
+      scf::YieldOp::create(
+          b, loc, ValueRange{arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type))});
+      return guard.getResult(0);
+    };
     // A row of `type` at (i, j): a vector load where the sizes are exact,
     // else zero past `rows` and past the memref's last column.
     auto read = [&](Value mem, Value i, Value j, VectorType type, int64_t rows,
                     llvm::MaybeAlign al) -> Value {
       if (exact)
         return vector::LoadOp::create(b, loc, type, mem, at(i, j), false, al);
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, cst(rows));
-      auto guard = scf::IfOp::create(b, loc, TypeRange{type}, inside, /*withElse=*/true);
-      OpBuilder::InsertionGuard keep(b);
-      b.setInsertionPointToStart(guard.thenBlock());
-      Value v = vector::TransferReadOp::create(b, loc, type, mem, at(i, j), padding,
-                                               ArrayRef<bool>{false});
-      scf::YieldOp::create(b, loc, v);
-      b.setInsertionPointToStart(guard.elseBlock());
-      Value zeros = arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
-      scf::YieldOp::create(b, loc, zeros);
-      return guard.getResult(0);
+      return orZeros(below(i, rows), type, [&]() -> Value {
+        return vector::TransferReadOp::create(b, loc, type, mem, at(i, j), padding,
+                                              ArrayRef<bool>{false});
+      });
     };
     auto write = [&](Value v, Value i, Value j) {
       if (exact) {
         vector::StoreOp::create(b, loc, v, C, at(i, j), false, rowAlign);
         return;
       }
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, cst(M));
-      auto guard = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+      auto guard = scf::IfOp::create(b, loc, below(i, M), /*withElse=*/false);
       OpBuilder::InsertionGuard keep(b);
       b.setInsertionPointToStart(guard.thenBlock());
       vector::TransferWriteOp::create(b, loc, v, C, at(i, j), ArrayRef<bool>{false});
@@ -319,8 +326,8 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
     Value sharedA = memref::GetGlobalOp::create(b, loc, tileA.getType(), tileA.getSymName());
     Value sharedB = memref::GetGlobalOp::create(b, loc, tileB.getType(), tileB.getSymName());
     // Stage the tiles: consecutive threads read consecutive vectors of
-    // `width` elements (16-byte loads: every offset is a multiple of the
-    // width, since K and N are multiples of the block sizes).
+    // `width` elements (with exact sizes, 16-byte loads: every offset is a
+    // multiple of the width, since K and N are multiples of the block sizes).
     int64_t width = stagingWidth(elem);
     llvm::MaybeAlign align(width * elemBytes);
     auto wideType = VectorType::get({width}, elem);
@@ -337,20 +344,12 @@ struct GpuMatmulPass : public PassWrapper<GpuMatmulPass, OperationPass<ModuleOp>
                      mul(div(kr, conv->channels), conv->dilationW));
       SmallVector<Value> at4 = {img, ih, iw, rem(kr, conv->channels)};
       llvm::MaybeAlign al(widthA * elemBytes);
-      if (exact)
+      auto load = [&]() -> Value {
         return vector::LoadOp::create(b, loc, typeA, A, at4, false, al);
-      Value inside = arith::AndIOp::create(
-          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, m, cst(M)),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, cst(K)));
-      auto guard = scf::IfOp::create(b, loc, TypeRange{typeA}, inside, /*withElse=*/true);
-      OpBuilder::InsertionGuard keep(b);
-      b.setInsertionPointToStart(guard.thenBlock());
-      scf::YieldOp::create(b, loc,
-                           ValueRange{vector::LoadOp::create(b, loc, typeA, A, at4, false, al)});
-      b.setInsertionPointToStart(guard.elseBlock());
-      scf::YieldOp::create(
-          b, loc, ValueRange{arith::ConstantOp::create(b, loc, typeA, b.getZeroAttr(typeA))});
-      return guard.getResult(0);
+      };
+      if (exact)
+        return load();
+      return orZeros(arith::AndIOp::create(b, loc, below(m, M), below(k, K)), typeA, load);
     };
     for (int64_t s = 0; s < blockM * bk / widthA / T; ++s) {
       Value e = add(t, cst(s * T));
