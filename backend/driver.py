@@ -385,7 +385,13 @@ def _transform_library(ctx: Context, name: str) -> Path:
         ctx.info.schedule = {
             "library": libraries[name].name,
             "dtype": dtype,
-            "tiling": {"mr": tiling.mr, "nr": tiling.nr, "kc": tiling.kc, "mb": tiling.mb},
+            "tiling": {
+                "mr": tiling.mr,
+                "nr": tiling.nr,
+                "kc": tiling.kc,
+                "mb": tiling.mb,
+                "kc_few": tiling.kc_few,
+            },
             "cpu": {"avx512": cpu.avx512, "l1d": cpu.l1d, "l2": cpu.l2},
         }
     return libraries[name]

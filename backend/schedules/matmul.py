@@ -142,14 +142,17 @@ class Tiling:
     """Tile sizes of the schedule.
 
     mr x nr is the register tile (accumulators: mr*nr/lanes vector registers);
-    kc is the k block (a kc x nr panel of packed B is what stays in L1);
-    mb is how many mr-row micro panels of A form one L2 block.
+    kc is the k block of the packed path (an mb*mr x kc block of A and a
+    kc x nr panel of B stay in L2); mb is how many mr-row micro panels of A
+    form one such block; kc_few is the k block of the few-rows path (a
+    kc_few x nr panel of B in half of L1d).
     """
 
     mr: int
     nr: int
     kc: int = 256
     mb: int = 8
+    kc_few: int = 256
     threads: bool = False  # row blocks as an scf.forall (parallel), not an scf.for
 
     @property
@@ -181,10 +184,16 @@ class Tiling:
 
         Register tile: 6 rows x 2 vectors (12 accumulators, the BLIS Haswell
         shape) on AVX2's 16 ymm; 8 rows x 2 vectors (16 of 32 zmm) on AVX-512.
-        kc: one packed kc x nr micro panel of B takes half of L1d (the other
-        half streams A's micro panel and C), rounded down to a power of two
-        (the analytical model of Low et al., "Analytical Modeling Is Enough for
-        High-Performance BLIS", 2016); 256 for a 32 KiB L1d with AVX2.
+        kc: every k block loads and stores each mr x nr tile of C once, from
+        L3 or memory for large C, so the larger kc the better, up to what L2
+        holds: an MAX_MB*mr x kc block of A plus a kc x nr panel of B in half
+        of L2, rounded down to a power of two. (The L1 model of Low et al.,
+        "Analytical Modeling Is Enough for High-Performance BLIS", 2016: a
+        kc x nr panel of B in half of L1d, gave kc 128 on AVX-512 with a
+        32 KiB L1d; 1024^3 f64 ran at 0.90x numpy with it, 0.94-0.95x with
+        the L2 rule's 512; f32 was 1.01-1.04x with either, 2048^3 f32 0.90x
+        against 1.03x: benchmarks/bench_matmul_kc.py.) Never below the L1
+        rule, which is also the few-rows path's kc_few (B read in place).
         mb: the mb*mr x kc block of A takes at most half of L2, and at most
         MAX_MB micro panels (thread granularity)."""
         cpu = cpu or HostCpu.read()
@@ -192,13 +201,15 @@ class Tiling:
         elem = 4 if dtype == "f32" else 8
         lanes = (64 if wide else 32) // elem
         mr, nr = (8 if wide else 6), 2 * lanes
-        kc = _power_of_two_at_most((cpu.l1d or DEFAULT_L1D) / 2 / (nr * elem))
-        mb = max(1, min(MAX_MB, (cpu.l2 or DEFAULT_L2) // 2 // (mr * kc * elem)))
-        return Tiling(mr=mr, nr=nr, kc=kc, mb=mb)
+        half_l1, half_l2 = (cpu.l1d or DEFAULT_L1D) / 2, (cpu.l2 or DEFAULT_L2) / 2
+        kc_few = _power_of_two_at_most(half_l1 / (nr * elem))
+        kc = max(kc_few, _power_of_two_at_most(half_l2 / ((MAX_MB * mr + nr) * elem)))
+        mb = max(1, min(MAX_MB, int(half_l2) // (mr * kc * elem)))
+        return Tiling(mr=mr, nr=nr, kc=kc, mb=mb, kc_few=kc_few)
 
     def key(self) -> str:
         threads = "_threads" if self.threads else ""
-        return f"mr{self.mr}_nr{self.nr}_kc{self.kc}_mb{self.mb}{threads}"
+        return f"mr{self.mr}_nr{self.nr}_kc{self.kc}_mb{self.mb}_kf{self.kc_few}{threads}"
 
 
 def render_schedule(tiling: Tiling) -> str:
@@ -207,6 +218,7 @@ def render_schedule(tiling: Tiling) -> str:
         MR=tiling.mr,
         NR=tiling.nr,
         KC=tiling.kc,
+        KC_FEW=tiling.kc_few,
         MB=tiling.mb,
         ROW_BLOCKS="tile_using_forall" if tiling.threads else "tile_using_for",
         FEW_ROWS=tiling.few_rows_below,

@@ -73,21 +73,25 @@ def test_schedule_renders_all_entry_points(tmp_path):
 @pytest.mark.parametrize(
     ("cpu", "dtype", "want"),
     [
-        # AVX2, 32 KiB L1d, 512 KiB L2 (the Zen 3 machines the schedule was tuned on)
-        (matmul.HostCpu(False, 32 << 10, 512 << 10), "f32", (6, 16, 256, 8)),
-        (matmul.HostCpu(False, 32 << 10, 512 << 10), "f64", (6, 8, 256, 8)),
-        # AVX-512: twice the lanes, so half the k block for the same L1d
-        (matmul.HostCpu(True, 32 << 10, 1 << 20), "f32", (8, 32, 128, 8)),
-        (matmul.HostCpu(True, 48 << 10, 2 << 20), "f64", (8, 16, 128, 8)),
-        # a small L2 shrinks the row block: (64 KiB / 2) / (6 rows x 256 x 4 B) = 5
-        (matmul.HostCpu(False, 32 << 10, 64 << 10), "f32", (6, 16, 256, 5)),
+        # (mr, nr, kc, mb, kc_few). kc: 8 micro panels of A plus a panel of B in
+        # half of L2; kc_few: a panel of B in half of L1d.
+        # AVX2, 32 KiB L1d, 512 KiB L2 (Zen 3): 256 KiB / ((48 + 16) x 4 B) = 1024
+        (matmul.HostCpu(False, 32 << 10, 512 << 10), "f32", (6, 16, 1024, 8, 256)),
+        # f64: 256 KiB / ((48 + 8) x 8 B) = 585 -> 512
+        (matmul.HostCpu(False, 32 << 10, 512 << 10), "f64", (6, 8, 512, 8, 256)),
+        # AVX-512: twice the lanes, so half the few-rows k block for the same L1d
+        (matmul.HostCpu(True, 32 << 10, 1 << 20), "f32", (8, 32, 1024, 8, 128)),
+        (matmul.HostCpu(True, 48 << 10, 2 << 20), "f64", (8, 16, 1024, 8, 128)),
+        # a small L2: kc no smaller than kc_few, and the row block shrinks:
+        # (64 KiB / 2) / (6 rows x 256 x 4 B) = 5
+        (matmul.HostCpu(False, 32 << 10, 64 << 10), "f32", (6, 16, 256, 5, 256)),
         # sizes unknown: 32 KiB L1d, 256 KiB L2
-        (matmul.HostCpu(False, None, None), "f32", (6, 16, 256, 8)),
+        (matmul.HostCpu(False, None, None), "f32", (6, 16, 512, 8, 256)),
     ],
 )
 def test_tiles_follow_vector_width_and_caches(cpu, dtype, want):
     t = matmul.Tiling.for_host(dtype, cpu=cpu)
-    assert (t.mr, t.nr, t.kc, t.mb) == want
+    assert (t.mr, t.nr, t.kc, t.mb, t.kc_few) == want
 
 
 def test_cache_sizes_from_sysfs():
