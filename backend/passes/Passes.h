@@ -28,6 +28,8 @@ void registerDropDeallocsPass();
 void registerFpContractPass();
 /// mlirboot-serialize-small-parallel
 void registerSerializeSmallParallelPass();
+/// mlirboot-serialize-unsupported-reductions
+void registerSerializeUnsupportedReductionsPass();
 /// mlirboot-gpu-matmul
 void registerGpuMatmulPass();
 
@@ -42,6 +44,7 @@ inline void registerAllPasses() {
   registerDropDeallocsPass();
   registerFpContractPass();
   registerSerializeSmallParallelPass();
+  registerSerializeUnsupportedReductionsPass();
   registerGpuMatmulPass();
 }
 

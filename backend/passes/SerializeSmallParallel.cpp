@@ -31,9 +31,22 @@
 // each iteration by the reduce region, in iteration order (a valid order of
 // the parallel loop's unordered reduction).
 //
+// mlirboot-serialize-unsupported-reductions: every scf.parallel with a
+// reduction that convert-scf-to-openmp cannot declare becomes scf.for loops
+// the same way (its inner parallel loops stay parallel). LLVM 22's
+// conversion recognizes a combiner only in the forms it knows a neutral
+// value for: one addf/addi/ori/xori/andi/mulf/muli of the two block
+// arguments, or a cmpf (olt/ole/ogt/oge) / cmpi + select min/max. Anything
+// else (arith.maximumf, maxnumf, maxsi, a two-op combiner) made it leave the
+// scf.parallel unconverted, and the compile failed ("unconverted operation
+// found") at every -O level, on every target that runs the conversion. A
+// serial loop computes the same values (the combiner applied in iteration
+// order); a remark says which loop runs serially and why.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -250,8 +263,95 @@ struct SerializeSmallParallelPass
   }
 };
 
+/// Whether convert-scf-to-openmp (LLVM 22, SCFToOpenMP.cpp's
+/// declareReduction) recognizes `combiner`: it must know a neutral value.
+static bool openmpDeclares(Block &combiner) {
+  if (combiner.getNumArguments() != 2 ||
+      !isa<scf::ReduceReturnOp>(combiner.back()))
+    return false;
+  auto returned = cast<scf::ReduceReturnOp>(combiner.back()).getResult();
+  Operation &first = combiner.front();
+  size_t size = combiner.getOperations().size();
+  // %r = op %a, %b (the block arguments, in order); scf.reduce.return %r
+  if (size == 2)
+    return isa<arith::AddFOp, arith::AddIOp, arith::OrIOp, arith::XOrIOp,
+               arith::AndIOp, arith::MulFOp, arith::MulIOp>(first) &&
+           first.getOperands() == combiner.getArguments() &&
+           returned == first.getResult(0);
+  // %c = cmp <less/greater> %a, %b; %r = select %c, %a, %b (or %b, %a)
+  if (size != 3 || first.getOperands() != combiner.getArguments())
+    return false;
+  auto select = dyn_cast<arith::SelectOp>(first.getNextNode());
+  if (!select || select.getCondition() != first.getResult(0) ||
+      returned != select.getResult())
+    return false;
+  Value a = combiner.getArgument(0), b = combiner.getArgument(1);
+  if (!((select.getTrueValue() == a && select.getFalseValue() == b) ||
+        (select.getTrueValue() == b && select.getFalseValue() == a)))
+    return false;
+  if (auto cmp = dyn_cast<arith::CmpFOp>(first)) {
+    using P = arith::CmpFPredicate;
+    return llvm::is_contained({P::OLT, P::OLE, P::OGT, P::OGE},
+                              cmp.getPredicate());
+  }
+  if (auto cmp = dyn_cast<arith::CmpIOp>(first)) {
+    using P = arith::CmpIPredicate;
+    return llvm::is_contained(
+        {P::slt, P::sle, P::sgt, P::sge, P::ult, P::ule, P::ugt, P::uge},
+        cmp.getPredicate());
+  }
+  return false;
+}
+
+/// The first op of the first combiner convert-scf-to-openmp cannot declare
+/// (what the remark names), or null when it declares them all.
+static Operation *undeclarable(scf::ParallelOp op) {
+  auto reduce = cast<scf::ReduceOp>(op.getBody()->getTerminator());
+  for (Region &region : reduce.getReductions())
+    if (!openmpDeclares(region.front()))
+      return &region.front().front();
+  return nullptr;
+}
+
+struct SerializeUnsupportedReductionsPass
+    : public PassWrapper<SerializeUnsupportedReductionsPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(
+      SerializeUnsupportedReductionsPass)
+
+  StringRef getArgument() const final {
+    return "mlirboot-serialize-unsupported-reductions";
+  }
+  StringRef getDescription() const final {
+    return "Rewrite scf.parallel loops whose reductions convert-scf-to-openmp "
+           "cannot declare (arith.maximumf, ...) into nested scf.for loops";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<scf::SCFDialect>();
+  }
+
+  void runOnOperation() override {
+    SmallVector<std::pair<scf::ParallelOp, Operation *>> found;
+    getOperation()->walk([&](scf::ParallelOp op) {
+      if (Operation *combiner = undeclarable(op))
+        found.push_back({op, combiner});
+    });
+    IRRewriter rewriter(&getContext());
+    for (auto [op, combiner] : found) { // post-order: inner loops first
+      emitRemark(op.getLoc())
+          << "mlirboot: parallel loop runs serially: convert-scf-to-openmp "
+             "has no OpenMP reduction for its combiner `"
+          << combiner->getName() << "`";
+      serialize(rewriter, op);
+    }
+  }
+};
+
 } // namespace mlirboot_serialize
 
 void mlirboot::registerSerializeSmallParallelPass() {
   PassRegistration<mlirboot_serialize::SerializeSmallParallelPass>();
+}
+
+void mlirboot::registerSerializeUnsupportedReductionsPass() {
+  PassRegistration<mlirboot_serialize::SerializeUnsupportedReductionsPass>();
 }

@@ -42,13 +42,22 @@ def test_lit_files_present() -> None:
         "specialize_generic",
         "upstream_fuse_transform",
         "serialize_small_parallel",
+        "serialize_unsupported_reductions",
         "gpu_matmul",
         "offload_nests_team",
     } <= names
 
 
 @pytest.mark.parametrize(
-    "name", ["raise_loops", "chain", "fuse_elementwise", "serialize_small_parallel", "gpu_matmul"]
+    "name",
+    [
+        "raise_loops",
+        "chain",
+        "fuse_elementwise",
+        "serialize_small_parallel",
+        "serialize_unsupported_reductions",
+        "gpu_matmul",
+    ],
 )
 def test_checks_fail_without_the_pass(name: str, plugin: Path, tmp_path: Path) -> None:
     """The CHECK lines are not vacuous: the same input run through only
