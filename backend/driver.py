@@ -61,11 +61,6 @@ def _stage_passes(ctx: Context, stage: Stage) -> list[str]:
     )
 
 
-# Passes whose arguments depend on the stage's input file (see _input_passes):
-# such a stage can only be the first of a merged mlir-opt run.
-_INPUT_DEPENDENT = ("hoist-static-allocs", "buffer-deallocation-pipeline")
-
-
 def _input_passes(passes: list[str], load: list[str], current: Path) -> tuple[list[str], list[str]]:
     """`passes` and the plugins to load, adjusted to what the input holds."""
     if any("hoist-static-allocs" in p for p in passes) and _returns_a_value_twice(current):
@@ -83,29 +78,32 @@ def _input_passes(passes: list[str], load: list[str], current: Path) -> tuple[li
 
 def _mergeable(stage: Stage) -> bool:
     """A pass-only stage whose result needs no Python between it and its
-    neighbours: no transform library (loaded once per run, checked per
-    stage), not printed generic. (A plugin is loaded once for the whole run;
-    its remarks go to the stage whose passes made them.)"""
-    return stage.step is None and stage.transform_library is None and not stage.generic
+    neighbours: not printed generic. (A plugin is loaded once for the whole
+    run, its remarks go to the stage whose passes made them; a transform
+    library is preloaded once, and checked per stage afterwards.)"""
+    return stage.step is None and not stage.generic
+
+
+def _library(group: list[Stage]) -> str | None:
+    return next((s.transform_library for s in group if s.transform_library), None)
 
 
 def merge_groups(ctx: Context, stages: Sequence[Stage]) -> list[list[Stage]]:
     """The stages cut into runs of one mlir-opt process each (a list of one for
     a step or a stage that runs alone). Consecutive mergeable stages share a
-    process; a stage whose passes depend on its input file starts a new one.
+    process, unless they use two transform libraries (a run preloads one).
     options {"merge_stages": False}: one process per stage (A/B measurements)."""
     groups: list[list[Stage]] = []
     allow = ctx.options.get("merge_stages", True)
     for stage in stages:
         last = groups[-1] if groups else None
-        passes = _stage_passes(ctx, stage) if _mergeable(stage) else []
         if (
             allow
             and last is not None
             and _mergeable(stage)
             and _mergeable(last[0])
             and _stage_passes(ctx, last[0])  # the first one runs (its file is not a copy)
-            and not any(k in p for p in passes for k in _INPUT_DEPENDENT)
+            and stage.transform_library in (None, _library(last) or stage.transform_library)
         ):
             last.append(stage)
         else:
@@ -125,21 +123,32 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
     output, as if it had run alone. Records one StageRecord per stage: the
     first holds the process's seconds, the others `merged_into` it. None
     (nothing run) if the first stage must run alone (no passes here); False (nothing
-    recorded) if the run failed: the caller then runs the stages one by one,
-    so an error is reported as the failing stage's own."""
+    recorded) if the run failed, or if a stage's input-dependent passes
+    (_input_passes), chosen from the group's input, differ from what its real
+    input (the dump before it) asks for: the caller then runs the stages one
+    by one, so an error is reported as the failing stage's own."""
     current = ctx.current
     assert current is not None
     ctx.stage, ctx.index, ctx.remarks = group[0], first_index, []
     start = time.monotonic()
-    first, load = _input_passes(_stage_passes(ctx, group[0]), list(group[0].load), current)
-    if not first:
+    chosen: list[tuple[list[str], list[str]]] = [
+        _input_passes(_stage_passes(ctx, stage), list(stage.load), current) for stage in group
+    ]
+    if not chosen[0][0]:
         return None
-    for stage in group[1:]:
-        load += [name for name in stage.load if name not in load]
-    pipeline: list[str] = list(first)
+    load = [name for _, wanted in chosen for name in wanted]
+    load = list(dict.fromkeys(load))
+    library = _library([s for s, (passes, _) in zip(group, chosen, strict=True) if passes])
+    pipeline: list[str] = []
+    if library:
+        # Loaded once per mlir-opt run (a second load is a "doubly defined symbol").
+        pipeline.append(
+            "transform-preload-library{transform-library-paths="
+            f"{_transform_library(ctx, library)}}}"
+        )
+    pipeline += chosen[0][0]
     marks: list[int] = []
-    for offset, stage in enumerate(group[1:], 1):
-        passes = _stage_passes(ctx, stage)
+    for offset, (passes, _) in enumerate(chosen[1:], 1):
         if passes:
             pipeline.append(f"print-ir{{label={_MARK}{offset - 1}}}")
             marks.append(offset - 1)
@@ -173,6 +182,26 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
         out.unlink(missing_ok=True)
         return False
     seconds = time.monotonic() - start
+    # The IR after each stage: the next dump (stages without passes between
+    # change nothing), or mlir-opt's output.
+    paths: list[Path] = []
+    for offset, stage in enumerate(group):
+        ctx.stage, ctx.index = stage, first_index + offset
+        later = [m for m in marks if m >= offset]
+        if later:
+            path = ctx.temp(".mlir")
+            path.write_text(dumps[later[0]])
+        else:
+            path = out if offset == len(group) - 1 else ctx.temp(".mlir")
+            if path != out:
+                shutil.copyfile(out, path)
+        paths.append(path)
+    inputs = [current, *paths[:-1]]
+    for stage, (passes, wanted), given in zip(group, chosen, inputs, strict=True):
+        if (passes, wanted) != _input_passes(_stage_passes(ctx, stage), list(stage.load), given):
+            for path in paths:
+                path.unlink(missing_ok=True)
+            return False
     # Remarks (as a stage run alone records them): those before the first
     # dump are the first stage's, those after dump j the next stage's.
     remarks: dict[int, list[dict[str, str]]] = {}
@@ -182,23 +211,14 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
         remarks.setdefault(owner, []).append(
             {"location": _display_location(ctx, hit["loc"]), "what": hit["what"].strip()}
         )
-    previous = current  # the IR before the stage being recorded
-    for offset, stage in enumerate(group):
+    for offset, (stage, path, previous) in enumerate(zip(group, paths, inputs, strict=True)):
         ctx.stage, ctx.index = stage, first_index + offset
-        # The IR after this stage is the next dump (stages without passes
-        # between change nothing), or mlir-opt's output.
-        later = [m for m in marks if m >= offset]
-        if later:
-            path = ctx.temp(".mlir")
-            path.write_text(dumps[later[0]])
-        else:
-            path = out if offset == len(group) - 1 else ctx.temp(".mlir")
-            if path != out:
-                shutil.copyfile(out, path)
         ctx.remarks = remarks.get(offset, [])
-        if stage.load:  # as _mlir_opt does for a stage run alone
+        # The checks _mlir_opt makes for a stage run alone.
+        if stage.load:
             _specialization_remarks(ctx, previous, path)
-        previous = path
+        if stage.transform_library and chosen[offset][0]:
+            _check_memref_ops_kept(ctx, previous, path)
         ctx.records.append(
             StageRecord(
                 ctx.index,

@@ -11,6 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mlirboot.backend import compile_cache
@@ -102,6 +103,49 @@ def test_merged_stages_write_every_stage_and_the_same_code(
         tmp_path / "alone-temps" / name
     )
     assert "ran in stage" in opt_report(arts["merged"].meta)
+
+
+def test_the_schedule_stages_share_one_process(tmp_path: Path):
+    """The matmul schedule's stages (one transform library, preloaded once)
+    run in one mlir-opt process, with deallocation and the lowering after them."""
+    art = compile_program(PROGRAMS / "matmul.mlir", target="host", opt="O2", out=tmp_path / "a")
+    stages = _stages(art)
+    first = stages["schedule"]
+    assert first.get("merged_into") is None and first["seconds"] > 0
+    for name in ("bufferize", "schedule-vectors", "deallocate", "to-llvm"):
+        assert stages[name]["merged_into"] == first["index"], name
+    a = np.arange(64 * 128, dtype=np.float32).reshape(64, 128) / 1000
+    b = np.ones((128, 32), np.float32)
+    np.testing.assert_allclose(art.run(a, b)[0], a @ b, rtol=1e-5)
+
+
+def test_input_dependent_passes_are_checked_after_a_merged_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A merged run chooses each stage's input-dependent passes (_input_passes:
+    hoist-static-allocs, drop-deallocs) from the group's input; the dumps then
+    show each stage's real input, and where that asks for other passes the
+    stages run again one by one. Here a no-op pass is asked for wherever the
+    input holds memref.alloc: not the schedule's input, but bufferize's
+    output, so the schedule's group cannot stand."""
+    from mlirboot.backend import driver
+
+    real = driver._input_passes
+
+    def choose(passes, load, current):
+        passes, load = real(passes, load, current)
+        extra = ["cse"] if passes and "memref.alloc" in current.read_text() else []
+        return [*passes, *extra], load
+
+    monkeypatch.setattr(driver, "_input_passes", choose)
+    art = compile_program(PROGRAMS / "matmul.mlir", target="host", opt="O2", out=tmp_path / "a")
+    stages = _stages(art)
+    for name in ("schedule", "bufferize", "schedule-vectors", "deallocate"):
+        assert stages[name].get("merged_into") is None, name
+        assert stages[name]["seconds"] > 0, name
+    a = np.arange(64 * 128, dtype=np.float32).reshape(64, 128) / 1000
+    b = np.ones((128, 32), np.float32)
+    np.testing.assert_allclose(art.run(a, b)[0], a @ b, rtol=1e-5)
 
 
 def test_a_failing_merged_run_is_reported_as_its_stage(tmp_path: Path):
