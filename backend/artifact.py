@@ -29,6 +29,8 @@ FIELDS: dict[str, Any] = {
     "info": dict[str, Any],
     "readonly_args": list[int],
 }
+# (device backend, toolchain) pairs whose device this process has seen.
+_DEVICES_SEEN: set[tuple[str, str | None]] = set()
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -134,7 +136,13 @@ class Artifact:
         _check_fits_in_memory(sig)
         threads = _default_threads(sig, threads)
         library = self.meta.get("files", {}).get("shared_library")
-        if library and not isolated and not info and (self.path / library).is_file():
+        if (
+            library
+            and not isolated
+            and not info
+            and (self.path / library).is_file()
+            and self._offload_in_process()
+        ):
             from .inprocess import call
 
             # Arguments the code never writes go in without a copy, unless
@@ -166,6 +174,25 @@ class Artifact:
         if sig.results:
             return outs[len(sig.args) :]
         return outs
+
+    def _offload_in_process(self) -> bool:
+        """Whether this process may run the library's kernels: true without an
+        offload device. With one (offload-host), its device must be there
+        (asked once per process), and libomptarget must refuse a host fallback
+        as the process runner's does: OMP_TARGET_OFFLOAD=MANDATORY, set here
+        when unset (libomptarget reads it when the first image registers);
+        another setting keeps the process runner."""
+        device = self.meta.get("device_backend")
+        if not device:
+            return True
+        mode = os.environ.setdefault("OMP_TARGET_OFFLOAD", "MANDATORY")
+        if mode.upper() != "MANDATORY":
+            return False
+        key = (device, self.meta.get("toolchain"))
+        if key not in _DEVICES_SEEN:
+            require_device(device, self.target, self.meta.get("toolchain"))
+            _DEVICES_SEEN.add(key)
+        return True
 
     def _run_native(self, io: Path, info: bool, threads: int | None) -> None:
         device = self.meta.get("device_backend")

@@ -1,7 +1,9 @@
 """Calling a compiled entry inside the Python process: the artifact's
 libprog.so through ctypes, with the bare-pointer C ABI the launcher uses
-(arguments, then one out-param per result). A crash in the compiled code takes
-the process with it, so the CLI keeps the process-isolated runner.
+(arguments, then one out-param per result). An offload-host library embeds its
+device image, which registers with libomptarget when the library is loaded.
+A crash in the compiled code takes the process with it, so the CLI keeps the
+process-isolated runner.
 
 Parallel loops run on the threads of the libomp libprog.so loads (the
 toolchain's, through its rpath); each call sets their count first

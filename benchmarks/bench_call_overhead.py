@@ -3,7 +3,8 @@
 
 usage: python benchmarks/bench_call_overhead.py [--calls N] [--json FILE]
 
-For a 4x4 elementwise program and the 64x64 matmul of tests/backend/programs:
+For a 4x4 elementwise program and the 64x64 matmul of tests/backend/programs,
+for host and offload-host (its kernels through the host plugin):
 - `Artifact.run` in-process (libprog.so through ctypes) vs the process-isolated
   runner (`isolated=True`, what the CLI uses) vs `jax.jit` when jax is
   installed; every result is checked against numpy;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import statistics
@@ -126,13 +128,13 @@ def main() -> int:
         "add 4x4": nonce + SMALL,
         "matmul": nonce + (ROOT / "tests/backend/programs/matmul.mlir").read_text(),
     }
-    for name, program in programs.items():
+    for (name, program), target in itertools.product(programs.items(), ("host", "offload-host")):
         start = time.perf_counter()
-        compile_program(program, use_cache=False)
+        compile_program(program, target=target, use_cache=False)
         cold = time.perf_counter() - start
-        compile_program(program)  # fills the cache
-        cached = per_call(lambda p=program: compile_program(p), 5)
-        art = compile_program(program)
+        compile_program(program, target=target)  # fills the cache
+        cached = per_call(lambda p=program, t=target: compile_program(p, target=t), 5)
+        art = compile_program(program, target=target)
         rng = np.random.default_rng(0)
         inputs = [rng.standard_normal(a.shape).astype(a.dtype) for a in art.signature.args]
         want = inputs[0] + inputs[1] if name == "add 4x4" else inputs[0] @ inputs[1]
@@ -156,15 +158,15 @@ def main() -> int:
             row["jax_jit_s"] = per_call(lambda f=f, xs=xs: f(*xs).block_until_ready(), args.calls)
         except ImportError:
             pass
-        rows[name] = row
+        rows[f"{name} {target}"] = row
     print(
-        f"{'program':<10} {'cold':>9} {'cached':>9} {'in-proc':>9} {'isolated':>9} "
+        f"{'program':<22} {'cold':>9} {'cached':>9} {'in-proc':>9} {'isolated':>9} "
         f"{'jax.jit':>9}  in-proc/jax"
     )
     for name, r in rows.items():
         jit = r.get("jax_jit_s")
         print(
-            f"{name:<10} {r['compile_cold_s'] * 1e3:7.0f}ms {r['compile_cached_s'] * 1e3:7.1f}ms "
+            f"{name:<22} {r['compile_cold_s'] * 1e3:7.0f}ms {r['compile_cached_s'] * 1e3:7.1f}ms "
             f"{r['run_in_process_s'] * 1e6:7.1f}us {r['run_isolated_s'] * 1e3:7.2f}ms "
             + (f"{jit * 1e6:7.1f}us  {r['run_in_process_s'] / jit:5.1f}x" if jit else "      n/a")
         )

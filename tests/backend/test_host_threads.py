@@ -53,9 +53,12 @@ func.func @mm(%a: tensor<{m}x{k}x{t}>, %b: tensor<{k}x{n}x{t}>) -> tensor<{m}x{n
 """
 
 
-@pytest.fixture(scope="module")
-def who(tmp_path_factory) -> Artifact:
-    return compile_program(WHO, target="host", out=tmp_path_factory.mktemp("who") / "art")
+@pytest.fixture(scope="module", params=["host", "offload-host"])
+def who(request, tmp_path_factory) -> Artifact:
+    """WHO for host, and for offload-host (its kernels on the host plugin,
+    in process through its libprog.so as well)."""
+    out = tmp_path_factory.mktemp("who") / "art"
+    return compile_program(WHO, target=request.param, out=out)
 
 
 def _threads_seen(art: Artifact, **kw) -> set[int]:
