@@ -181,10 +181,14 @@ class Artifact:
         (asked once per process), and libomptarget must refuse a host fallback
         as the process runner's does: OMP_TARGET_OFFLOAD=MANDATORY, set here
         when unset (libomptarget reads it when the first image registers);
-        another setting keeps the process runner."""
+        another setting keeps the process runner. So does
+        MLIRBOOT_OFFLOAD_THREADS: the device image prints its thread report
+        when it is unloaded, at the end of the process (then in last_log)."""
         device = self.meta.get("device_backend")
         if not device:
             return True
+        if os.environ.get("MLIRBOOT_OFFLOAD_THREADS"):
+            return False
         mode = os.environ.setdefault("OMP_TARGET_OFFLOAD", "MANDATORY")
         if mode.upper() != "MANDATORY":
             return False
