@@ -3,6 +3,7 @@ generators (pure), and the libraries they describe."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -95,10 +96,16 @@ def test_rustc_accepts_the_binding(tmp_path: Path):
 
 
 @needs_llvm
-@pytest.mark.parametrize("kind", ["sharedlib", "staticlib"])
-def test_c_program_links_the_emitted_library(tmp_path: Path, kind: str):
+@pytest.mark.parametrize(
+    ("kind", "target"),
+    [("sharedlib", "host"), ("staticlib", "host"), ("sharedlib", "offload-host")],
+)
+def test_c_program_links_the_emitted_library(tmp_path: Path, kind: str, target: str):
+    """(offload-host: the library embeds the device image, which registers
+    with libomptarget when the program starts; its kernels run on the host
+    plugin, a fallback to the host version refused.)"""
     art = compile_program(
-        PROGRAMS / "matmul.mlir", target="host", out=tmp_path / "art", emit=kind, use_cache=False
+        PROGRAMS / "matmul.mlir", target=target, out=tmp_path / "art", emit=kind, use_cache=False
     )
     suffix = ".so" if kind == "sharedlib" else ".a"
     assert art.files[f"emit_{kind}"] == tmp_path / "art" / f"libmatmul{suffix}"
@@ -138,7 +145,11 @@ int main(void) {
         ],
         check=True,
     )
-    assert subprocess.run([exe], capture_output=True, text=True).stdout == "ok\n"
+    env = {**os.environ, "OMP_TARGET_OFFLOAD": "MANDATORY", "LIBOMPTARGET_INFO": "1"}
+    ran = subprocess.run([exe], capture_output=True, text=True, env=env)
+    assert ran.stdout == "ok\n", ran.stderr
+    launched = "Entering OpenMP kernel" in ran.stderr
+    assert launched == (target == "offload-host"), ran.stderr
 
 
 def test_offload_host_refuses_a_library_in_one_line(tmp_path: Path):
