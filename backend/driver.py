@@ -85,7 +85,14 @@ def _mergeable(stage: Stage) -> bool:
 
 
 def _library(group: list[Stage]) -> str | None:
+    """The transform library of the group's stages (at most one), if any."""
     return next((s.transform_library for s in group if s.transform_library), None)
+
+
+def _same_library(stage: Stage, group: list[Stage]) -> bool:
+    """Whether `stage` can join `group` without a second transform library."""
+    mine, theirs = stage.transform_library, _library(group)
+    return mine is None or theirs is None or mine == theirs
 
 
 def merge_groups(ctx: Context, stages: Sequence[Stage]) -> list[list[Stage]]:
@@ -103,7 +110,7 @@ def merge_groups(ctx: Context, stages: Sequence[Stage]) -> list[list[Stage]]:
             and _mergeable(stage)
             and _mergeable(last[0])
             and _stage_passes(ctx, last[0])  # the first one runs (its file is not a copy)
-            and stage.transform_library in (None, _library(last) or stage.transform_library)
+            and _same_library(stage, last)
         ):
             last.append(stage)
         else:

@@ -119,6 +119,26 @@ def test_the_schedule_stages_share_one_process(tmp_path: Path):
     np.testing.assert_allclose(art.run(a, b)[0], a @ b, rtol=1e-5)
 
 
+def test_two_transform_libraries_never_share_a_process():
+    """A run preloads one transform library (a second one's named sequences
+    would clash): a stage with another library starts a new group."""
+    from types import SimpleNamespace
+
+    from mlirboot.backend.driver import merge_groups
+    from mlirboot.backend.stages import Stage
+
+    stages = [
+        Stage("a", passes=["cse"], transform_library="matmul"),
+        Stage("b", passes=["cse"]),
+        Stage("c", passes=["cse"], transform_library="matmul-threads"),
+        Stage("d", passes=["cse"], transform_library="matmul-threads"),
+        Stage("e", passes=["cse"]),
+    ]
+    ctx = SimpleNamespace(options={}, opt="O2")
+    groups = merge_groups(ctx, stages)  # type: ignore[arg-type]
+    assert [[s.name for s in g] for g in groups] == [["a", "b"], ["c", "d", "e"]]
+
+
 def test_input_dependent_passes_are_checked_after_a_merged_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
