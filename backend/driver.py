@@ -149,10 +149,7 @@ def _mlir_opt_merged(ctx: Context, group: list[Stage], first_index: int) -> bool
     pipeline: list[str] = []
     if library:
         # Loaded once per mlir-opt run (a second load is a "doubly defined symbol").
-        pipeline.append(
-            "transform-preload-library{transform-library-paths="
-            f"{_transform_library(ctx, library)}}}"
-        )
+        pipeline.append(matmul.preload(_transform_library(ctx, library)))
     pipeline += chosen[0][0]
     marks: list[int] = []
     for offset, (passes, _) in enumerate(chosen[1:], 1):
@@ -263,11 +260,7 @@ def _mlir_opt(ctx: Context, stage: Stage) -> Path:
     cmd += _plugin_args(ctx, load if passes else [], one_line_remarks=bool(stage.load))
     if passes and stage.transform_library:
         # Loaded once per mlir-opt run (a second load is a "doubly defined symbol").
-        passes = [
-            f"transform-preload-library{{transform-library-paths="
-            f"{_transform_library(ctx, stage.transform_library)}}}",
-            *passes,
-        ]
+        passes = [matmul.preload(_transform_library(ctx, stage.transform_library)), *passes]
     if passes:
         cmd.append(f"--pass-pipeline=builtin.module({','.join(passes)})")
     if stage.generic:
