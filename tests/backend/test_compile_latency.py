@@ -105,6 +105,13 @@ def test_merged_stages_write_every_stage_and_the_same_code(
     assert "ran in stage" in opt_report(arts["merged"].meta)
 
 
+def _check_matmul(art) -> None:
+    """programs/matmul.mlir's result against numpy."""
+    a = np.arange(64 * 128, dtype=np.float32).reshape(64, 128) / 1000
+    b = np.ones((128, 32), np.float32)
+    np.testing.assert_allclose(art.run(a, b)[0], a @ b, rtol=1e-5)
+
+
 def test_the_schedule_stages_share_one_process(tmp_path: Path):
     """The matmul schedule's stages (one transform library, preloaded once)
     run in one mlir-opt process, with deallocation and the lowering after them."""
@@ -114,9 +121,7 @@ def test_the_schedule_stages_share_one_process(tmp_path: Path):
     assert first.get("merged_into") is None and first["seconds"] > 0
     for name in ("bufferize", "schedule-vectors", "deallocate", "to-llvm"):
         assert stages[name]["merged_into"] == first["index"], name
-    a = np.arange(64 * 128, dtype=np.float32).reshape(64, 128) / 1000
-    b = np.ones((128, 32), np.float32)
-    np.testing.assert_allclose(art.run(a, b)[0], a @ b, rtol=1e-5)
+    _check_matmul(art)
 
 
 def test_two_transform_libraries_never_share_a_process():
@@ -163,9 +168,7 @@ def test_input_dependent_passes_are_checked_after_a_merged_run(
     for name in ("schedule", "bufferize", "schedule-vectors", "deallocate"):
         assert stages[name].get("merged_into") is None, name
         assert stages[name]["seconds"] > 0, name
-    a = np.arange(64 * 128, dtype=np.float32).reshape(64, 128) / 1000
-    b = np.ones((128, 32), np.float32)
-    np.testing.assert_allclose(art.run(a, b)[0], a @ b, rtol=1e-5)
+    _check_matmul(art)
 
 
 def test_a_failing_merged_run_is_reported_as_its_stage(tmp_path: Path):
