@@ -190,9 +190,9 @@ class Tiling:
         of L2, rounded down to a power of two. (The L1 model of Low et al.,
         "Analytical Modeling Is Enough for High-Performance BLIS", 2016: a
         kc x nr panel of B in half of L1d, gave kc 128 on AVX-512 with a
-        32 KiB L1d; 1024^3 f64 ran at 0.90x numpy with it, 0.94-0.95x with
-        the L2 rule's 512; f32 was 1.01-1.04x with either, 2048^3 f32 0.90x
-        against 1.03x: benchmarks/bench_matmul_kc.py.) Never below the L1
+        32 KiB L1d; against numpy, 2048^3 ran at 0.87x (f32) and 0.88x (f64)
+        with it, 1.02x and 0.97x with the L2 rule's 1024 and 512; 1024^3 f64
+        0.96x vs 0.97x: benchmarks/bench_matmul_kc.py.) Never below the L1
         rule, which is also the few-rows path's kc_few (B read in place).
         mb: the mb*mr x kc block of A takes at most half of L2, and at most
         MAX_MB micro panels (thread granularity)."""
