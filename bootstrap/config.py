@@ -334,6 +334,19 @@ def _consistency_problems(
             where=where(key),
             hint="set enzyme.enabled: true",
         )
+    enzyme_keys = (("enzyme", "enabled"), ("enzyme", "plugin"), ("enzyme", "rustc"))
+    if valid(*enzyme_keys, ("enzyme", "mlir")) and (
+        config.enzyme.enabled
+        and not (config.enzyme.plugin or config.enzyme.rustc or config.enzyme.mlir)
+        and not any(resolved.specs[t].enzyme_mlir for t in config.targets if t in resolved.specs)
+    ):
+        key = ("enzyme", "plugin")
+        yield ConfigError(
+            "enzyme: enabled, but plugin, rustc and mlir are all false: nothing to build",
+            where=where(key),
+            hint="set enzyme.plugin: true (the backend's --grad) or enzyme.rustc: true "
+            "(rustc's std::autodiff), or enzyme.enabled: false",
+        )
     if valid(("pjrt", "enabled"), ("pjrt", "version")) and (
         config.pjrt.enabled and not config.pjrt.version
     ):

@@ -152,6 +152,16 @@ class Enzyme:
     """Enzyme automatic differentiation (LLVM plugin, optionally Enzyme-MLIR)."""
 
     enabled: bool = field(default=False, metadata=doc("build Enzyme"))
+    plugin: bool = field(
+        default=True, metadata=doc("LLVMEnzyme-22.so, the opt plugin of the backend's --grad")
+    )
+    rustc: bool = field(
+        default=False,
+        metadata=doc(
+            "libEnzymeStatic-22.a, which `mlirboot rust enable-autodiff` links "
+            "against a rustc's own LLVM (std::autodiff)"
+        ),
+    )
     mlir: bool = field(default=False, metadata=doc("ENZYME_MLIR (enzymemlir-opt)"))
     cmake: dict[str, CMakeValue] = field(default_factory=dict)
 

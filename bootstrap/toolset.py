@@ -58,7 +58,6 @@ LIBRARIES = {
     "LLVMEnzyme": [f"LLVMEnzyme-{LLVM_MAJOR}.so"],
     # The TPU PJRT plugin, from the pjrt component's pip install into the prefix.
     "libtpu": ["python/libtpu/libtpu.so"],
-    "ClangEnzyme": [f"ClangEnzyme-{LLVM_MAJOR}.so"],
     # The backend's pass plugin (bootstrap/passes), loaded by mlir-opt.
     "MlirbootPasses": ["MlirbootPasses.so"],
 }

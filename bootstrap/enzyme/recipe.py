@@ -1,8 +1,12 @@
-"""Enzyme as rustc builds it: against the toolchain's own LLVM_DIR (and
-Clang_DIR; MLIR_DIR with ENZYME_MLIR for tpu), as external shared libraries.
-Enzyme, LLVM and clang must share one LLVM major: the build checks it."""
+"""Enzyme against the toolchain's own LLVM_DIR (MLIR_DIR with ENZYME_MLIR for
+tpu), building only what a consumer the config names uses: the opt plugin
+(enzyme.plugin, the backend's --grad), the static library rustc's libEnzyme is
+linked from (enzyme.rustc), enzymemlir-opt (Enzyme-MLIR, tpu). Enzyme and LLVM
+must share one LLVM major: the build checks it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ..recipe import LLVM_LICENSE, Component, Context, Section
 
@@ -14,17 +18,24 @@ MAJOR = 22
 def plan(ctx: Context) -> list[Component]:
     if "enzyme" not in ctx.expansion.components:
         return []
-    mlir = ["mlir"] if ctx.expansion.enzyme_mlir else []
-    main = ctx.against_toolchain(
-        "Enzyme against the toolchain's LLVM (ClangEnzyme: Clang_DIR)", ["llvm", "clang", *mlir]
+    enzyme_mlir = ctx.expansion.enzyme_mlir
+    # One library per consumer, built as its own ninja target: Enzyme's own
+    # `all` compiles its ~25 sources once for every library it defines.
+    consumers = [c for c in CONSUMERS if c.wanted(ctx)]
+    mlir = ["mlir"] if enzyme_mlir else []
+    main = ctx.against_toolchain("Enzyme against the toolchain's LLVM", ["llvm", *mlir])
+    main.add("ENZYME_ENABLE_PLUGINS", any(c.name == "plugin" for c in consumers))
+    main.add("ENZYME_STATIC_LIB", any(c.name == "rustc" for c in consumers))
+    main.add(
+        "ENZYME_EXTERNAL_SHARED_LIB", False, "rustc's libEnzyme: `mlirboot rust enable-autodiff`"
     )
-    main.add("ENZYME_EXTERNAL_SHARED_LIB", True, "LLVMEnzyme-22.so loadable by opt/clang/lld")
+    main.add("ENZYME_CLANG", False, "no clang plugin: nothing here loads it")
     main.add("ENZYME_BC_LOADER", False)
-    main.add("ENZYME_CLANG", True)
-    main.add("ENZYME_MLIR", ctx.expansion.enzyme_mlir, "enzymemlir-opt (tpu)")
+    main.add("ENZYME_MLIR", enzyme_mlir, "enzymemlir-opt (tpu)")
     extra = Section("Extra entries (enzyme.cmake)")
     extra.extend(ctx.config.enzyme.cmake)
-    libraries = [f"LLVMEnzyme-{MAJOR}", f"ClangEnzyme-{MAJOR}", f"LLDEnzyme-{MAJOR}"]
+    tools = [MLIR_TOOL] if enzyme_mlir else []
+    targets = [c.target for c in consumers] + tools
     return [
         Component(
             name="enzyme",
@@ -32,19 +43,51 @@ def plan(ctx: Context) -> list[Component]:
             license=LICENSE,
             action="cmake",
             version=_version(ctx),
-            description="Enzyme (LLVM plugin"
-            + (" + Enzyme-MLIR)" if ctx.expansion.enzyme_mlir else ")"),
+            description="Enzyme (" + ", ".join([c.describe for c in consumers] + tools) + ")",
             source_subdir="enzyme",
             source_env="MLIRBOOT_ENZYME_SOURCE",
             depends_on=["llvm"],
-            install_targets=["install"],
-            provides={
-                "libraries": libraries,
-                "tools": ["enzymemlir-opt"] if ctx.expansion.enzyme_mlir else [],
-            },
+            build_targets=targets,
+            install_targets=[f"install-{t}" for t in targets],
+            provides={"libraries": [c.target for c in consumers], "tools": tools},
+            library_files={c.library: c.file for c in consumers},
             sections=[main, extra],
         )
     ]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """Who uses an Enzyme library: the config key that asks for it, the ninja
+    target that builds it and the file it installs."""
+
+    name: str  # the enzyme.<name> config key
+    library: str  # its name in toolchain.json's `libraries`
+    target: str
+    file: str  # relative to the prefix
+    describe: str
+
+    def wanted(self, ctx: Context) -> bool:
+        return bool(getattr(ctx.config.enzyme, self.name))
+
+
+MLIR_TOOL = "enzymemlir-opt"
+CONSUMERS = (
+    Consumer(
+        "plugin",
+        "LLVMEnzyme",
+        f"LLVMEnzyme-{MAJOR}",
+        f"lib/LLVMEnzyme-{MAJOR}.so",
+        "opt plugin for --grad",
+    ),
+    Consumer(
+        "rustc",
+        "EnzymeStatic",
+        f"EnzymeStatic-{MAJOR}",
+        f"lib/libEnzymeStatic-{MAJOR}.a",
+        "static library for rustc's libEnzyme",
+    ),
+)
 
 
 def _version(ctx: Context) -> str:

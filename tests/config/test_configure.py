@@ -91,6 +91,47 @@ def test_tpu_brings_stablehlo_enzyme_mlir_and_pjrt(tmp_path: Path):
     assert tpu.plan.component("pjrt").pip == {"package": "libtpu", "version": "0.0.42.1"}
 
 
+@pytest.mark.parametrize(
+    "target, sets, targets, libraries",
+    [
+        ("host", [], ["LLVMEnzyme-22"], {"LLVMEnzyme": "lib/LLVMEnzyme-22.so"}),
+        (
+            "host",
+            ["enzyme.rustc=true", "enzyme.plugin=false"],
+            ["EnzymeStatic-22"],
+            {"EnzymeStatic": "lib/libEnzymeStatic-22.a"},
+        ),
+        (
+            "host",
+            ["enzyme.rustc=true"],
+            ["LLVMEnzyme-22", "EnzymeStatic-22"],
+            {"LLVMEnzyme": "lib/LLVMEnzyme-22.so", "EnzymeStatic": "lib/libEnzymeStatic-22.a"},
+        ),
+        ("tpu", ["enzyme.plugin=false"], ["enzymemlir-opt"], {}),
+    ],
+)
+def test_enzyme_builds_one_library_per_consumer(tmp_path, target, sets, targets, libraries):
+    """Only the ninja targets a consumer asks for are built and installed
+    (Enzyme's `all` compiles its sources once per library it defines), and
+    every one of them is named in the manifest's libraries."""
+    result = configured(tmp_path, target, "enzyme.enabled=true", *sets)
+    enzyme = result.plan.component("enzyme")
+    assert enzyme.build_targets == targets
+    assert enzyme.install_targets == [f"install-{t}" for t in targets]
+    assert enzyme.library_files == libraries
+    entries = cache_entries(result.files["enzyme.cmake"])
+    assert entries["ENZYME_ENABLE_PLUGINS"] == ("ON" if "LLVMEnzyme-22" in targets else "OFF")
+    assert entries["ENZYME_STATIC_LIB"] == ("ON" if "EnzymeStatic-22" in targets else "OFF")
+    assert entries["ENZYME_CLANG"] == "OFF" and entries["ENZYME_EXTERNAL_SHARED_LIB"] == "OFF"
+
+
+def test_enzyme_with_no_consumer_is_one_error(cli):
+    result = cli("configure", "--set", "enzyme.enabled=true", "--set", "enzyme.plugin=false")
+    assert result.returncode == 2
+    assert "nothing to build" in result.stderr and "enzyme.rustc: true" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_system_provider_builds_only_what_the_system_lacks(tmp_path: Path):
     nv = configured(tmp_path, "nvidia")
     actions = {c.name: c.action for c in nv.plan.components}
