@@ -116,6 +116,11 @@ class Context:
             section.add("CMAKE_CXX_COMPILER_LAUNCHER", launcher)
 
 
+# An install_targets entry naming a CMake install component (installed with
+# `cmake --install --component`), not a ninja target.
+CMAKE_COMPONENT = "component:"
+
+
 @dataclass
 class Component:
     """One planned component: an entry of plan.json."""

@@ -169,7 +169,9 @@ def build_plan(plan: Plan, components: list[Component], jobs: int) -> list[dict[
                     "command": "DESTDIR="
                     + str(comp_dir / "stage")
                     + " "
-                    + proc.quote([ninja, "-C", str(bdir), f"-j{jobs}", *comp.install_targets]),
+                    + " && ".join(
+                        proc.quote(c) for c in comp.install_commands(cmake, ninja, bdir, jobs)
+                    ),
                 }
             )
         steps.append({"step": "publish", "what": f"into {plan.prefix}"})

@@ -1,6 +1,7 @@
 """Read `<build-dir>/plan.json` (written by `mlirboot configure`) into typed
 dataclasses. The engine depends only on this file's shape (schema 1), not on
-the planner's code, so the two can evolve separately."""
+the planner's code, so the two can evolve separately; the one spelling both
+use is recipe.CMAKE_COMPONENT (an install entry that is a CMake component)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..config_model import MAX_JOBS
 from ..errors import UsageError
 from ..filenames import PLAN_JSON
 from ..jsonfile import check_fields, load_object
+from ..recipe import CMAKE_COMPONENT
 from .compile_cache import CacheSpec
 from .distributed import Cluster
 
@@ -90,6 +92,18 @@ class Component:
     packages: list[Package] = field(default_factory=list)
     pip: PipSpec | None = None
     llvm_prefix: str | None = None  # system only: where the distribution's LLVM lives
+
+    def install_commands(self, cmake: str, ninja: str, bdir: Path, jobs: int) -> list[list[str]]:
+        """The install step, run with DESTDIR set: ninja's install targets, then
+        `cmake --install --component` for each `component:NAME` entry (a CMake
+        install component with no ninja target of its own, e.g. enzymemlir-opt)."""
+        targets = [t for t in self.install_targets if not t.startswith(CMAKE_COMPONENT)]
+        commands = [[ninja, "-C", str(bdir), f"-j{jobs}", *targets]] if targets else []
+        for entry in self.install_targets:
+            if entry.startswith(CMAKE_COMPONENT):
+                name = entry.removeprefix(CMAKE_COMPONENT)
+                commands.append([cmake, "--install", str(bdir), "--component", name])
+        return commands
 
 
 @dataclass(frozen=True)

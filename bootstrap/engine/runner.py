@@ -410,16 +410,18 @@ class Engine:
         stage = comp_dir / "stage"
         shutil.rmtree(stage, ignore_errors=True)
         env.update(self._farm_env(src, bdir, logs))
-        self._run(
-            comp,
-            "install",
-            [ninja, "-C", str(bdir), f"-j{self.jobs}", *comp.install_targets],
-            log=logs / "install.log",
-            env={**env, "DESTDIR": str(stage)},
-            show_progress=True,
-            ninja_log=bdir / timeline.NINJA_LOG,
-            hint="the install rules failed; see the log",
-        )
+        cmake = hostinfo.find_tool("cmake")
+        for command in comp.install_commands(cmake, ninja, bdir, self.jobs):
+            self._run(
+                comp,
+                "install",
+                command,
+                log=logs / "install.log",
+                env={**env, "DESTDIR": str(stage)},
+                show_progress=True,
+                ninja_log=bdir / timeline.NINJA_LOG,
+                hint="the install rules failed; see the log",
+            )
         generation = uuid.uuid4().hex
         stamps.write("install", cfg_key, generation=generation)
         res.steps["install"] = "ran"

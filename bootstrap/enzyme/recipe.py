@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..recipe import LLVM_LICENSE, Component, Context, Section
+from ..recipe import CMAKE_COMPONENT, LLVM_LICENSE, Component, Context, Section
 
 LICENSE = LLVM_LICENSE
 
@@ -48,7 +48,9 @@ def plan(ctx: Context) -> list[Component]:
             source_env="MLIRBOOT_ENZYME_SOURCE",
             depends_on=["llvm"],
             build_targets=targets,
-            install_targets=[f"install-{t}" for t in targets],
+            # enzymemlir-opt's install rule has no ninja target of its own.
+            install_targets=[f"install-{c.target}" for c in consumers]
+            + [f"{CMAKE_COMPONENT}{t}" for t in tools],
             provides={"libraries": [c.target for c in consumers], "tools": tools},
             library_files={c.library: c.file for c in consumers},
             sections=[main, extra],

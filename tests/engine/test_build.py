@@ -148,3 +148,34 @@ def test_component_selection_builds_dependencies(tmp_path: Path) -> None:
     result = mlirboot("build", "--build-dir", build, "base", "--json", check=True)
     assert list(_steps(result)) == ["base"]
     assert mlirboot("build", "--build-dir", build, "nope").returncode == 2
+
+
+def test_only_the_named_targets_are_built_and_installed(tmp_path: Path) -> None:
+    """build_targets and install_targets pick parts of a project, as the
+    Enzyme recipe does: a `component:NAME` entry installs a CMake install
+    component that has no ninja target (enzymemlir-opt's case)."""
+    src = make_project(tmp_path)
+    (src / "CMakeLists.txt").write_text(
+        (src / "CMakeLists.txt")
+        .read_text()
+        .replace(
+            "install(TARGETS hello-tool DESTINATION bin)",
+            "add_executable(unwanted main.c)\ntarget_link_libraries(unwanted hello)\n"
+            "install(TARGETS unwanted DESTINATION bin)\n"
+            "install(TARGETS hello-tool DESTINATION bin COMPONENT tool)",
+        )
+    )
+    build, prefix = tmp_path / "build", tmp_path / "prefix"
+    write_cache(build, "hello")
+    local = {"kind": "local", "path": str(src)}
+    comp = component(
+        "hello", local, build_targets=["hello-tool"], install_targets=["component:tool"]
+    )
+    write_plan(build, prefix, [comp])
+    dry = mlirboot("build", "--build-dir", build, "--dry-run", check=True)
+    assert "--install" in dry.stdout and "--component tool" in dry.stdout
+    mlirboot("build", "--build-dir", build, check=True)
+    assert subprocess.run([prefix / "bin" / "hello-tool"], capture_output=True).returncode == 0
+    assert not (build / "hello" / "build" / "unwanted").exists()
+    manifest = json.loads((prefix / "toolchain.json").read_text())
+    assert {f["path"] for f in manifest["files"]} == {"bin/hello-tool"}
