@@ -89,13 +89,14 @@ def enzyme_llvm(ctx: Context) -> Path:
 
 @step("enzyme-split", needs=(SIGNATURE,))
 def enzyme_split(ctx: Context) -> None:
-    """Split host/device targets: Enzyme must be in the toolchain, and even
-    then the device kernel is not differentiated yet (said plainly)."""
+    """Split host/device targets: not differentiated yet, said plainly before
+    anything else (building Enzyme would not help)."""
     _grad_setup(ctx)
-    enzyme_plugin(ctx.tools.manifest, ctx.where())
     raise UsageError(
-        f"--grad is not implemented for the split target {ctx.target} yet "
-        "(the outlined device kernel would need Enzyme's OpenMP support)",
+        f"--grad is not implemented for the split target {ctx.target}: Enzyme would have "
+        "to differentiate the outlined device kernel and the offload runtime calls "
+        "around it, which mlirboot does not do yet",
         where=ctx.where(),
-        hint="gradients: a target without split device code",
+        hint="differentiate the same program on --target host (LLVMEnzyme-22) or "
+        "--target tpu (Enzyme-MLIR)",
     )

@@ -19,6 +19,7 @@ from mlirboot.backend.grad import enzyme_wrapper, resolve
 from mlirboot.backend.program import parse_signature
 from mlirboot.bootstrap.cli import main
 from mlirboot.bootstrap.errors import UsageError
+from mlirboot.bootstrap.manifest import Manifest
 
 PROGRAMS = Path(__file__).parent / "programs"
 LOSS = PROGRAMS / "mlp_loss.mlir"
@@ -248,7 +249,7 @@ def _manifest_without_enzyme(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("target", ["host", "offload-host"])
+@pytest.mark.parametrize("target", ["host"])
 def test_llvm_grad_without_enzyme_is_one_clear_error(tmp_path, capsys, target):
     """Runs everywhere: a toolchain without LLVMEnzyme-22 (forced, even where
     one has it) gives one line, exit 2, and leaves nothing behind."""
@@ -272,6 +273,24 @@ def test_llvm_grad_without_enzyme_is_one_clear_error(tmp_path, capsys, target):
     assert f"{target}/grad" in err[0] and "LLVMEnzyme-22 is not in the toolchain" in err[0]
     assert "enzyme.enabled=true" in err[0] and "MLIRBOOT_ENZYME_SOURCE" in err[0]
     assert "mlirboot build" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("with_enzyme", [False, True])
+def test_split_target_grad_says_what_it_lacks_first(tmp_path, capsys, with_enzyme):
+    """offload-host: one line saying the split kernel is not differentiated,
+    with or without Enzyme in the toolchain (so nobody builds Enzyme for it)."""
+    toolchain = _manifest_without_enzyme(tmp_path)
+    if with_enzyme:
+        manifest = Manifest.load(toolchain)
+        manifest.libraries["LLVMEnzyme"] = str(tmp_path / "LLVMEnzyme-22.so")
+        manifest.write(toolchain)
+    argv = ["compile", str(LOSS), "--target", "offload-host", "--grad", "mlp_loss"]
+    code = main([*argv, "--toolchain", str(toolchain), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "offload-host/grad" in err[0] and "not implemented for the split target" in err[0]
+    assert "--target host" in err[0] and "LLVMEnzyme-22 is not in" not in err[0]
     assert not (tmp_path / "out").exists()
 
 
@@ -313,13 +332,16 @@ def test_host_enzyme_wrapper_links_with_the_lowered_entry(tmp_path):
 
 
 @pytest.mark.enzyme
-def test_host_mlp_loss_grad_by_llvm_enzyme(tmp_path, tpu_forward):
-    if not _toolbox_manifest().libraries.get("LLVMEnzyme"):
-        pytest.skip(
-            "LLVMEnzyme-22 is not in the toolchain (mlirboot configure --set "
-            "enzyme.enabled=true, MLIRBOOT_ENZYME_SOURCE, mlirboot build)"
-        )
-    art = compile_program(LOSS, target="host", grad="mlp_loss", wrt=WEIGHTS, out=tmp_path / "h")
+def test_host_mlp_loss_grad_by_llvm_enzyme(tmp_path, tpu_forward, enzyme_toolchain):
+    """With the Enzyme this session built (the `enzyme_toolchain` fixture)."""
+    art = compile_program(
+        LOSS,
+        target="host",
+        grad="mlp_loss",
+        wrt=WEIGHTS,
+        out=tmp_path / "h",
+        toolchain=enzyme_toolchain.prefix,
+    )
     assert art.meta["grad"]["engine"].startswith("Enzyme LLVM plugin")
     inputs = loss_inputs(seed=11)
     grads = art.run(*inputs)
