@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,14 @@ def _toolchain_key(source: str, targets: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _session_root(tmp_path_factory) -> Path:
+    """pytest-of-<user>, which outlives the numbered session dirs."""
+    root = tmp_path_factory.getbasetemp()
+    while root.parent != root and not root.name.startswith("pytest-of-"):
+        root = root.parent
+    return tmp_path_factory.getbasetemp() if root.parent == root else root
+
+
 @pytest.fixture(scope="session")
 def gpu_toolchain(tmp_path_factory) -> Path:
     """The prefix (toolchain.json) of a system-LLVM toolchain plus the device
@@ -93,12 +102,7 @@ def gpu_toolchain(tmp_path_factory) -> Path:
             "device runtimes (DeviceRTL) are built from it"
         )
     targets, components = device_runtime_targets()
-    root = tmp_path_factory.getbasetemp()
-    while root.parent != root and not root.name.startswith("pytest-of-"):
-        root = root.parent
-    if root.parent == root:
-        root = tmp_path_factory.getbasetemp()
-    base = root / f"mlirboot-devicertl-{_toolchain_key(source, targets)}"
+    base = _session_root(tmp_path_factory) / f"mlirboot-devicertl-{_toolchain_key(source, targets)}"
     base.mkdir(parents=True, exist_ok=True)
     build, prefix = base / "build", base / "toolchain"
     with open(base / ".lock", "w") as lock:
@@ -110,3 +114,62 @@ def gpu_toolchain(tmp_path_factory) -> Path:
             done = run_cli(*args, cwd=base, env={SOURCE_ENV: source}, timeout=7200)
             assert done.returncode == 0, done.stderr[-5000:]
     return prefix
+
+
+# --- a toolchain with Enzyme -------------------------------------------------
+#
+# No registry reachable here carries Enzyme's source: the `enzyme` tests build
+# it through mlirboot from the checkout in MLIRBOOT_ENZYME_SOURCE (its opt
+# plugin for --grad and its static library for rustc), once per session and
+# source, into a key-named dir beside pytest's temp dirs, like the device
+# runtimes above.
+
+ENZYME_SOURCE_ENV = "MLIRBOOT_ENZYME_SOURCE"
+
+
+def enzyme_source() -> Path | None:
+    source = os.environ.get(ENZYME_SOURCE_ENV, "")
+    if source and (Path(source) / "enzyme" / "CMakeLists.txt").exists():
+        return Path(source)
+    return None
+
+
+@dataclass
+class EnzymeBuild:
+    build: Path
+    prefix: Path
+    log: str  # `mlirboot build`'s stderr, empty when an earlier session built it
+
+
+@pytest.fixture(scope="session")
+def enzyme_toolchain(tmp_path_factory) -> EnzymeBuild:
+    source = enzyme_source()
+    if source is None:
+        pytest.skip(
+            f"{ENZYME_SOURCE_ENV} does not point at an Enzyme checkout: no registry "
+            "reachable here carries Enzyme's source"
+        )
+    digest = hashlib.sha256(str(source.resolve()).encode())
+    for path in (REPO / "configs" / "toolchain.yaml", REPO / "bootstrap" / "enzyme" / "recipe.py"):
+        digest.update(path.read_bytes())
+    base = _session_root(tmp_path_factory) / f"mlirboot-enzyme-{digest.hexdigest()[:16]}"
+    base.mkdir(parents=True, exist_ok=True)
+    build, prefix = base / "build", base / "toolchain"
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sets = ["--set", "enzyme.enabled=true", "--set", "enzyme.rustc=true"]
+        done = run_cli(
+            "configure", "--target", "host", *sets, "-B", build, "--prefix", prefix, cwd=base
+        )
+        assert done.returncode == 0, done.stderr[-5000:]
+        done = run_cli(
+            "build",
+            "-B",
+            build,
+            "enzyme",
+            cwd=base,
+            env={ENZYME_SOURCE_ENV: str(source)},
+            timeout=7200,
+        )
+        assert done.returncode == 0, done.stderr[-5000:]
+    return EnzymeBuild(build, prefix, done.stderr)

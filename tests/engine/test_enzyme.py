@@ -1,10 +1,11 @@
-"""Enzyme: built against the toolchain's own LLVM (LLVMEnzyme-22.so and
-friends), refusing an LLVM of another major. No package registry reachable
+"""Enzyme: built against the toolchain's own LLVM (the libraries its consumers
+ask for), refusing an LLVM of another major. No package registry reachable
 here carries Enzyme's source, so the real build runs only when
 MLIRBOOT_ENZYME_SOURCE points at a checkout (marker `enzyme`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -66,33 +67,29 @@ def test_enzyme_refuses_an_llvm_of_another_major(tmp_path: Path):
 
 @pytest.mark.enzyme
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not (Path(ENZYME_SOURCE) / "enzyme" / "CMakeLists.txt").exists(),
-    reason="Enzyme's source is on no package registry reachable here: set "
-    "MLIRBOOT_ENZYME_SOURCE to an Enzyme checkout (v0.0.302) to run this",
-)
-def test_enzyme_builds_against_the_toolchain(tmp_path: Path):
-    mlirboot(
-        "configure",
-        "--target",
-        "host",
-        "--set",
-        "enzyme.enabled=true",
-        "--build-dir",
-        "b",
-        cwd=tmp_path,
-        check=True,
-    )
-    result = mlirboot("build", "--build-dir", "b", "enzyme", cwd=tmp_path, timeout=5400)
-    assert result.returncode == 0, result.stderr[-5000:]
-    # Loaded (not read as JSON): paths inside the prefix are relative to it.
-    manifest = Manifest.load(tmp_path / "b" / "toolchain" / "toolchain.json")
+def test_enzyme_builds_against_the_toolchain(enzyme_toolchain, tmp_path: Path):
+    """The build the session fixture ran (enzyme.plugin and enzyme.rustc):
+    each consumer's library compiled once, both in the manifest, the lock
+    file naming the checkout's real commit, and the plugin differentiating."""
+    manifest = Manifest.load(enzyme_toolchain.prefix / "toolchain.json")
     plugin = manifest.libraries["LLVMEnzyme"]
-    assert plugin.endswith("LLVMEnzyme-22.so")
+    assert plugin.endswith("/lib/LLVMEnzyme-22.so")
+    assert manifest.libraries["EnzymeStatic"].endswith("/lib/libEnzymeStatic-22.a")
+    built = (enzyme_toolchain.build / "enzyme" / "build" / ".ninja_log").read_text()
+    # One copy of Enzyme's sources per asked-for library, none for the rest.
+    assert built.count("LLVMEnzyme-22.dir/EnzymeLogic.cpp.o") == 1
+    assert built.count("EnzymeStatic-22.dir/EnzymeLogic.cpp.o") == 1
+    assert "LLDEnzyme" not in built and "ClangEnzyme" not in built
+    lock = json.loads((enzyme_toolchain.build / "lock.json").read_text())
+    (entry,) = [e["source"] for e in lock["sources"] if e["components"] == ["enzyme"]]
+    real = subprocess.run(
+        ["git", "-C", str(ENZYME_SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert entry["kind"] == "local" and entry["git_commit"] == real
+    assert Path(entry["path"]).resolve() == Path(ENZYME_SOURCE).resolve()
     (tmp_path / "grad.ll").write_text(GRAD_IR)
-    opt = manifest.tools["opt"]
     out = subprocess.run(
-        [opt, f"-load-pass-plugin={plugin}", "-passes=enzyme", "-S", "grad.ll"],
+        [manifest.tools["opt"], f"-load-pass-plugin={plugin}", "-passes=enzyme", "-S", "grad.ll"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
