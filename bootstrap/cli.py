@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "mlirboot.bootstrap.commands.install",
     "mlirboot.bootstrap.commands.container",
     "mlirboot.bootstrap.commands.rustc_config",
+    "mlirboot.bootstrap.commands.rust",
     # the shell
     "mlirboot.bootstrap.commands.completion",
 ]

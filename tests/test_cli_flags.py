@@ -25,12 +25,14 @@ COMMANDS = subcommand_parsers(PARSER)
 NO_BUILD_DIR = {
     "targets": "lists the built-in target specs (configs/targets); reads no build dir",
     "config": "a group: its actions take the flags",
+    "rust": "a group: its actions take the flags",
     "config schema": "prints the fixed JSON Schema of mlirboot.yaml",
     "completion": "prints a shell script generated from the parser",
     "install": "unpacks a package into --prefix; no build dir is involved",
 }
 NO_JSON = {
     "config": "a group: its actions take the flags",
+    "rust": "a group: its actions take the flags",
     "config schema": "its output is JSON already",
     "completion": "its output is a shell script",
 }
@@ -41,7 +43,7 @@ WRITES_WITHOUT_DRY_RUN = {
     "the passes",
 }
 DRY_RUN = {"configure", "provision", "fetch", "build", "package", "install", "container"}
-TOOLCHAIN = {"compile", "run", "package", "rustc-config"}
+TOOLCHAIN = {"compile", "run", "package", "rustc-config", "rust enable-autodiff"}
 
 
 def _options(parser: argparse.ArgumentParser) -> set[str]:
@@ -64,6 +66,7 @@ def test_every_command_is_walked():
         "install",
         "container",
         "rustc-config",
+        "rust enable-autodiff",
         "completion",
     } <= set(COMMANDS)
     for exempt in (NO_BUILD_DIR, NO_JSON, WRITES_WITHOUT_DRY_RUN):

@@ -75,6 +75,9 @@ def fragment(manifest: Manifest, triple: str | None = None) -> tuple[str, dict[s
             "# (the src/tools/enzyme submodule) against the LLVM above, in its own step. It "
             "does not",
             f"# use mlirboot's Enzyme plugin ({enzyme}); that one serves mlirboot's backend.",
+            "# For a rustup nightly, `mlirboot rust enable-autodiff` installs mlirboot's "
+            "Enzyme instead,",
+            "# linked against that rustc's own LLVM.",
             f"enzyme = {_q(True)}",
         ]
     else:
