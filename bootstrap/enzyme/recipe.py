@@ -24,8 +24,15 @@ def plan(ctx: Context) -> list[Component]:
     consumers = [c for c in CONSUMERS if c.wanted(ctx)]
     mlir = ["mlir"] if enzyme_mlir else []
     main = ctx.against_toolchain("Enzyme against the toolchain's LLVM", ["llvm", *mlir])
-    main.add("ENZYME_ENABLE_PLUGINS", any(c.name == "plugin" for c in consumers))
-    main.add("ENZYME_STATIC_LIB", any(c.name == "rustc" for c in consumers))
+    static = any(c.name == "rustc" for c in consumers)
+    # Enzyme's CMake refuses a configuration with no LLVM library at all; the
+    # plugin's rules cost nothing while its target is not built.
+    main.add(
+        "ENZYME_ENABLE_PLUGINS",
+        any(c.name == "plugin" for c in consumers) or not static,
+        "only the targets below are built",
+    )
+    main.add("ENZYME_STATIC_LIB", static)
     main.add(
         "ENZYME_EXTERNAL_SHARED_LIB", False, "rustc's libEnzyme: `mlirboot rust enable-autodiff`"
     )
