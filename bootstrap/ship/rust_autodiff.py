@@ -164,10 +164,12 @@ def enable(manifest: Manifest, rustc: Rustc, overlay: Path | None) -> dict[str, 
     staged = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
         link(manifest, rustc, staged)
+        # The record first: a run killed between the two leaves a library
+        # that --undo (and the next run) still knows as mlirboot's.
+        _write_json(record_path, {"added": [target.name, RECORD], "rustc": rustc.release})
         os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
-    _write_json(record_path, {"added": [target.name, RECORD], "rustc": rustc.release})
     return _report(rustc, target, sysroot=None)
 
 
