@@ -7,12 +7,14 @@ must share one LLVM major: the build checks it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..recipe import CMAKE_COMPONENT, LLVM_LICENSE, Component, Context, Section
 
 LICENSE = LLVM_LICENSE
 
 MAJOR = 22
+MLIR_DEPS = Path(__file__).parent / "mlir_deps.cmake"
 
 
 def plan(ctx: Context) -> list[Component]:
@@ -39,6 +41,15 @@ def plan(ctx: Context) -> list[Component]:
     main.add("ENZYME_CLANG", False, "no clang plugin: nothing here loads it")
     main.add("ENZYME_BC_LOADER", False)
     main.add("ENZYME_MLIR", enzyme_mlir, "enzymemlir-opt (tpu)")
+    if enzyme_mlir:
+        main.add(
+            "CMAKE_PROJECT_Enzyme_INCLUDE",
+            str(MLIR_DEPS),
+            "the tablegen dependencies Enzyme-MLIR's analysis library lacks",
+        )
+        # Installed, enzymemlir-opt keeps an rpath to the toolchain's libMLIR
+        # (LLVM's default install rpath, $ORIGIN/../lib, does not hold it).
+        main.add("CMAKE_INSTALL_RPATH_USE_LINK_PATH", True)
     extra = Section("Extra entries (enzyme.cmake)")
     extra.extend(ctx.config.enzyme.cmake)
     tools = [MLIR_TOOL] if enzyme_mlir else []

@@ -88,6 +88,10 @@ def test_tpu_brings_stablehlo_enzyme_mlir_and_pjrt(tmp_path: Path):
     enzyme = cache_entries(tpu.files["enzyme.cmake"])
     assert enzyme["ENZYME_MLIR"] == "ON"
     assert enzyme["MLIR_DIR"] == "/usr/lib/llvm-22/lib/cmake/mlir"
+    # The tablegen edges Enzyme-MLIR's analysis library lacks (a parallel-build race).
+    deps = Path(enzyme["CMAKE_PROJECT_Enzyme_INCLUDE"])
+    assert deps.name == "mlir_deps.cmake" and "MLIREnzymeOpsIncGen" in deps.read_text()
+    assert enzyme["CMAKE_INSTALL_RPATH_USE_LINK_PATH"] == "ON"  # enzymemlir-opt finds libMLIR
     assert tpu.plan.component("pjrt").pip == {"package": "libtpu", "version": "0.0.42.1"}
 
 
