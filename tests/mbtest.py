@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 from mlirboot.bootstrap.config import resolve
@@ -49,3 +52,23 @@ def device_runtime_targets() -> tuple[list[str], list[str]]:
 
 def needs_device_runtime(target: str) -> bool:
     return target in device_runtime_targets()[0]
+
+
+def cargo() -> str | None:
+    """cargo on PATH, else rustup's default place."""
+    return shutil.which("cargo") or next(
+        (str(p) for p in [Path.home() / ".cargo" / "bin" / "cargo"] if p.exists()), None
+    )
+
+
+def cargo_env(cargo_path: str, target_dir: Path, **extra: str) -> dict[str, str]:
+    """An offline cargo run of an examples/rust project: its build.rs calls
+    this interpreter's mlirboot."""
+    return {
+        **os.environ,
+        "PATH": f"{Path(cargo_path).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CARGO_TARGET_DIR": str(target_dir),
+        "CARGO_NET_OFFLINE": "true",
+        "MLIRBOOT": f"{sys.executable} -m mlirboot.bootstrap.cli",
+        **extra,
+    }

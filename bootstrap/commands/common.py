@@ -114,6 +114,25 @@ def say(args: argparse.Namespace, *parts: object, **kwargs) -> None:
         print(*parts, **kwargs)
 
 
+def add_toolchain_args(parser: argparse.ArgumentParser, fallback: str) -> None:
+    """--toolchain PREFIX and -B DIR (the toolchain its plan names), for the
+    commands that read a toolchain but build nothing; see toolchain_from_args."""
+    from ..filenames import MANIFEST_JSON
+
+    parser.add_argument(
+        "--toolchain",
+        metavar="PREFIX",
+        help=f"toolchain prefix or its {MANIFEST_JSON} "
+        f"(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain{fallback})",
+    )
+    add_build_dir_arg(
+        parser,
+        default=None,
+        help="find the toolchain through this build dir's plan (its prefix) "
+        "when --toolchain is not given",
+    )
+
+
 def toolchain_from_args(args: argparse.Namespace) -> str | None:
     """--toolchain if given, else the prefix of -B's plan when -B was given,
     else None (the manifest's own search: $MLIRBOOT_TOOLCHAIN, ./build/toolchain)."""

@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..filenames import MANIFEST_JSON
-from .common import add_build_dir_arg, add_json_arg
+from .common import add_json_arg, add_toolchain_args
 
 HELP = "put the toolchain's Enzyme under a nightly rustc (std::autodiff)"
 EPILOG = """\
@@ -43,12 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    enable.add_argument(
-        "--toolchain",
-        metavar="PREFIX",
-        help=f"toolchain prefix or its {MANIFEST_JSON} (default: $MLIRBOOT_TOOLCHAIN, "
-        "else ./build/toolchain)",
-    )
+    add_toolchain_args(enable, "")
     who = enable.add_mutually_exclusive_group()
     who.add_argument(
         "--rust-toolchain",
@@ -65,12 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     enable.add_argument(
         "--undo", action="store_true", help="remove exactly what an earlier run added"
-    )
-    add_build_dir_arg(
-        enable,
-        default=None,
-        help="find the toolchain through this build dir's plan (its prefix) "
-        "when --toolchain is not given",
     )
     add_json_arg(enable)
     enable.set_defaults(func=run)

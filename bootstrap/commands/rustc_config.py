@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..filenames import MANIFEST_JSON
-from .common import add_build_dir_arg, add_json_arg
+from .common import add_json_arg, add_toolchain_args
 
 HELP = "print the rustc bootstrap.toml fragment and environment for the toolchain"
 EPILOG = """\
@@ -26,22 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--toolchain",
-        metavar="PREFIX",
-        help=f"toolchain prefix or its {MANIFEST_JSON} "
-        "(default: $MLIRBOOT_TOOLCHAIN, else ./build/toolchain, else the "
-        "system LLVM 22)",
-    )
+    add_toolchain_args(parser, ", else the system LLVM 22")
     parser.add_argument("--triple", help="rust target triple (default: this machine's)")
     parser.add_argument(
         "--env", action="store_true", help="print only shell `export` lines for the environment"
-    )
-    add_build_dir_arg(
-        parser,
-        default=None,
-        help="find the toolchain through this build "
-        "dir's plan (its prefix) when --toolchain is not given",
     )
     add_json_arg(parser)
     parser.set_defaults(func=run)

@@ -14,12 +14,11 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from mbtest import REPO
+from mbtest import REPO, cargo, cargo_env
 
 PROGRAM = Path(__file__).parent / "rust" / "autodiff.rs"
 HOST = "x86_64-unknown-linux-gnu"
@@ -242,16 +241,10 @@ def test_autodiff_installed_into_a_sysroot_and_undone_byte_for_byte(
     assert tree_digest(copy) == before
 
 
-def _cargo() -> str | None:
-    return shutil.which("cargo") or next(
-        (str(p) for p in [Path.home() / ".cargo" / "bin" / "cargo"] if p.exists()), None
-    )
-
-
 @pytest.mark.enzyme
 @pytest.mark.slow
 @needs_nightly
-@pytest.mark.skipif(_cargo() is None, reason="cargo is not installed (rustup.rs)")
+@pytest.mark.skipif(cargo() is None, reason="cargo is not installed (rustup.rs)")
 def test_autodiff_around_an_offload_kernel_example(cli, tmp_path, enzyme_toolchain):
     """examples/rust/autodiff_offload: std::autodiff's dL/dP (mlirboot's Enzyme
     in rustc) and the two products through the offload-host kernel, checked by
@@ -267,20 +260,17 @@ def test_autodiff_around_an_offload_kernel_example(cli, tmp_path, enzyme_toolcha
         example,
         ignore=shutil.ignore_patterns("target", "Cargo.lock"),
     )
-    cargo = _cargo()
-    assert cargo is not None
-    env = {
-        **os.environ,
-        "PATH": f"{Path(cargo).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "CARGO_TARGET_DIR": str(tmp_path / "target"),
-        "CARGO_NET_OFFLINE": "true",
-        "MLIRBOOT": f"{sys.executable} -m mlirboot.bootstrap.cli",
-        "RUSTFLAGS": f"-Zautodiff=Enable --sysroot {overlay}",
-        "OMP_TARGET_OFFLOAD": "MANDATORY",
-        "LIBOMPTARGET_INFO": "1",
-    }
+    cargo_path = cargo()
+    assert cargo_path is not None
+    env = cargo_env(
+        cargo_path,
+        tmp_path / "target",
+        RUSTFLAGS=f"-Zautodiff=Enable --sysroot {overlay}",
+        OMP_TARGET_OFFLOAD="MANDATORY",
+        LIBOMPTARGET_INFO="1",
+    )
     res = subprocess.run(
-        [cargo, "+nightly", "run", "--release", "--offline"],
+        [cargo_path, "+nightly", "run", "--release", "--offline"],
         cwd=example,
         env=env,
         capture_output=True,
