@@ -232,5 +232,9 @@ def test_print_pipeline_shows_plugin_and_schedule():
     assert "--load-pass-plugin=<passes>" in host
     assert "mlirboot-raise-loops-to-linalg" in host and "matmul_tile_and_vectorize" in host
     assert "matmul_tile_and_vectorize" not in load("host").render("O2", frozenset({"blas"}))
+    # Nor under --grad (Enzyme differentiates plain loops), with or without --blas.
+    for conditions in ({"grad"}, {"grad", "blas"}):
+        grad = load("host").render("O2", frozenset(conditions))
+        assert "matmul_tile_and_vectorize" not in grad and "matmul_lower_vectors" not in grad
     assert "mlirboot-fuse-elementwise-into-matmul" not in load("tpu").render("O2")
     assert "(no passes at this -O level)" in load("nvidia").render("O0").split("optimize")[1]
