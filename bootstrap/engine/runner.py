@@ -410,7 +410,6 @@ class Engine:
         stage = comp_dir / "stage"
         shutil.rmtree(stage, ignore_errors=True)
         env.update(self._farm_env(src, bdir, logs))
-        cmake = hostinfo.find_tool("cmake")
         for command in comp.install_commands(cmake, ninja, bdir, self.jobs):
             self._run(
                 comp,

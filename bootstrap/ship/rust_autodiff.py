@@ -23,9 +23,12 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import UsageError
+from ..fsutil import atomic_write_text, staging_dir, staging_file
 from ..manifest import Manifest
+from ..toolset import LLVM_MAJOR
+from .elf import is_elf
 
-LLVM_MAJOR = 22
+LIBRARY = f"libEnzyme-{LLVM_MAJOR}.so"
 RECORD = ".mlirboot-autodiff.json"
 STAGE = "rust enable-autodiff"
 
@@ -52,7 +55,7 @@ class Rustc:
     def libllvm(self) -> Path:
         """The rustc's own shared LLVM (`libLLVM.so.22.1-rust-<release>`)."""
         # libLLVM-22-rust-*.so beside it is a linker script naming this file.
-        found = [p for p in sorted((self.sysroot / "lib").glob("libLLVM*")) if _is_elf(p)]
+        found = [p for p in sorted((self.sysroot / "lib").glob("libLLVM*")) if is_elf(p)]
         if not found:
             raise UsageError(
                 f"rustc {self.release} has no shared libLLVM in {self.sysroot / 'lib'}",
@@ -129,7 +132,7 @@ def link(manifest: Manifest, rustc: Rustc, out: Path) -> None:
             "-shared",
             "-o",
             out,
-            f"-Wl,-soname,libEnzyme-{LLVM_MAJOR}.so",
+            f"-Wl,-soname,{LIBRARY}",
             "-Wl,--whole-archive",
             enzyme_archive(manifest),
             "-Wl,--no-whole-archive",
@@ -144,16 +147,12 @@ def link(manifest: Manifest, rustc: Rustc, out: Path) -> None:
     )
 
 
-def library_name() -> str:
-    return f"libEnzyme-{LLVM_MAJOR}.so"
-
-
 def enable(manifest: Manifest, rustc: Rustc, overlay: Path | None) -> dict[str, object]:
     """Install libEnzyme into the sysroot (or build the overlay); returns the
     report `--json` prints."""
     if overlay is not None:
         return _enable_overlay(manifest, rustc, overlay)
-    target = rustc.enzyme_dir / library_name()
+    target = rustc.enzyme_dir / LIBRARY
     record_path = rustc.enzyme_dir / RECORD
     if target.exists() and not record_path.exists():
         raise UsageError(
@@ -161,7 +160,8 @@ def enable(manifest: Manifest, rustc: Rustc, overlay: Path | None) -> dict[str, 
             where=STAGE,
             hint="move it away yourself, or use --overlay DIR to leave this toolchain alone",
         )
-    staged = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    fd, staged = staging_file(target.parent, f".{LIBRARY}.", ".tmp")
+    os.close(fd)  # the linker writes it
     try:
         link(manifest, rustc, staged)
         # The record first: a run killed between the two leaves a library
@@ -182,25 +182,25 @@ def _enable_overlay(manifest: Manifest, rustc: Rustc, overlay: Path) -> dict[str
             where=STAGE,
             hint="name a new directory for --overlay",
         )
-    staging = overlay.with_name(f".{overlay.name}.tmp{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_dir(overlay.parent, f".{overlay.name}.")
     try:
         _mirror(rustc.sysroot, staging, Path("lib", "rustlib", rustc.host, "lib"))
-        link(manifest, rustc, staging / "lib" / "rustlib" / rustc.host / "lib" / library_name())
+        link(manifest, rustc, staging / "lib" / "rustlib" / rustc.host / "lib" / LIBRARY)
         _write_json(staging / RECORD, {"overlay_of": str(rustc.sysroot), "rustc": rustc.release})
         if overlay.exists():
             shutil.rmtree(overlay)  # an earlier overlay of ours (the marker says so)
         os.replace(staging, overlay)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    target = overlay / "lib" / "rustlib" / rustc.host / "lib" / library_name()
+    target = overlay / "lib" / "rustlib" / rustc.host / "lib" / LIBRARY
     return _report(rustc, target, sysroot=overlay)
 
 
 def _mirror(src: Path, dst: Path, keep: Path) -> None:
     """Symlinks to everything in `src`, except real directories down the path
-    `keep`, whose last directory holds symlinks to its files."""
-    dst.mkdir(parents=True)
+    `keep`, whose last directory holds symlinks to its files. `dst` may exist
+    (the staging dir)."""
+    dst.mkdir(exist_ok=True)
     head = keep.parts[0] if keep.parts else None
     for entry in src.iterdir():
         if entry.name == head:
@@ -248,14 +248,4 @@ def _report(rustc: Rustc, library: Path, sysroot: Path | None) -> dict[str, obje
 
 
 def _write_json(path: Path, data: dict[str, object]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def _is_elf(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            return f.read(4) == b"\x7fELF"
-    except OSError:
-        return False
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")

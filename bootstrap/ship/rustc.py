@@ -18,8 +18,7 @@ from pathlib import Path
 from .. import proc
 from ..errors import UsageError
 from ..manifest import Manifest
-
-LLVM_MAJOR = 22
+from ..toolset import LLVM_MAJOR
 
 
 def host_triple() -> str:

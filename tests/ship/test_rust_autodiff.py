@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from mbtest import REPO, cargo, cargo_env
+from mlirboot.bootstrap.ship.elf import needed
 
 PROGRAM = Path(__file__).parent / "rust" / "autodiff.rs"
 HOST = "x86_64-unknown-linux-gnu"
@@ -156,13 +157,6 @@ def compile_and_check(rustc: list[str], tmp_path: Path) -> None:
         assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-14), name
 
 
-def needed(library: Path) -> list[str]:
-    out = subprocess.run(
-        ["readelf", "-d", library], capture_output=True, text=True, check=True
-    ).stdout
-    return [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
-
-
 def tree_digest(root: Path) -> dict[str, str]:
     """Every path under root with its symlink target or content hash."""
     seen = {}
@@ -188,7 +182,7 @@ def test_autodiff_through_an_overlay_sysroot(cli, tmp_path, enzyme_toolchain):
     before = sorted(p.name for p in real_lib.iterdir())
     overlay = tmp_path / "sysroot"
     result = cli(
-        "rust", "enable-autodiff", "--toolchain", enzyme_toolchain.prefix,
+        "rust", "enable-autodiff", "--toolchain", enzyme_toolchain,
         "--overlay", overlay, "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -198,16 +192,14 @@ def test_autodiff_through_an_overlay_sysroot(cli, tmp_path, enzyme_toolchain):
     assert report["rustflags"] == f"-Zautodiff=Enable --sysroot {overlay}"
     assert 'lto = "fat"' in report["cargo_profile"]
     # One LLVM in rustc: libEnzyme needs the rustc's own, not the toolchain's.
-    deps = needed(library)
+    deps = needed(library)  # DT_NEEDED, read by mlirboot's ELF reader
     rust_llvm = [p.name for p in (NIGHTLY / "lib").glob("libLLVM.so.22*")]
     assert [d for d in deps if d.startswith("libLLVM")] == rust_llvm
     compile_and_check(["rustc", "+nightly", "--sysroot", str(overlay)], tmp_path)
     # The rustc's own toolchain is untouched.
     assert sorted(p.name for p in real_lib.iterdir()) == before
     # Run again: the overlay is ours, so it is rebuilt; --undo removes it.
-    again = cli(
-        "rust", "enable-autodiff", "--toolchain", enzyme_toolchain.prefix, "--overlay", overlay
-    )
+    again = cli("rust", "enable-autodiff", "--toolchain", enzyme_toolchain, "--overlay", overlay)
     assert again.returncode == 0, again.stderr
     assert f'RUSTFLAGS="-Zautodiff=Enable --sysroot {overlay}"' in again.stdout
     undo = cli("rust", "enable-autodiff", "--overlay", overlay, "--undo")
@@ -227,9 +219,7 @@ def test_autodiff_installed_into_a_sysroot_and_undone_byte_for_byte(
     subprocess.run(["cp", "-al", NIGHTLY, copy], check=True)
     rustc = copy / "bin" / "rustc"
     before = tree_digest(copy)
-    result = cli(
-        "rust", "enable-autodiff", "--toolchain", enzyme_toolchain.prefix, "--rustc", rustc
-    )
+    result = cli("rust", "enable-autodiff", "--toolchain", enzyme_toolchain, "--rustc", rustc)
     assert result.returncode == 0, result.stderr
     installed = copy / "lib" / "rustlib" / HOST / "lib" / "libEnzyme-22.so"
     assert f"installed {installed}" in result.stdout
@@ -250,9 +240,7 @@ def test_autodiff_around_an_offload_kernel_example(cli, tmp_path, enzyme_toolcha
     in rustc) and the two products through the offload-host kernel, checked by
     the program against an f64 reference; the kernels ran on the offload device."""
     overlay = tmp_path / "sysroot"
-    enable = cli(
-        "rust", "enable-autodiff", "--toolchain", enzyme_toolchain.prefix, "--overlay", overlay
-    )
+    enable = cli("rust", "enable-autodiff", "--toolchain", enzyme_toolchain, "--overlay", overlay)
     assert enable.returncode == 0, enable.stderr
     example = tmp_path / "autodiff_offload"
     shutil.copytree(
