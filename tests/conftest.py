@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -77,12 +76,28 @@ def _toolchain_key(source: str, targets: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _session_root(tmp_path_factory) -> Path:
-    """pytest-of-<user>, which outlives the numbered session dirs."""
+def _build_once(
+    tmp_path_factory, name: str, configure: list[str], components: list[str], env: dict[str, str]
+) -> Path:
+    """`mlirboot configure ARGS -B <dir>/build --prefix <dir>/toolchain`, then
+    `mlirboot build -B <dir>/build COMPONENTS`, in <dir> = pytest-of-<user>/NAME (it
+    outlives the numbered session dirs: a rerun's incremental build does
+    nothing), under a lock so concurrent sessions build once. The prefix."""
     root = tmp_path_factory.getbasetemp()
     while root.parent != root and not root.name.startswith("pytest-of-"):
         root = root.parent
-    return tmp_path_factory.getbasetemp() if root.parent == root else root
+    base = (tmp_path_factory.getbasetemp() if root.parent == root else root) / name
+    base.mkdir(parents=True, exist_ok=True)
+    build_dir, prefix = base / "build", base / "toolchain"
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for args in (
+            ["configure", *configure, "-B", build_dir, "--prefix", prefix],
+            ["build", "-B", build_dir, *components],
+        ):
+            done = run_cli(*args, cwd=base, env=env, timeout=7200)
+            assert done.returncode == 0, done.stderr[-5000:]
+    return prefix
 
 
 @pytest.fixture(scope="session")
@@ -102,18 +117,13 @@ def gpu_toolchain(tmp_path_factory) -> Path:
             "device runtimes (DeviceRTL) are built from it"
         )
     targets, components = device_runtime_targets()
-    base = _session_root(tmp_path_factory) / f"mlirboot-devicertl-{_toolchain_key(source, targets)}"
-    base.mkdir(parents=True, exist_ok=True)
-    build, prefix = base / "build", base / "toolchain"
-    with open(base / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build, even for concurrent sessions
-        for args in (
-            ["configure", "--target", ",".join(targets), "-B", build, "--prefix", prefix],
-            ["build", "-B", build, *components],
-        ):
-            done = run_cli(*args, cwd=base, env={SOURCE_ENV: source}, timeout=7200)
-            assert done.returncode == 0, done.stderr[-5000:]
-    return prefix
+    return _build_once(
+        tmp_path_factory,
+        f"mlirboot-devicertl-{_toolchain_key(source, targets)}",
+        ["--target", ",".join(targets)],
+        components,
+        {SOURCE_ENV: source},
+    )
 
 
 # --- a toolchain with Enzyme -------------------------------------------------
@@ -134,15 +144,9 @@ def enzyme_source() -> Path | None:
     return None
 
 
-@dataclass
-class EnzymeBuild:
-    build: Path
-    prefix: Path
-    log: str  # `mlirboot build`'s stderr, empty when an earlier session built it
-
-
 @pytest.fixture(scope="session")
-def enzyme_toolchain(tmp_path_factory) -> EnzymeBuild:
+def enzyme_toolchain(tmp_path_factory) -> Path:
+    """The prefix; its build dir is the sibling `build`."""
     source = enzyme_source()
     if source is None:
         pytest.skip(
@@ -152,24 +156,10 @@ def enzyme_toolchain(tmp_path_factory) -> EnzymeBuild:
     digest = hashlib.sha256(str(source.resolve()).encode())
     for path in (REPO / "configs" / "toolchain.yaml", REPO / "bootstrap" / "enzyme" / "recipe.py"):
         digest.update(path.read_bytes())
-    base = _session_root(tmp_path_factory) / f"mlirboot-enzyme-{digest.hexdigest()[:16]}"
-    base.mkdir(parents=True, exist_ok=True)
-    build, prefix = base / "build", base / "toolchain"
-    with open(base / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        sets = ["--set", "enzyme.enabled=true", "--set", "enzyme.rustc=true"]
-        done = run_cli(
-            "configure", "--target", "host", *sets, "-B", build, "--prefix", prefix, cwd=base
-        )
-        assert done.returncode == 0, done.stderr[-5000:]
-        done = run_cli(
-            "build",
-            "-B",
-            build,
-            "enzyme",
-            cwd=base,
-            env={ENZYME_SOURCE_ENV: str(source)},
-            timeout=7200,
-        )
-        assert done.returncode == 0, done.stderr[-5000:]
-    return EnzymeBuild(build, prefix, done.stderr)
+    return _build_once(
+        tmp_path_factory,
+        f"mlirboot-enzyme-{digest.hexdigest()[:16]}",
+        ["--target", "host", "--set", "enzyme.enabled=true", "--set", "enzyme.rustc=true"],
+        ["enzyme"],
+        {ENZYME_SOURCE_ENV: str(source)},
+    )

@@ -340,7 +340,7 @@ def test_host_mlp_loss_grad_by_llvm_enzyme(tmp_path, tpu_forward, enzyme_toolcha
         grad="mlp_loss",
         wrt=WEIGHTS,
         out=tmp_path / "h",
-        toolchain=enzyme_toolchain.prefix,
+        toolchain=enzyme_toolchain,
     )
     assert art.meta["grad"]["engine"].startswith("Enzyme LLVM plugin")
     inputs = loss_inputs(seed=11)

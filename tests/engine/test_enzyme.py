@@ -71,16 +71,16 @@ def test_enzyme_builds_against_the_toolchain(enzyme_toolchain, tmp_path: Path):
     """The build the session fixture ran (enzyme.plugin and enzyme.rustc):
     each consumer's library compiled once, both in the manifest, the lock
     file naming the checkout's real commit, and the plugin differentiating."""
-    manifest = Manifest.load(enzyme_toolchain.prefix / "toolchain.json")
+    manifest = Manifest.load(enzyme_toolchain / "toolchain.json")
     plugin = manifest.libraries["LLVMEnzyme"]
     assert plugin.endswith("/lib/LLVMEnzyme-22.so")
     assert manifest.libraries["EnzymeStatic"].endswith("/lib/libEnzymeStatic-22.a")
-    built = (enzyme_toolchain.build / "enzyme" / "build" / ".ninja_log").read_text()
+    built = (enzyme_toolchain.parent / "build" / "enzyme" / "build" / ".ninja_log").read_text()
     # One copy of Enzyme's sources per asked-for library, none for the rest.
     assert built.count("LLVMEnzyme-22.dir/EnzymeLogic.cpp.o") == 1
     assert built.count("EnzymeStatic-22.dir/EnzymeLogic.cpp.o") == 1
     assert "LLDEnzyme" not in built and "ClangEnzyme" not in built
-    lock = json.loads((enzyme_toolchain.build / "lock.json").read_text())
+    lock = json.loads((enzyme_toolchain.parent / "build" / "lock.json").read_text())
     (entry,) = [e["source"] for e in lock["sources"] if e["components"] == ["enzyme"]]
     real = subprocess.run(
         ["git", "-C", str(ENZYME_SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True
