@@ -51,6 +51,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
@@ -195,6 +196,179 @@ static void serialize(RewriterBase &rewriter, scf::ParallelOp op) {
   rewriter.replaceOp(op, nest.results);
 }
 
+/// The combiner block of reduction `i` of `reduce` applied to (acc, x),
+/// cloned at `b`'s insertion point: the combined value.
+static Value combine(OpBuilder &b, scf::ReduceOp reduce, unsigned i, Value acc,
+                     Value x) {
+  Block &combiner = reduce.getReductions()[i].front();
+  IRMapping map;
+  map.map(combiner.getArgument(0), acc);
+  map.map(combiner.getArgument(1), x);
+  for (Operation &op : combiner.without_terminator())
+    b.clone(op, map);
+  auto ret = cast<scf::ReduceReturnOp>(combiner.getTerminator());
+  return map.lookupOrDefault(ret.getResult());
+}
+
+/// (seen ? combine(acc_i, x_i) : x_i) for every reduction, or with
+/// `keepIfUnseen`, (seen ? combine(acc_i, x_i) : acc_i): one scf.if.
+static ValueRange combineIfSeen(OpBuilder &b, Location loc,
+                                scf::ReduceOp reduce, Value seen,
+                                ValueRange acc, ValueRange x,
+                                bool keepIfUnseen) {
+  auto branch = scf::IfOp::create(b, loc, acc.getTypes(), seen,
+                                  /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(branch.thenBlock());
+  SmallVector<Value> combined;
+  for (unsigned i = 0; i < acc.size(); ++i)
+    combined.push_back(combine(b, reduce, i, acc[i], x[i]));
+  scf::YieldOp::create(b, loc, combined);
+  b.setInsertionPointToStart(branch.elseBlock());
+  scf::YieldOp::create(b, loc, keepIfUnseen ? acc : x);
+  return branch.getResults();
+}
+
+/// How many chunks reduceInChunks cuts a loop's first dimension into (at
+/// most): enough for the cores of a host, few enough for stack slots.
+constexpr int64_t kChunks = 64;
+
+/// Whether `combiner` is one op x ⊕ x = x (max, min, and, or of the two
+/// block arguments): then starting every chunk from the init value, which
+/// the final fold adds once more, changes nothing.
+static bool idempotent(Block &combiner) {
+  if (combiner.getNumArguments() != 2 || combiner.getOperations().size() != 2)
+    return false;
+  Operation &op = combiner.front();
+  auto ret = dyn_cast<scf::ReduceReturnOp>(combiner.back());
+  return ret && ret.getResult() == op.getResult(0) &&
+         op.getOperands() == combiner.getArguments() &&
+         isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
+             arith::MinNumFOp, arith::MaxSIOp, arith::MinSIOp, arith::MaxUIOp,
+             arith::MinUIOp, arith::AndIOp, arith::OrIOp>(op);
+}
+
+/// `op` as a parallel loop without reductions over up to kChunks chunks of
+/// its first dimension, and a serial loop after it. Each chunk runs its
+/// iterations (its other dimensions as scf.for) combining their values in
+/// iteration order and leaves the result in a stack slot; the serial loop
+/// then folds the chunks' results into the initial values, in chunk order.
+/// A chunk starts from the init values when every combiner is idempotent
+/// (max, min, ...: a plain loop, which LLVM vectorizes); otherwise from the
+/// first value it sees, with a flag slot saying whether it saw any (a
+/// branch per iteration). scf.reduce's combiners are associative and
+/// commutative (its contract), so this is a value the parallel loop may
+/// compute; for the combiners this pass exists for (maximumf, minimumf,
+/// maxsi, ...) it is the only one. The slots live in a memref.alloca_scope,
+/// so a loop inside another loop does not grow the stack. Replaces and
+/// erases `op`.
+static void reduceInChunks(RewriterBase &rewriter, scf::ParallelOp op) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto scope = memref::AllocaScopeOp::create(rewriter, loc, op.getResultTypes());
+  rewriter.createBlock(&scope.getBodyRegion());
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  Value zero = cst(0), one = cst(1), most = cst(kChunks);
+  Value lb = op.getLowerBound()[0], ub = op.getUpperBound()[0],
+        step = op.getStep()[0];
+  Value span = arith::MaxSIOp::create(
+      rewriter, loc, arith::SubIOp::create(rewriter, loc, ub, lb), zero);
+  Value trips = arith::CeilDivUIOp::create(rewriter, loc, span, step);
+  Value size = arith::MaxUIOp::create(
+      rewriter, loc, arith::CeilDivUIOp::create(rewriter, loc, trips, most),
+      one);
+  Value chunks = arith::CeilDivUIOp::create(rewriter, loc, trips, size);
+  auto reduce = cast<scf::ReduceOp>(op.getBody()->getTerminator());
+  bool flagged = !llvm::all_of(reduce.getReductions(), [](Region &region) {
+    return idempotent(region.front());
+  });
+  SmallVector<Value> slots;
+  if (flagged)
+    slots.push_back(memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({kChunks}, rewriter.getI1Type())));
+  for (Type type : op.getResultTypes())
+    slots.push_back(memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({kChunks}, type)));
+
+  auto chunkLoop = scf::ParallelOp::create(rewriter, loc, ValueRange{zero},
+                                           ValueRange{chunks}, ValueRange{one});
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(chunkLoop.getBody());
+    Value c = chunkLoop.getInductionVars()[0];
+    Value first = arith::MulIOp::create(rewriter, loc, c, size);
+    Value last = arith::MinUIOp::create(
+        rewriter, loc, arith::AddIOp::create(rewriter, loc, first, size), trips);
+    auto at = [&](Value trip) -> Value {
+      return arith::AddIOp::create(
+          rewriter, loc, lb, arith::MulIOp::create(rewriter, loc, trip, step));
+    };
+    SmallVector<Value> lbs(op.getLowerBound()), ubs(op.getUpperBound());
+    lbs[0] = at(first);
+    ubs[0] = arith::MinSIOp::create(rewriter, loc, at(last), ub);
+    auto flag = [&](bool value) -> SmallVector<Value> {
+      if (!flagged)
+        return {};
+      return {arith::ConstantIntOp::create(rewriter, loc,
+                                           rewriter.getI1Type(), value)};
+    };
+    SmallVector<Value> inits = flag(false);
+    llvm::append_range(inits, op.getInitVals());
+    scf::LoopNest nest = scf::buildLoopNest(
+        rewriter, loc, lbs, ubs, op.getStep(), inits,
+        [](OpBuilder &, Location, ValueRange, ValueRange iters) {
+          return scf::ValueVector(iters.begin(), iters.end());
+        });
+    scf::ForOp inner = nest.loops.back();
+    auto yield = cast<scf::YieldOp>(inner.getBody()->getTerminator());
+    SmallVector<Value> ivs = llvm::map_to_vector(
+        nest.loops, [](scf::ForOp loop) { return loop.getInductionVar(); });
+    rewriter.inlineBlockBefore(op.getBody(), yield, ivs);
+    rewriter.setInsertionPoint(yield);
+    ValueRange iters = inner.getRegionIterArgs();
+    SmallVector<Value> next = flag(true);
+    if (flagged) {
+      llvm::append_range(next, combineIfSeen(rewriter, loc, reduce, iters[0],
+                                             iters.drop_front(),
+                                             reduce.getOperands(),
+                                             /*keepIfUnseen=*/false));
+    } else {
+      for (auto [i, value] : llvm::enumerate(reduce.getOperands()))
+        next.push_back(combine(rewriter, reduce, i, iters[i], value));
+    }
+    rewriter.modifyOpInPlace(yield, [&] { yield->setOperands(next); });
+    rewriter.setInsertionPointAfter(nest.loops.front());
+    for (auto [slot, value] : llvm::zip(slots, nest.results))
+      memref::StoreOp::create(rewriter, loc, value, slot, c);
+    // The combiners are cloned above and below; this copy goes.
+    rewriter.setInsertionPointAfter(chunkLoop);
+    auto fold = scf::ForOp::create(
+        rewriter, loc, zero, chunks, one, op.getInitVals(),
+        [&](OpBuilder &b, Location loc, Value chunk, ValueRange acc) {
+          SmallVector<Value> values;
+          for (Value slot : slots)
+            values.push_back(memref::LoadOp::create(b, loc, slot, chunk));
+          if (flagged) {
+            scf::YieldOp::create(
+                b, loc,
+                combineIfSeen(b, loc, reduce, values[0], acc,
+                              ArrayRef<Value>(values).drop_front(),
+                              /*keepIfUnseen=*/true));
+            return;
+          }
+          SmallVector<Value> combined;
+          for (auto [i, value] : llvm::enumerate(values))
+            combined.push_back(combine(b, reduce, i, acc[i], value));
+          scf::YieldOp::create(b, loc, combined);
+        });
+    memref::AllocaScopeReturnOp::create(rewriter, loc, fold.getResults());
+    rewriter.eraseOp(reduce);
+  }
+  rewriter.replaceOp(op, scope.getResults());
+}
+
 struct SerializeSmallParallelPass
     : public PassWrapper<SerializeSmallParallelPass, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(SerializeSmallParallelPass)
@@ -318,13 +492,27 @@ struct SerializeUnsupportedReductionsPass
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(
       SerializeUnsupportedReductionsPass)
 
+  SerializeUnsupportedReductionsPass() = default;
+  SerializeUnsupportedReductionsPass(
+      const SerializeUnsupportedReductionsPass &other)
+      : PassWrapper(other) {}
+
   StringRef getArgument() const final {
     return "mlirboot-serialize-unsupported-reductions";
   }
   StringRef getDescription() const final {
     return "Rewrite scf.parallel loops whose reductions convert-scf-to-openmp "
-           "cannot declare (arith.maximumf, ...) into nested scf.for loops";
+           "cannot declare (arith.maximumf, ...) into nested scf.for loops, "
+           "or with chunks=true an outermost one into a parallel loop over "
+           "chunks and a serial fold of their results";
   }
+
+  Option<bool> chunks{
+      *this, "chunks",
+      llvm::cl::desc("an outermost loop keeps its first dimension parallel, "
+                     "in chunks whose results a serial loop folds (stack "
+                     "slots shared by the threads: the host only)"),
+      llvm::cl::init(false)};
   void getDependentDialects(DialectRegistry &registry) const override {
     registry.insert<scf::SCFDialect>();
   }
@@ -337,6 +525,15 @@ struct SerializeUnsupportedReductionsPass
     });
     IRRewriter rewriter(&getContext());
     for (auto [op, combiner] : found) { // post-order: inner loops first
+      if (chunks && !op->getParentOfType<scf::ParallelOp>()) {
+        emitRemark(op.getLoc())
+            << "mlirboot: parallel loop reduces in up to " << kChunks
+            << " chunks, then folds them serially: convert-scf-to-openmp has "
+               "no OpenMP reduction for its combiner `"
+            << combiner->getName() << "`";
+        reduceInChunks(rewriter, op);
+        continue;
+      }
       emitRemark(op.getLoc())
           << "mlirboot: parallel loop runs serially: convert-scf-to-openmp "
              "has no OpenMP reduction for its combiner `"

@@ -43,6 +43,7 @@ def test_lit_files_present() -> None:
         "upstream_fuse_transform",
         "serialize_small_parallel",
         "serialize_unsupported_reductions",
+        "reduce_in_chunks",
         "gpu_matmul",
         "offload_nests_team",
     } <= names
@@ -56,6 +57,7 @@ def test_lit_files_present() -> None:
         "fuse_elementwise",
         "serialize_small_parallel",
         "serialize_unsupported_reductions",
+        "reduce_in_chunks",
         "gpu_matmul",
     ],
 )
