@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from ..bootstrap import proc
 from ..bootstrap.errors import BuildError
 from ..bootstrap.targets import Codegen
+from . import resident
 from .grad import GradRequest
 from .program import Signature
 from .stages import Pipeline, Stage
@@ -104,6 +106,8 @@ class StageRecord:
     # Set when the stage ran in the mlir-opt process of stage `merged_into`
     # (its index): that stage's `seconds` are the whole process's, this one's 0.
     merged_into: int | None = None
+    # A side step: it ran on a worker beside the stages after it (side_steps.py).
+    beside: bool = False
 
 
 @dataclass
@@ -217,11 +221,19 @@ class Context:
 
     def run(self, cmd: list[Any], *, tag: str = "", **kw: Any) -> proc.Result:
         log = self.temp(".log", tag or Path(str(cmd[0])).name)
+        tool = self.tools.served_tool(cmd[0])
+        if tool and not set(kw) - {"check", "hint"}:
+            server = resident.server(self.tools.resident_mlir)
+            argv = [str(c) for c in cmd]
+            if server and (
+                done := resident.run(server, tool, argv, stage=self.where(), log_path=log)
+            ):
+                return done
         # The tool's own temporaries (clang-linker-wrapper's images, ...) go to
         # a dir removed after it, so a tool stopped by an interrupt or a crash
         # leaves none in the user's $TMPDIR.
-        scratch = self.workdir / TEMPS / ".tool-tmp"
-        scratch.mkdir(exist_ok=True)
+        # One per run: side steps run tools at the same time.
+        scratch = Path(tempfile.mkdtemp(prefix=".tool-tmp-", dir=self.workdir / TEMPS))
         env = {**(kw.pop("env", None) or {}), "TMPDIR": str(scratch)}
         try:
             return proc.run(cmd, stage=self.where(), log_path=log, env=env, **kw)

@@ -21,7 +21,7 @@ from ..bootstrap import proc
 from ..bootstrap.errors import BuildError, MlirbootError, UsageError
 from ..bootstrap.fsutil import staging_dir
 from ..bootstrap.schema import did_you_mean
-from . import compile_cache, outputs
+from . import compile_cache, outputs, resident
 from . import emit as emit_mod
 from .artifact import ARTIFACT_JSON, Artifact
 from .context import TEMPS, Context, StageRecord
@@ -30,8 +30,9 @@ from .grad import GradRequest, parse_wrt
 from .pipeline import OPT_LEVELS, Pipeline, Stage, default_target, targets
 from .pipeline import load as load_pipeline
 from .schedules import matmul
+from .side_steps import SideSteps
 from .steps import run_step
-from .steps.registry import STEPS
+from .steps.registry import STEPS, lookup
 from .tensorize import source_location
 from .toolbox import Toolbox
 
@@ -512,6 +513,7 @@ def compile_program(
     compile_cache.py) unless `use_cache` is False or temps are kept.
     `emit="sharedlib"|"staticlib"` also writes lib<entry>.so|.a, <entry>.h and
     <entry>.rs into the artifact (backend/emit.py)."""
+    resident.start(toolchain)
     opt = opt.lstrip("-").upper()
     if opt not in OPT_LEVELS:
         raise UsageError(
@@ -560,6 +562,8 @@ def compile_program(
     workdir = _new_workdir(out_path)
     (workdir / TEMPS).mkdir()
     ctx: Context | None = None
+    # options {"side_steps": False}: side steps in order too (A/B measurements).
+    side = SideSteps(inline=not (options or {}).get("side_steps", True))
     source_name = str(Path(source)) if _is_path(source) else "<text>"
     entry_key = None
     try:
@@ -617,6 +621,13 @@ def compile_program(
                 # failed: then each stage alone, for its own error) the rest.
                 merge = merge and ran is None
                 stage = pending.pop(0)
+                spec = lookup(stage.step, f"{pipeline.target}/{stage.name}") if stage.step else None
+                if spec and spec.side:
+                    side.start(ctx, stage, index, spec)
+                    index += 1
+                    continue
+                if spec:
+                    side.wait_for(spec.needs | spec.reads)
                 ctx.stage, ctx.index, ctx.remarks = stage, index, []
                 start = time.monotonic()
                 result = run_step(stage.step, ctx) if stage.step else _mlir_opt(ctx, stage)
@@ -633,6 +644,7 @@ def compile_program(
                     )
                 )
                 index += 1
+        ctx.records = sorted([*ctx.records, *side.finish()], key=lambda r: r.index)
         assert ctx.signature is not None
         emitted = _emit(ctx, emit)
         meta: dict[str, Any] = {
@@ -674,6 +686,7 @@ def compile_program(
             )
             compile_cache.store(entry_key, workdir)
     except BaseException as err:
+        side.drain()
         if save_temps is not None:
             # Checked before the compile; the compile's own error is what matters.
             with contextlib.suppress(MlirbootError, OSError):
@@ -821,18 +834,21 @@ def opt_report(artifact_meta: dict[str, Any]) -> str:
     if not remarks:
         rows.append(f"(nothing recognized or rewritten at -{artifact_meta.get('opt', '?')})")
     rows += ["", f"{'#':>2}  {'stage':<18} {'seconds':>8}  output / top ops"]
-    merged = False
+    merged = beside = False
     for rec in artifact_meta["stages"]:
         ops = ", ".join(f"{k}={v}" for k, v in rec["ops"].items())
         into = rec.get("merged_into")
         seconds = f"{'in ' + str(into):>8}" if into is not None else f"{rec['seconds']:>8.3f}"
         merged = merged or into is not None
+        beside = beside or bool(rec.get("beside"))
         rows.append(
-            f"{rec['index']:>2}  {rec['name']:<18} {seconds}  "
+            f"{rec['index']:>2}{'*' if rec.get('beside') else ' '} {rec['name']:<18} {seconds}  "
             f"{rec['output']}" + (f"\n{'':32}{ops}" if ops else "")
         )
     if merged:
         rows.append(
             "(in N: the stage ran in stage N's mlir-opt process; N's seconds are the whole run's)"
         )
+    if beside:
+        rows.append("(*: a side step, run beside the stages after it)")
     return "\n".join(rows)

@@ -23,6 +23,7 @@ by an earlier stage, under every combination of conditions).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,28 @@ def targets() -> list[str]:
     return pipelines.names(PIPELINE_DIR)
 
 
+def _identity(*paths: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """The files' path, inode, size and mtime: a result cached under it is
+    reused only while none of them changed (a compile loads the same files
+    every time; parsing them was most of a compile-cache hit)."""
+    ids = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            ids.append((str(path), -1, -1, -1))
+        else:
+            ids.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(ids)
+
+
 def default_target() -> str:
     """The target of a compile that names none (_common.yaml `default`)."""
+    return _default_target(_identity(PIPELINE_DIR / pipelines.COMMON))
+
+
+@functools.lru_cache(maxsize=4)
+def _default_target(_files: tuple[tuple[str, int, int, int], ...]) -> str:
     data, locs = load_yaml(PIPELINE_DIR / pipelines.COMMON)
     name = data.get("default") if isinstance(data, dict) else None
     if name not in targets():
@@ -230,6 +251,15 @@ def load(target: str) -> Pipeline:
             where="--target",
             hint=did_you_mean(target, targets()) or f"one of: {', '.join(targets())}",
         )
+    files = (path, PIPELINE_DIR / pipelines.COMMON, *sorted(TARGETS_DIR.glob("*.yaml")))
+    return _load(target, _identity(*files))
+
+
+@functools.lru_cache(maxsize=32)
+def _load(target: str, _files: tuple[tuple[str, int, int, int], ...]) -> Pipeline:
+    """The pipeline of `target` (its files unchanged since: `_files`). The
+    Pipeline and its stages are frozen, so every compile can share it."""
+    path = PIPELINE_DIR / f"{target}.yaml"
     data, locs = load_yaml(path)
     data = _mapping(data, str(path), "a pipeline file")
     for key in data:

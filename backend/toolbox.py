@@ -15,8 +15,10 @@ from ..bootstrap.errors import UsageError
 from ..bootstrap.manifest import Manifest, locate
 from ..bootstrap.offload.recipe import component_name, library_name
 from ..bootstrap.toolset import system_manifest
+from .passes.plugin import RESIDENT_NAME
 
 PASSES_LIBRARY = "MlirbootPasses"  # its name in the manifest's libraries
+SERVED_TOOLS = ("mlir-opt", "mlir-translate")  # what RESIDENT_NAME runs in one process
 
 
 class Toolbox:
@@ -42,6 +44,28 @@ class Toolbox:
         from .passes.plugin import cached_plugin
 
         return cached_plugin(self.mlir_cmake_dir)
+
+    @cached_property
+    def resident_mlir(self) -> Path | None:
+        """mlirboot-mlir, built with the pass plugin against this toolchain's
+        MLIR (backend/resident.py): the manifest's, else the cached build's
+        if there is one. Never built here: without it tools run as processes."""
+        known = self.manifest.tools.get(RESIDENT_NAME)
+        if known:
+            return Path(known) if Path(known).exists() else None
+        if PASSES_LIBRARY in self.manifest.libraries:
+            return None  # a toolchain's plugin from before mlirboot-mlir
+        from .passes.plugin import cached_resident
+
+        return cached_resident(self.mlir_cmake_dir)
+
+    def served_tool(self, exe: object) -> str | None:
+        """The name of the MLIR tool `exe` is (mlir-opt, mlir-translate), if
+        it is this toolchain's: the ones mlirboot-mlir can run."""
+        for name in SERVED_TOOLS:
+            if self.manifest.tools.get(name) == str(exe):
+                return name
+        return None
 
     @property
     def mlir_cmake_dir(self) -> Path:

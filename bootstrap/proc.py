@@ -107,10 +107,7 @@ def run(
         logfile = open(  # noqa: SIM115
             log_path, "w", encoding="utf-8", errors="replace", buffering=1
         )
-        logfile.write(f"# stage: {stage}\n# cwd: {cwd or os.getcwd()}\n# cmd: {quote(argv)}\n")
-        if env:
-            for key in sorted(env):
-                logfile.write(f"# env: {key}={env[key]}\n")
+        logfile.write(log_header(stage, cwd, argv, env))
         logfile.flush()
 
     def take(line: str, live: bool = True) -> None:
@@ -193,6 +190,15 @@ def _stop(proc: subprocess.Popen[str], sig: int, take: Callable[..., None]) -> N
     reader.start()
     proctree.stop(proc, sig, grace_seconds())
     reader.join(timeout=2.0)
+
+
+def log_header(
+    stage: str, cwd: Path | None, argv: Sequence[str], env: Mapping[str, str] | None
+) -> str:
+    """The lines a log starts with: what ran, where and with what settings."""
+    lines = [f"# stage: {stage}", f"# cwd: {cwd or os.getcwd()}", f"# cmd: {quote(argv)}"]
+    lines += [f"# env: {key}={value}" for key, value in sorted((env or {}).items())]
+    return "".join(line + "\n" for line in lines)
 
 
 def _pdeathsig() -> None:

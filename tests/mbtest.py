@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +13,26 @@ from mlirboot.bootstrap.config import resolve
 from mlirboot.bootstrap.configure import Configured, configure
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# OpenMP offload entries are named by the translated file's device and inode.
+_FILE_ID = re.compile(r"(__omp_offloading_)[0-9a-f]+_[0-9a-f]+_|(!\{i32 0, )i32 \d+, i32 \d+, ")
+
+
+def llvm_ir_text(path: Path) -> str:
+    """LLVM IR (.ll, or .bc through llvm-dis) without what differs between
+    two compiles of the same code: the module id, the offload file ids."""
+    from mlirboot.bootstrap.toolset import system_manifest
+
+    if path.suffix == ".bc":
+        dis = system_manifest().tool("llvm-dis")
+        text = subprocess.run(
+            [dis, path, "-o", "-"], check=True, capture_output=True, text=True
+        ).stdout
+    else:
+        text = path.read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("; ModuleID")]
+    return _FILE_ID.sub(lambda m: (m[1] or m[2]) + "ID_", "\n".join(lines))
 
 
 def cache_entries(text: str) -> dict[str, str]:

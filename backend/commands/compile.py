@@ -50,7 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ...bootstrap.commands.common import toolchain_from_args
     from ...bootstrap.errors import UsageError
+    from .. import resident
+
+    if args.out:
+        # Before the rest of the backend is imported: a head start.
+        resident.start(toolchain_from_args(args))
     from ..driver import compile_program, opt_report
     from ..pipeline import default_target, load
 

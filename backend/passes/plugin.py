@@ -21,6 +21,12 @@ from ...bootstrap.errors import BuildError, UsageError
 from ...bootstrap.passes import sources
 
 PLUGIN_NAME = "MlirbootPasses.so"
+#: Built with the plugin: mlir-opt and mlir-translate runs in one process
+#: (Resident.cpp; backend/resident.py runs it).
+RESIDENT_NAME = "mlirboot-mlir"
+#: Beside a cached build: the MLIRConfig.cmake dir it was built against (the
+#: plugin loads into any MLIR 22 mlir-opt; mlirboot-mlir is that MLIR).
+BUILT_AGAINST = "mlir-dir"
 
 RAISE_LOOPS = "mlirboot-raise-loops-to-linalg"
 REASSOCIATE_CHAINS = "mlirboot-reassociate-matmul-chains"
@@ -183,17 +189,41 @@ def cached_plugin(
     scratch dir beside it and is moved into place, so a half-built plugin is
     never picked up.
     """
-    root = cache_root or default_cache_root()
-    final = root / f"passes-{source_hash()}"
+    final = _cache_dir(cache_root)
     plugin = final / PLUGIN_NAME
     if plugin.exists():
         return plugin
-    scratch = root / f".passes-{source_hash()}.{os.getpid()}"
+    scratch = final.parent / f".{final.name}.{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     built = build_plugin(scratch / "build", mlir_dir, run=run)
     final.mkdir(parents=True, exist_ok=True)
-    tmp = final / f".{PLUGIN_NAME}.{os.getpid()}"
-    shutil.copy2(built, tmp)
-    os.replace(tmp, plugin)
+    # The plugin last: its presence says the rest is there.
+    (scratch / BUILT_AGAINST).write_text(str(Path(mlir_dir).resolve()) + "\n")
+    for src, name in (
+        (built.parent / RESIDENT_NAME, RESIDENT_NAME),
+        (scratch / BUILT_AGAINST, BUILT_AGAINST),
+        (built, PLUGIN_NAME),
+    ):
+        tmp = final / f".{name}.{os.getpid()}"
+        shutil.copy2(src, tmp)
+        os.replace(tmp, final / name)
     shutil.rmtree(scratch, ignore_errors=True)
     return plugin
+
+
+def _cache_dir(cache_root: Path | None) -> Path:
+    return (cache_root or default_cache_root()) / f"passes-{source_hash()}"
+
+
+def cached_resident(mlir_dir: Path, *, cache_root: Path | None = None) -> Path | None:
+    """The cached build's mlirboot-mlir, if the plugin was built (nothing is
+    built here) and against `mlir_dir`: it runs the MLIR it was linked with."""
+    final = _cache_dir(cache_root)
+    exe = final / RESIDENT_NAME
+    try:
+        built_against = (final / BUILT_AGAINST).read_text().strip()
+    except OSError:
+        return None
+    if not (final / PLUGIN_NAME).exists() or not exe.exists():
+        return None
+    return exe if built_against == str(Path(mlir_dir).resolve()) else None

@@ -63,12 +63,14 @@ def host_object(ctx: Context) -> Path:
     return ctx.make("host_object", cpu_object(ctx, ctx.host, ctx.current))
 
 
-def cached_c_object(ctx: Context, src: Path, flags: list[str]) -> tuple[Path, str]:
+def cached_c_object(
+    ctx: Context, src: Path, flags: list[str], *, suffix: str = ".o", tag: str = ""
+) -> tuple[Path, str]:
     """`src` compiled by clang with `flags`, or reused from the compile cache's
     objects/ (keyed by its text, flags and toolchain; and the file's name,
     which the object records, so a hit is byte-identical). Returns the
-    object and "cached" or "compiled"."""
-    obj = ctx.temp(".o")
+    object (temps file `suffix`, `tag`) and "cached" or "compiled"."""
+    obj = ctx.temp(suffix, tag)
     key = (
         compile_cache.object_key(src.read_text(), "clang", [*flags, src.name], ctx.tools.manifest)
         if compile_cache.enabled()
@@ -76,13 +78,13 @@ def cached_c_object(ctx: Context, src: Path, flags: list[str]) -> tuple[Path, st
     )
     if key is not None and compile_cache.fetch_object(key, obj):
         return obj, "cached"
-    ctx.run([ctx.tools.tool("clang"), *flags, src, "-o", obj])
+    ctx.run([ctx.tools.tool("clang"), *flags, src, "-o", obj], tag=tag)
     if key is not None:
         compile_cache.store_object(key, obj)
     return obj, "compiled"
 
 
-@step("launcher", needs=(SIGNATURE,), makes=("launcher_object",))
+@step("launcher", needs=(SIGNATURE,), makes=("launcher_object",), side=True)
 def launcher(ctx: Context) -> Path:
     """main(): its C source depends only on the signature, so the object is
     mostly reused from the compile cache."""
@@ -96,7 +98,7 @@ def launcher(ctx: Context) -> Path:
 SCRATCH_SOURCE = Path(__file__).parents[1] / "data" / "runtime" / "scratch.c"
 
 
-@step("host-runtime", makes=("runtime_object",))
+@step("host-runtime", makes=("runtime_object",), side=True)
 def host_runtime(ctx: Context) -> Path:
     """The allocator behind the program's temporaries (memref.alloc lowered to
     _mlir_memref_to_llvm_alloc/_free): it keeps large freed blocks per thread
@@ -117,6 +119,7 @@ def runtime_link_args(ctx: Context) -> list[Path]:
     needs=("launcher_object", "host_object"),
     reads=("blas_objects", "runtime_object"),
     makes=("executable",),
+    side=True,
 )
 def link_host(ctx: Context) -> Path:
     exe = ctx.product("prog")
@@ -141,6 +144,7 @@ def link_host(ctx: Context) -> Path:
     needs=("host_object",),
     reads=("blas_objects", "runtime_object"),
     makes=("shared_library",),
+    side=True,
 )
 def link_shared(ctx: Context) -> Path:
     """The entry as a shared library: Artifact.run calls it inside the
@@ -167,6 +171,7 @@ def link_shared(ctx: Context) -> Path:
     needs=("host_object",),
     reads=("blas_objects",),
     makes=("static_library",),
+    side=True,
 )
 def link_static(ctx: Context) -> Path:
     """The entry as a static library (`--emit staticlib`): the host object and

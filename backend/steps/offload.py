@@ -21,7 +21,8 @@ from ..offload import (
 )
 from ..program import Signature
 from . import blas
-from .registry import step
+from .host_code import cached_c_object
+from .registry import Contract, Uses, step
 
 STUBS = Path(__file__).parents[1] / "data" / "stubs"
 
@@ -198,21 +199,9 @@ def _device_runtime(ctx: Context, device: Path) -> Path:
     device module's triple and data layout."""
     source = STUBS / f"{ctx.device.entry_stub}.c"
     if source.exists():
-        bc = ctx.temp(".bc", "runtime")
-        ctx.run(
-            [
-                ctx.tools.tool("clang"),
-                f"--target={ctx.device.triple}",
-                "-O2",
-                "-fPIC",
-                "-emit-llvm",
-                "-c",
-                source,
-                "-o",
-                bc,
-            ],
-            tag="runtime",
-        )
+        # The same for every program: reused from the compile cache's objects/.
+        flags = [f"--target={ctx.device.triple}", "-O2", "-fPIC", "-emit-llvm", "-c"]
+        bc, _ = cached_c_object(ctx, source, flags, suffix=".bc", tag="runtime")
         return bc
     header = [
         line
@@ -287,7 +276,7 @@ def _check_entry_points(ctx: Context, linked: Path, libraries: list[Path]) -> No
     ctx.info.validation["devicertl"] = f"linked {names}: {', '.join(ENTRY_POINTS)} defined"
 
 
-DEVICE_IR = {"needs": ("device_ll",), "reads": ("blas_device_ir",)}
+DEVICE_IR: Uses = {"needs": ("device_ll",), "reads": ("blas_device_ir",)}
 
 
 @step("offload-binary", needs=("device_embed",), makes=("offload_binary",))
@@ -366,10 +355,11 @@ def link(ctx: Context, extra: list[str] | None = None, *, shared: bool = False) 
     return ctx.make("shared_library" if shared else "executable", exe)
 
 
-LINK = {
+LINK: Contract = {
     "needs": ("launcher_object", "host_object"),
     "reads": ("blas_objects",),
     "makes": ("executable",),
+    "side": True,
 }
 
 
@@ -383,6 +373,7 @@ def link_offload(ctx: Context) -> Path:
     needs=("host_object",),
     reads=("blas_objects",),
     makes=("shared_library",),
+    side=True,
 )
 def link_offload_shared(ctx: Context) -> Path:
     """The entry and its embedded device image as a shared library:

@@ -1,12 +1,16 @@
 """The step contract: a step is a Python function named by `step:` in a
 pipeline file, with the files it needs (made by an earlier stage), reads if
-present, and makes (see backend/context.py: Files)."""
+present, and makes (see backend/context.py: Files). A `side` step uses only
+those files (never the chain's current file, and what it returns does not
+become it), so the driver runs it beside the stages after it
+(backend/side_steps.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from ...bootstrap.errors import UsageError
 from ..context import CONTRACT_NAMES, Context
@@ -21,6 +25,21 @@ class StepSpec:
     needs: frozenset[str]
     reads: frozenset[str]
     makes: frozenset[str]
+    side: bool = False
+
+
+class Uses(TypedDict):
+    """What several steps read (`step(..., **uses, makes=...)`)."""
+
+    needs: tuple[str, ...]
+    reads: tuple[str, ...]
+
+
+class Contract(Uses):
+    """A whole contract several steps share (`step(name, **contract)`)."""
+
+    makes: tuple[str, ...]
+    side: bool
 
 
 STEPS: dict[str, StepSpec] = {}
@@ -32,6 +51,7 @@ def step(
     needs: tuple[str, ...] = (),
     reads: tuple[str, ...] = (),
     makes: tuple[str, ...] = (),
+    side: bool = False,
 ) -> Callable[[StepFn], StepFn]:
     """Register a step under `name` with its contract."""
     unknown = sorted((set(needs) | set(reads) | set(makes)) - CONTRACT_NAMES)
@@ -39,7 +59,7 @@ def step(
         raise AssertionError(f"step {name}: unknown contract name {unknown} or registered twice")
 
     def register(fn: StepFn) -> StepFn:
-        STEPS[name] = StepSpec(name, fn, frozenset(needs), frozenset(reads), frozenset(makes))
+        STEPS[name] = StepSpec(name, fn, frozenset(needs), frozenset(reads), frozenset(makes), side)
         return fn
 
     return register

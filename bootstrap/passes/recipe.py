@@ -14,6 +14,9 @@ from .sources import source_dir, source_hash
 LICENSE: str | None = "Apache-2.0"  # mlirboot's own (pyproject.toml)
 
 LIBRARY = "MlirbootPasses"
+#: Installed beside it: mlir-opt and mlir-translate runs in one process
+#: (backend/passes/Resident.cpp).
+RESIDENT = "mlirboot-mlir"
 
 
 def plan(ctx: Context) -> list[Component]:
@@ -31,11 +34,11 @@ def plan(ctx: Context) -> list[Component]:
             action="cmake",
             version=f"src-{source_hash()}",
             description="MlirbootPasses MLIR pass plugin (loop raising, chain reassociation, "
-            "epilogue fusion)",
+            "epilogue fusion) and mlirboot-mlir (its MLIR tool runs in one process)",
             source={"kind": "local", "path": str(source_dir())},
             depends_on=["llvm"],
             install_targets=["install"],
-            provides={"libraries": [LIBRARY]},
+            provides={"libraries": [LIBRARY], "tools": [RESIDENT]},
             sections=[main, Section("Extra entries")],
         )
     ]

@@ -8,34 +8,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from mbtest import llvm_ir_text
 from mlirboot.backend import compile_cache
 from mlirboot.backend.driver import compile_program, opt_report
 from mlirboot.backend.program import DTYPES, ITEMSIZE
 from mlirboot.bootstrap.toolset import system_manifest
 
 PROGRAMS = Path(__file__).parent / "programs"
-
-
-# OpenMP offload entries are named by the translated file's device and inode.
-_FILE_ID = re.compile(r"(__omp_offloading_)[0-9a-f]+_[0-9a-f]+_|(!\{i32 0, )i32 \d+, i32 \d+, ")
-
-
-def _llvm_ir(path: Path) -> str:
-    if path.suffix == ".bc":
-        dis = system_manifest().tool("llvm-dis")
-        text = subprocess.run(
-            [dis, path, "-o", "-"], check=True, capture_output=True, text=True
-        ).stdout
-    else:
-        text = path.read_text()
-    lines = [line for line in text.splitlines() if not line.startswith("; ModuleID")]
-    return _FILE_ID.sub(lambda m: (m[1] or m[2]) + "ID_", "\n".join(lines))
 
 
 def _without_locations(path: Path) -> str:
@@ -91,7 +75,7 @@ def test_merged_stages_write_every_stage_and_the_same_code(
     for path in sorted((tmp_path / "alone-temps").glob("*")):
         if path.suffix in (".ll", ".bc"):
             other = tmp_path / "merged-temps" / path.name
-            assert _llvm_ir(other) == _llvm_ir(path), path.name
+            assert llvm_ir_text(other) == llvm_ir_text(path), path.name
             compared += 1
     assert compared
     # The last merged stage's file is what the next stage reads: the same IR

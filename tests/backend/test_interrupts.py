@@ -65,7 +65,8 @@ def _marked(mark: str) -> list[tuple[int, str]]:
     [
         ("host", "/prog", signal.SIGINT),
         ("host", "/prog", signal.SIGTERM),
-        ("host", "mlir-opt", signal.SIGTERM),
+        # While the resident MLIR process serves the compile's mlir-opt runs.
+        ("host", "mlirboot-mlir", signal.SIGTERM),
         # Stopped while linking (or, if the link is already done, while running).
         ("offload-host", "clang-linker-wrapper", signal.SIGINT),
     ],

@@ -73,7 +73,10 @@ def test_several_targets_are_one_toolchain(tmp_path: Path):
     # The backend's pass plugin is built against the toolchain's MLIR.
     assert [c.name for c in both.plan.components] == ["llvm", "passes"]
     passes = both.plan.component("passes")
-    assert passes.depends_on == ["llvm"] and passes.provides == {"libraries": ["MlirbootPasses"]}
+    assert passes.depends_on == ["llvm"] and passes.provides == {
+        "libraries": ["MlirbootPasses"],
+        "tools": ["mlirboot-mlir"],
+    }
     assert passes.source["kind"] == "local"
     assert (Path(passes.source["path"]) / "CMakeLists.txt").exists()
     entries = cache_entries(both.files["passes.cmake"])

@@ -1,0 +1,247 @@
+//===- Resident.cpp - mlir-opt and mlir-translate runs in one process ------===//
+//
+// A compile runs mlir-opt and mlir-translate several times on small modules;
+// each process spends ~40 ms loading libMLIR and registering every dialect
+// and pass, more than the work itself. This tool pays that once: it reads
+// requests, one JSON line each on stdin,
+//   {"tool": "mlir-opt" | "mlir-translate", "argv": [...], "log": "<file>",
+//    "cwd": "<dir relative paths are in>"}
+// runs each as that tool would (mlir-opt through MlirOptMain with the same
+// registrations as mlir-opt's main; mlir-translate's --mlir-to-llvmir as its
+// registration does), with stdout and stderr appended to the log, and
+// answers one JSON line each on its own stdout:
+//   {"rc": 0 | 1}, or {"declined": "<why>"} for anything it does not serve
+// (the caller then runs the real tool). It serves one request at a time and
+// exits at end of input. A crash ends the process: the caller sees the pipe
+// close and reruns that command with the real tool.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Dialect/DLTI/DLTI.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Tools/ParseUtilities.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+#include <fcntl.h>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace mlir;
+
+namespace {
+
+// mlir-opt's positional input and -o (MlirOptMain's own live in a function
+// that also parses, and parsing must not exit this process on bad flags).
+llvm::cl::opt<std::string> inputFilename(llvm::cl::Positional,
+                                         llvm::cl::desc("<input file>"),
+                                         llvm::cl::init("-"));
+llvm::cl::opt<std::string> outputFilename("o",
+                                          llvm::cl::desc("Output filename"),
+                                          llvm::cl::value_desc("filename"),
+                                          llvm::cl::init("-"));
+
+struct Outcome {
+  int rc = 0;
+  std::string declined; // non-empty: not served
+};
+
+Outcome declined(std::string why) { return {0, std::move(why)}; }
+
+Outcome runOpt(const std::vector<std::string> &args,
+               DialectRegistry &registry) {
+  for (const std::string &arg : args)
+    if (arg == "-" || arg.rfind("--help", 0) == 0 || arg == "-h" ||
+        arg == "--version")
+      return declined("interactive flag " + arg);
+  std::vector<const char *> argv;
+  for (const std::string &arg : args)
+    argv.push_back(arg.c_str());
+  llvm::cl::ResetAllOptionOccurrences();
+  std::string errors;
+  llvm::raw_string_ostream errorStream(errors);
+  if (!llvm::cl::ParseCommandLineOptions(argv.size(), argv.data(), "",
+                                         &errorStream))
+    return declined("flags: " + errors);
+  if (inputFilename == "-")
+    return declined("input from stdin");
+  MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
+  if (config.shouldShowDialects() || config.shouldListPasses())
+    return declined("listing flag");
+  std::string message;
+  auto input = openInputFile(inputFilename, &message);
+  if (!input) {
+    llvm::errs() << message << "\n";
+    return {1, ""};
+  }
+  auto output = openOutputFile(outputFilename, &message);
+  if (!output) {
+    llvm::errs() << message << "\n";
+    return {1, ""};
+  }
+  if (failed(MlirOptMain(output->os(), std::move(input), registry, config)))
+    return {1, ""};
+  output->keep();
+  return {0, ""};
+}
+
+// mlir-translate --mlir-to-llvmir INPUT -o OUTPUT, as MlirTranslateMain and
+// the mlir-to-llvmir registration (ConvertToLLVMIR.cpp) run it.
+Outcome runTranslate(const std::vector<std::string> &args) {
+  std::string input, output;
+  bool toLLVMIR = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--mlir-to-llvmir" || args[i] == "-mlir-to-llvmir")
+      toLLVMIR = true;
+    else if (args[i] == "-o" && i + 1 < args.size() && output.empty())
+      output = args[++i];
+    else if (args[i].rfind("-", 0) != 0 && input.empty())
+      input = args[i];
+    else
+      return declined("argument " + args[i]);
+  }
+  if (!toLLVMIR || input.empty() || output.empty() || output == "-")
+    return declined("not --mlir-to-llvmir FILE -o FILE");
+  std::string message;
+  auto buffer = openInputFile(input, &message);
+  if (!buffer) {
+    llvm::errs() << message << "\n";
+    return {1, ""};
+  }
+  auto file = openOutputFile(output, &message);
+  if (!file) {
+    llvm::errs() << message << "\n";
+    return {1, ""};
+  }
+  MLIRContext context;
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  sourceMgr->AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
+  DialectRegistry registry;
+  registry.insert<DLTIDialect, func::FuncDialect>();
+  registerAllToLLVMIRTranslations(registry);
+  context.appendDialectRegistry(registry);
+  OwningOpRef<Operation *> op =
+      parseSourceFileForTool(sourceMgr, &context, /*insertImplicitModule=*/true);
+  if (!op || failed(verify(*op)))
+    return {1, ""};
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateModuleToLLVMIR(op.get(), llvmContext);
+  if (!llvmModule)
+    return {1, ""};
+  llvmModule->removeDebugIntrinsicDeclarations();
+  llvmModule->print(file->os(), nullptr);
+  file->keep();
+  return {0, ""};
+}
+
+// Points fds 1 and 2 at `fd` (the request's log, or /dev/null between requests).
+void redirectOutput(int fd) {
+  llvm::outs().flush();
+  llvm::errs().flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  dup2(fd, 1);
+  dup2(fd, 2);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv); // a crash prints its stack dump to the log
+  // The answers go to the stdout we were given; the tools' own stdout and
+  // stderr go to each request's log.
+  int answers = dup(1);
+  int devnull = open("/dev/null", O_WRONLY);
+  if (answers < 0 || devnull < 0)
+    return 1;
+  redirectOutput(devnull);
+
+  registerAllPasses();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllGPUToLLVMIRTranslations(registry);
+  registerCLIOptions("mlir-opt", registry);
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    Outcome outcome;
+    llvm::Expected<llvm::json::Value> request = llvm::json::parse(line);
+    const llvm::json::Object *object =
+        request ? request->getAsObject() : nullptr;
+    const llvm::json::Array *argvArray =
+        object ? object->getArray("argv") : nullptr;
+    std::optional<llvm::StringRef> tool =
+        object ? object->getString("tool") : std::nullopt;
+    std::optional<llvm::StringRef> logPath =
+        object ? object->getString("log") : std::nullopt;
+    std::optional<llvm::StringRef> cwd =
+        object ? object->getString("cwd") : std::nullopt;
+    if (!request)
+      llvm::consumeError(request.takeError());
+    std::vector<std::string> args;
+    if (argvArray)
+      for (const llvm::json::Value &value : *argvArray)
+        if (std::optional<llvm::StringRef> arg = value.getAsString())
+          args.push_back(arg->str());
+    int log = logPath ? open(logPath->str().c_str(),
+                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)
+                      : -1;
+    if (!tool || !argvArray || args.size() != argvArray->size() ||
+        args.empty() || log < 0) {
+      outcome = declined("malformed request");
+    } else if (cwd && chdir(cwd->str().c_str()) != 0) {
+      outcome = declined("cannot enter " + cwd->str());
+    } else {
+      redirectOutput(log);
+      if (*tool == "mlir-opt")
+        outcome = runOpt(args, registry);
+      else if (*tool == "mlir-translate")
+        outcome = runTranslate(args);
+      else
+        outcome = declined("unknown tool");
+      redirectOutput(devnull);
+    }
+    if (log >= 0)
+      close(log);
+    llvm::json::Object answer;
+    if (outcome.declined.empty())
+      answer["rc"] = outcome.rc;
+    else
+      answer["declined"] = outcome.declined;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::json::Value(std::move(answer)) << "\n";
+    os.flush();
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = write(answers, text.data() + done, text.size() - done);
+      if (n <= 0)
+        return 1;
+      done += n;
+    }
+  }
+  return 0;
+}

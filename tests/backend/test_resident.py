@@ -1,0 +1,185 @@
+"""Compile latency from two changes that must not change what is compiled:
+mlir-opt and mlir-translate runs served by one resident process
+(backend/resident.py, backend/passes/Resident.cpp), and side steps run on
+worker threads beside the stages after them (backend/side_steps.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mbtest import llvm_ir_text
+from mlirboot.backend import resident
+from mlirboot.backend.driver import compile_program, opt_report
+from mlirboot.backend.passes.plugin import cached_resident
+from mlirboot.backend.steps import registry
+from mlirboot.backend.toolbox import Toolbox
+from mlirboot.bootstrap.errors import BuildError, UsageError
+
+PROGRAMS = Path(__file__).parent / "programs"
+ADD = """func.func @add(%a: memref<4x4xf32>, %b: memref<4x4xf32>, %c: memref<4x4xf32>) {
+  linalg.add ins(%a, %b : memref<4x4xf32>, memref<4x4xf32>) outs(%c : memref<4x4xf32>)
+  return
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def server_exe() -> Path:
+    tools = Toolbox()
+    tools.passes_plugin  # noqa: B018 (built, with mlirboot-mlir, if it was not)
+    exe = tools.resident_mlir
+    assert exe is not None, f"no mlirboot-mlir beside {tools.passes_plugin}"
+    return exe
+
+
+def _compile(tmp_path: Path, name: str, program: str, target: str, opt: str, **kw):
+    return compile_program(
+        PROGRAMS / program,
+        target=target,
+        opt=opt,
+        out=tmp_path / name,
+        save_temps=tmp_path / f"{name}-temps",
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("program", "target", "opt"),
+    [("mlp.mlir", "host", "O2"), ("matmul.mlir", "offload-host", "O2")],
+)
+def test_served_runs_write_what_the_tools_write(
+    tmp_path: Path, monkeypatch, server_exe: Path, program: str, target: str, opt: str
+):
+    """Every temps file of a compile is the same, byte for byte, whether the
+    resident process or the tools ran mlir-opt and mlir-translate (paths into
+    each compile's own work dir aside)."""
+    arts = {}
+    for mode in ("on", "off"):
+        monkeypatch.setenv(resident.ENV, mode)
+        arts[mode] = _compile(tmp_path, mode, program, target, opt)
+    served = [p for p in (tmp_path / "on-temps").glob("*.log") if "# served by:" in p.read_text()]
+    assert len(served) >= 3, "the resident process served no runs"
+    assert not any("# served by:" in p.read_text() for p in (tmp_path / "off-temps").glob("*.log"))
+    compared = 0
+    for path in sorted((tmp_path / "off-temps").iterdir()):
+        if path.suffix in (".log",) or path.is_dir():
+            continue
+        other = tmp_path / "on-temps" / path.name
+        if path.suffix in (".ll", ".bc"):
+            assert llvm_ir_text(other) == llvm_ir_text(path), path.name
+            compared += 1
+            continue
+        mine = path.read_bytes().replace(str(arts["off"].path).encode(), b"ART")
+        theirs = other.read_bytes().replace(str(arts["on"].path).encode(), b"ART")
+        if b"__omp_offloading_" in mine and path.suffix != ".mlir":
+            continue  # compiled from IR whose offload file ids differ (compared above)
+        # The work dirs were removed; their names live on in offload files.
+        mine, theirs = (re.sub(rb"\.(on|off)\.tmp-\w+", b"WORK", t) for t in (mine, theirs))
+        assert mine == theirs, path.name
+        compared += 1
+    assert compared > 10
+    assert arts["on"].meta["remarks"] == arts["off"].meta["remarks"]
+
+
+def test_a_declined_or_failed_run_is_the_tools_own(tmp_path: Path, monkeypatch, server_exe: Path):
+    """What the resident process does not serve, and a run that fails, go to
+    the real tool: its exit code, its output."""
+    server = resident.server(server_exe)
+    assert server is not None
+    program = tmp_path / "p.mlir"
+    program.write_text("func.func @f() {\n  return\n}\n")
+    log = tmp_path / "x.log"
+    assert server.serve("mlir-opt", ["mlir-opt", str(program), "--no-such-flag"], log) is None
+    assert server.serve("mlir-opt", ["mlir-opt", "-", "-o", str(tmp_path / "o")], log) is None
+    assert server.serve("llc", ["llc", str(program)], log) is None
+    ok = tmp_path / "ok.mlir"
+    assert server.serve("mlir-opt", ["mlir-opt", str(program), "-o", str(ok)], log) == 0
+    assert "func.func @f()" in ok.read_text()
+    # Relative paths are where this process is now, not where it started the server.
+    monkeypatch.chdir(tmp_path)
+    assert server.serve("mlir-opt", ["mlir-opt", "p.mlir", "-o", "rel.mlir"], log) == 0
+    assert "func.func @f()" in (tmp_path / "rel.mlir").read_text()
+    # A failure is answered, and resident.run leaves it to the tool (None).
+    bad = tmp_path / "bad.mlir"
+    bad.write_text("func.func @f( {\n")
+    assert server.serve("mlir-opt", ["mlir-opt", str(bad), "-o", str(ok)], log) == 1
+    assert "expected" in log.read_text()
+    assert resident.run(server, "mlir-opt", ["mlir-opt", str(bad)], stage="t", log_path=log) is None
+
+
+def test_a_bad_program_gets_the_same_error(tmp_path: Path, monkeypatch, server_exe: Path):
+    bad = tmp_path / "bad.mlir"
+    bad.write_text("func.func @f(%a: memref<4xf32>) {\n  %x = arith.addf %a, %a : f32\n}\n")
+    said = {}
+    for mode in ("on", "off"):
+        monkeypatch.setenv(resident.ENV, mode)
+        with pytest.raises(UsageError) as err:
+            compile_program(bad, target="host", out=tmp_path / mode, use_cache=False)
+        said[mode] = err.value.line()
+    assert said["on"] == said["off"]
+    assert "bad.mlir:2" in said["on"]
+
+
+def test_a_crashed_server_is_replaced(tmp_path: Path, server_exe: Path):
+    """A server that died (a crash in a pass kills it the same way) costs
+    the run it was serving a tool process; the next compile starts another."""
+    first = resident.server(server_exe)
+    assert first is not None and first.alive
+    assert first._proc is not None
+    os.kill(first._proc.pid, signal.SIGKILL)
+    first._proc.wait()
+    art = compile_program(ADD, target="host", out=tmp_path / "a", use_cache=False)
+    a = np.arange(16, dtype=np.float32).reshape(4, 4)
+    np.testing.assert_array_equal(art.run(a, a, np.zeros_like(a))[2], a + a)
+    second = resident.server(server_exe)
+    assert second is not None and second is not first and second.alive
+
+
+def test_off_and_another_mlir(monkeypatch, tmp_path: Path, server_exe: Path):
+    monkeypatch.setenv(resident.ENV, "off")
+    assert resident.server(server_exe) is None
+    # A cached build runs the MLIR it was linked with: not another one's.
+    assert cached_resident(tmp_path / "lib" / "cmake" / "mlir") is None
+
+
+def test_side_steps_run_beside_and_keep_their_order(tmp_path: Path, reference):
+    art = _compile(tmp_path, "a", "mlp.mlir", "host", "O2")
+    stages = art.meta["stages"]
+    assert [s["index"] for s in stages] == sorted(s["index"] for s in stages)
+    beside = {s["name"] for s in stages if s.get("beside")}
+    assert beside == {"launcher", "runtime", "link", "link-shared"}
+    assert all(s["seconds"] > 0 for s in stages if s.get("beside"))
+    assert "side step" in opt_report(art.meta)
+    inputs, expected = reference("mlp")
+    np.testing.assert_allclose(art.run(*inputs)[0], expected[0], rtol=1e-4, atol=1e-5)
+    # In order (A/B measurements): the same stages and files, none beside.
+    again = compile_program(
+        PROGRAMS / "mlp.mlir", out=tmp_path / "b", use_cache=False, options={"side_steps": False}
+    )
+    assert [s["name"] for s in again.meta["stages"]] == [s["name"] for s in stages]
+    assert not any(s.get("beside") for s in again.meta["stages"])
+    assert again.meta["files"] == art.meta["files"]
+
+
+def test_a_failing_side_step_stops_the_compile(tmp_path: Path, monkeypatch):
+    """Its own error, as if it had run in order; nothing is left behind."""
+    spec = registry.STEPS["host-runtime"]
+
+    def broken(ctx):
+        raise BuildError("runtime object failed", where=ctx.where())
+
+    monkeypatch.setitem(
+        registry.STEPS, "host-runtime", spec.__class__(**{**spec.__dict__, "run": broken})
+    )
+    out = tmp_path / "a"
+    with pytest.raises(BuildError, match="runtime object failed") as err:
+        compile_program(ADD, target="host", out=out, use_cache=False)
+    assert err.value.where == "host/runtime"
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())
