@@ -70,6 +70,24 @@ struct Outcome {
 
 Outcome declined(std::string why) { return {0, std::move(why)}; }
 
+struct Files {
+  std::unique_ptr<llvm::MemoryBuffer> input;
+  std::unique_ptr<llvm::ToolOutputFile> output;
+};
+
+// The run's input and output file, as the tools open them (a file that
+// cannot be opened is said on stderr, as they say it, and left null).
+Files openFiles(llvm::StringRef input, llvm::StringRef output) {
+  Files files;
+  std::string message;
+  files.input = openInputFile(input, &message);
+  if (files.input)
+    files.output = openOutputFile(output, &message);
+  if (!files.input || !files.output)
+    llvm::errs() << message << "\n";
+  return files;
+}
+
 Outcome runOpt(const std::vector<std::string> &args,
                DialectRegistry &registry) {
   for (const std::string &arg : args)
@@ -90,18 +108,12 @@ Outcome runOpt(const std::vector<std::string> &args,
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
   if (config.shouldShowDialects() || config.shouldListPasses())
     return declined("listing flag");
-  std::string message;
-  auto input = openInputFile(inputFilename, &message);
-  if (!input) {
-    llvm::errs() << message << "\n";
+  Files files = openFiles(inputFilename, outputFilename);
+  if (!files.input || !files.output)
     return {1, ""};
-  }
-  auto output = openOutputFile(outputFilename, &message);
-  if (!output) {
-    llvm::errs() << message << "\n";
-    return {1, ""};
-  }
-  if (failed(MlirOptMain(output->os(), std::move(input), registry, config)))
+  auto &output = files.output;
+  if (failed(MlirOptMain(output->os(), std::move(files.input), registry,
+                         config)))
     return {1, ""};
   output->keep();
   return {0, ""};
@@ -124,17 +136,11 @@ Outcome runTranslate(const std::vector<std::string> &args) {
   }
   if (!toLLVMIR || input.empty() || output.empty() || output == "-")
     return declined("not --mlir-to-llvmir FILE -o FILE");
-  std::string message;
-  auto buffer = openInputFile(input, &message);
-  if (!buffer) {
-    llvm::errs() << message << "\n";
+  Files files = openFiles(input, output);
+  if (!files.input || !files.output)
     return {1, ""};
-  }
-  auto file = openOutputFile(output, &message);
-  if (!file) {
-    llvm::errs() << message << "\n";
-    return {1, ""};
-  }
+  auto &file = files.output;
+  auto &buffer = files.input;
   MLIRContext context;
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
   sourceMgr->AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());

@@ -165,22 +165,36 @@ static Work opWork(Operation *op) {
   return total;
 }
 
+/// scf.for loops from `lbs` to `ubs` (outermost dimension first, `op`'s
+/// steps) carrying `inits` unchanged, with `op`'s body moved before the
+/// innermost yield (its induction variables the loops'). The body's
+/// scf.reduce is left there for the caller. The nest and that yield.
+static std::pair<scf::LoopNest, scf::YieldOp>
+nestAround(RewriterBase &rewriter, scf::ParallelOp op, ValueRange lbs,
+           ValueRange ubs, ValueRange inits) {
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, op.getLoc(), lbs, ubs, op.getStep(), inits,
+      [](OpBuilder &, Location, ValueRange, ValueRange iters) {
+        return scf::ValueVector(iters.begin(), iters.end());
+      });
+  auto yield =
+      cast<scf::YieldOp>(nest.loops.back().getBody()->getTerminator());
+  SmallVector<Value> ivs = llvm::map_to_vector(
+      nest.loops, [](scf::ForOp loop) { return loop.getInductionVar(); });
+  rewriter.inlineBlockBefore(op.getBody(), yield, ivs);
+  return {nest, yield};
+}
+
 /// `op` as nested scf.for loops (outermost dimension first), its reductions
 /// as iter_args combined by the reduce regions. Replaces and erases `op`.
 static void serialize(RewriterBase &rewriter, scf::ParallelOp op) {
   rewriter.setInsertionPoint(op);
-  scf::LoopNest nest = scf::buildLoopNest(
-      rewriter, op.getLoc(), op.getLowerBound(), op.getUpperBound(),
-      op.getStep(), op.getInitVals(),
-      [](OpBuilder &, Location, ValueRange, ValueRange iters) {
-        return scf::ValueVector(iters.begin(), iters.end());
-      });
-  scf::ForOp inner = nest.loops.back();
-  auto yield = cast<scf::YieldOp>(inner.getBody()->getTerminator());
-  SmallVector<Value> ivs = llvm::map_to_vector(
-      nest.loops, [](scf::ForOp loop) { return loop.getInductionVar(); });
   auto reduce = cast<scf::ReduceOp>(op.getBody()->getTerminator());
-  rewriter.inlineBlockBefore(op.getBody(), yield, ivs);
+  auto nested = nestAround(rewriter, op, op.getLowerBound(),
+                           op.getUpperBound(), op.getInitVals());
+  scf::LoopNest &nest = nested.first;
+  scf::YieldOp yield = nested.second;
+  scf::ForOp inner = nest.loops.back();
   SmallVector<Value> next;
   for (auto [i, value] : llvm::enumerate(reduce.getOperands())) {
     Block &combiner = reduce.getReductions()[i].front();
@@ -316,18 +330,11 @@ static void reduceInChunks(RewriterBase &rewriter, scf::ParallelOp op) {
     };
     SmallVector<Value> inits = flag(false);
     llvm::append_range(inits, op.getInitVals());
-    scf::LoopNest nest = scf::buildLoopNest(
-        rewriter, loc, lbs, ubs, op.getStep(), inits,
-        [](OpBuilder &, Location, ValueRange, ValueRange iters) {
-          return scf::ValueVector(iters.begin(), iters.end());
-        });
-    scf::ForOp inner = nest.loops.back();
-    auto yield = cast<scf::YieldOp>(inner.getBody()->getTerminator());
-    SmallVector<Value> ivs = llvm::map_to_vector(
-        nest.loops, [](scf::ForOp loop) { return loop.getInductionVar(); });
-    rewriter.inlineBlockBefore(op.getBody(), yield, ivs);
+    auto nested = nestAround(rewriter, op, lbs, ubs, inits);
+    scf::LoopNest &nest = nested.first;
+    scf::YieldOp yield = nested.second;
     rewriter.setInsertionPoint(yield);
-    ValueRange iters = inner.getRegionIterArgs();
+    ValueRange iters = nest.loops.back().getRegionIterArgs();
     SmallVector<Value> next = flag(true);
     if (flagged) {
       llvm::append_range(next, combineIfSeen(rewriter, loc, reduce, iters[0],
