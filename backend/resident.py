@@ -43,6 +43,9 @@ class Server:
 
     def __init__(self, exe: Path):
         self.exe = exe
+        # A forked child inherits this object and the pipes: only the process
+        # that started the server may talk to it (or stop it).
+        self.owner = os.getpid()
         self._busy = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [str(exe)],
@@ -56,7 +59,7 @@ class Server:
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self.owner == os.getpid() and self._proc is not None and self._proc.poll() is None
 
     def serve(self, tool: str, argv: list[str], log_path: Path) -> int | None:
         """Run `argv` as `tool` would, its output appended to `log_path`: the
@@ -65,7 +68,7 @@ class Server:
         if not self._busy.acquire(blocking=False):
             return None
         try:
-            if self._proc is None:
+            if self._proc is None or self.owner != os.getpid():
                 return None
             stdin, stdout = self._proc.stdin, self._proc.stdout
             assert stdin is not None and stdout is not None
@@ -99,9 +102,10 @@ class Server:
 
     def stop(self) -> None:
         """Ended at once: it holds nothing worth waiting for (a run it was
-        serving is rerun by the tool, or the compile is over)."""
+        serving is rerun by the tool, or the compile is over). A forked
+        child's copy only forgets it: the server is its parent's."""
         running, self._proc = self._proc, None
-        if running is None:
+        if running is None or self.owner != os.getpid():
             return
         with contextlib.suppress(OSError):
             running.kill()
