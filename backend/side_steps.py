@@ -18,22 +18,14 @@ writes into a removed work dir).
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from ..bootstrap.engine import hostinfo
 from .context import Context, StageRecord
 from .stages import Stage
 from .steps.registry import StepSpec, run_step
-
-
-def workers() -> int:
-    """One per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 class SideSteps:
@@ -60,7 +52,10 @@ class SideSteps:
                 job.set_exception(err)
         else:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(workers(), thread_name_prefix="mlirboot-side")
+                # One worker per core this process may use.
+                self._pool = ThreadPoolExecutor(
+                    hostinfo.cpu_count(), thread_name_prefix="mlirboot-side"
+                )
             job = self._pool.submit(_run, view, spec, before, beside=True)
         self._jobs.append(job)
         self._makers.update(dict.fromkeys(spec.makes, job))

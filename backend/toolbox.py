@@ -15,7 +15,7 @@ from ..bootstrap.errors import UsageError
 from ..bootstrap.manifest import Manifest, locate
 from ..bootstrap.offload.recipe import component_name, library_name
 from ..bootstrap.toolset import system_manifest
-from .passes.plugin import RESIDENT_NAME
+from .passes.plugin import RESIDENT_NAME, cached_resident
 
 PASSES_LIBRARY = "MlirbootPasses"  # its name in the manifest's libraries
 SERVED_TOOLS = ("mlir-opt", "mlir-translate")  # what RESIDENT_NAME runs in one process
@@ -55,8 +55,6 @@ class Toolbox:
             return Path(known) if Path(known).exists() else None
         if PASSES_LIBRARY in self.manifest.libraries:
             return None  # a toolchain's plugin from before mlirboot-mlir
-        from .passes.plugin import cached_resident
-
         return cached_resident(self.mlir_cmake_dir)
 
     def served_tool(self, exe: object) -> str | None:

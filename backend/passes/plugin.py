@@ -19,11 +19,9 @@ from ...bootstrap import proc
 from ...bootstrap.engine.hostinfo import find_tool
 from ...bootstrap.errors import BuildError, UsageError
 from ...bootstrap.passes import sources
+from ...bootstrap.passes.sources import RESIDENT_NAME
 
 PLUGIN_NAME = "MlirbootPasses.so"
-#: Built with the plugin: mlir-opt and mlir-translate runs in one process
-#: (Resident.cpp; backend/resident.py runs it).
-RESIDENT_NAME = "mlirboot-mlir"
 #: Beside a cached build: the MLIRConfig.cmake dir it was built against (the
 #: plugin loads into any MLIR 22 mlir-opt; mlirboot-mlir is that MLIR).
 BUILT_AGAINST = "mlir-dir"

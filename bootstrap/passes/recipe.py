@@ -9,14 +9,11 @@ the build by passes/sources.py's source_hash."""
 from __future__ import annotations
 
 from ..recipe import Component, Context, Section
-from .sources import source_dir, source_hash
+from .sources import RESIDENT_NAME, source_dir, source_hash
 
 LICENSE: str | None = "Apache-2.0"  # mlirboot's own (pyproject.toml)
 
 LIBRARY = "MlirbootPasses"
-#: Installed beside it: mlir-opt and mlir-translate runs in one process
-#: (backend/passes/Resident.cpp).
-RESIDENT = "mlirboot-mlir"
 
 
 def plan(ctx: Context) -> list[Component]:
@@ -38,7 +35,7 @@ def plan(ctx: Context) -> list[Component]:
             source={"kind": "local", "path": str(source_dir())},
             depends_on=["llvm"],
             install_targets=["install"],
-            provides={"libraries": [LIBRARY], "tools": [RESIDENT]},
+            provides={"libraries": [LIBRARY], "tools": [RESIDENT_NAME]},
             sections=[main, Section("Extra entries")],
         )
     ]

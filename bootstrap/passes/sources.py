@@ -7,6 +7,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+#: Built with the plugin and installed beside it: mlir-opt and mlir-translate
+#: runs in one process (backend/passes/Resident.cpp, backend/resident.py).
+RESIDENT_NAME = "mlirboot-mlir"
+
 
 def source_dir() -> Path:
     """backend/passes inside the installed package (or the checkout):
