@@ -16,6 +16,10 @@ TEST_SWITCHES = {
     "LLVM_INCLUDE_DOCS": False,
     "CLANG_INCLUDE_TESTS": False,
     "MLIR_INCLUDE_TESTS": False,
+    # llvm-gpu-loader only runs libc's GPU tests and is never installed; with
+    # a CUDA toolkit but no driver library (a build container) its configure
+    # fails: it links CUDA::cuda_driver whenever the toolkit is found.
+    "LLVM_TOOL_LLVM_GPU_LOADER_BUILD": False,
 }
 
 
