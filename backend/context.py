@@ -135,6 +135,7 @@ class Context:
     remarks: list[dict[str, str]] = field(default_factory=list)  # of the current stage
     # The running step's declared needs+reads and makes (None: an mlir-opt stage).
     allowed: tuple[frozenset[str], frozenset[str]] | None = None
+    beside: bool = False  # a side step running beside the chain (side_steps.py)
 
     @property
     def target(self) -> str:
@@ -222,13 +223,31 @@ class Context:
     def run(self, cmd: list[Any], *, tag: str = "", **kw: Any) -> proc.Result:
         log = self.temp(".log", tag or Path(str(cmd[0])).name)
         tool = self.tools.served_tool(cmd[0])
-        if tool and not set(kw) - {"check", "hint"}:
+        argv = [str(c) for c in cmd]
+        # A side step's compile would hold the server while the chain waits:
+        # only its links (a quick answer: the linker command) are served.
+        if tool and not set(kw) - {"check", "hint"} and not (self.beside and "-c" in argv):
             server = resident.server(self.tools.resident_mlir)
-            argv = [str(c) for c in cmd]
-            if server and (
-                done := resident.run(server, tool, argv, stage=self.where(), log_path=log)
-            ):
+            served = server and resident.run(server, tool, argv, stage=self.where(), log_path=log)
+            if isinstance(served, proc.Result):
+                return served
+            if served and (done := self._run_jobs(served, log, kw)):
                 return done
+        return self._process(cmd, log, **kw)
+
+    def _run_jobs(self, jobs: list[list[str]], log: Path, kw: dict[str, Any]) -> proc.Result | None:
+        """The commands a served run left (a link's linker), each a process
+        logged beside `log`: the last one's result, or None if one failed
+        (the tool itself then runs, and reports it)."""
+        result = None
+        for number, job in enumerate(jobs, 1):
+            name = f"{log.stem}-{number}-{Path(job[0]).name}.log"
+            result = self._process(job, log.with_name(name), **{**kw, "check": False})
+            if result.returncode != 0:
+                return None
+        return result
+
+    def _process(self, cmd: list[Any], log: Path, **kw: Any) -> proc.Result:
         # The tool's own temporaries (clang-linker-wrapper's images, ...) go to
         # a dir removed after it, so a tool stopped by an interrupt or a crash
         # leaves none in the user's $TMPDIR.

@@ -1,11 +1,14 @@
-"""mlir-opt and mlir-translate runs served by one resident process.
+"""mlir-opt, mlir-translate and clang runs served by one resident process.
 
 Each mlir-opt or mlir-translate process spends ~40 ms loading libMLIR and
-registering every dialect and pass: more than a small program's whole stage.
+registering every dialect and pass, and each clang process ~20 ms loading
+libclang-cpp and libLLVM: more than a small program's whole stage.
 `mlirboot-mlir` (backend/passes/Resident.cpp, built with the pass plugin
 against the same MLIR) pays that once and serves the runs of a compile, and
 of later compiles in the same Python process, one at a time, producing the
-files and output the tools would.
+files and output the tools would. A clang compile runs in it as clang's own
+in-process cc1 would; for a link it answers the linker command clang would
+run, which runs here as a process (two links still run side by side).
 
 Whatever it declines (a flag it does not parse, reading stdin), a run that
 fails and a run that crashes it are run again by the real tool: errors, logs
@@ -24,11 +27,13 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from ..bootstrap import proc
 from ..bootstrap.errors import MlirbootError
 
 ENV = "MLIRBOOT_RESIDENT"
+BUSY_WAIT = 0.02  # seconds: about what a clang process takes to start
 
 log = logging.getLogger("mlirboot.resident")
 
@@ -37,15 +42,26 @@ def enabled() -> bool:
     return os.environ.get(ENV, "on").strip().lower() not in ("off", "0", "no", "false")
 
 
+class Reply(NamedTuple):
+    """A served run's exit code, and the commands it left for the caller to
+    run (a link's linker), in order."""
+
+    rc: int
+    jobs: list[list[str]]
+
+
 class Server:
     """One running mlirboot-mlir; `serve` is safe to call from any thread (a
-    run that finds it busy goes to the real tool instead of waiting)."""
+    run that finds it busy for long goes to the real tool instead of waiting)."""
 
     def __init__(self, exe: Path):
         self.exe = exe
         # A forked child inherits this object and the pipes: only the process
         # that started the server may talk to it (or stop it).
         self.owner = os.getpid()
+        # What it runs sees this environment: runs made under another (the
+        # caller changed os.environ since) go to the real tool.
+        self.env = dict(os.environ)
         self._busy = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [str(exe)],
@@ -61,20 +77,23 @@ class Server:
     def alive(self) -> bool:
         return self.owner == os.getpid() and self._proc is not None and self._proc.poll() is None
 
-    def serve(self, tool: str, argv: list[str], log_path: Path) -> int | None:
+    def serve(self, tool: str, argv: list[str], log_path: Path) -> Reply | None:
         """Run `argv` as `tool` would, its output appended to `log_path`: the
-        exit code, or None if it was not run here (declined, busy, or the
-        process is gone)."""
-        if not self._busy.acquire(blocking=False):
+        reply, or None if it was not run here (declined, busy, or the process
+        is gone)."""
+        # Busy (another thread's run): wait a little, no longer than starting
+        # the tool as a process would take.
+        if not self._busy.acquire(timeout=BUSY_WAIT):
             return None
         try:
-            if self._proc is None or self.owner != os.getpid():
+            if self._proc is None or self.owner != os.getpid() or os.environ != self.env:
                 return None
             stdin, stdout = self._proc.stdin, self._proc.stdout
             assert stdin is not None and stdout is not None
             request = {
                 "tool": tool,
-                "argv": [tool, *argv[1:]],
+                # clang's driver finds its installation from its own path.
+                "argv": argv if tool == "clang" else [tool, *argv[1:]],
                 "log": str(log_path),
                 "cwd": os.getcwd(),  # where relative paths are, now
             }
@@ -96,7 +115,7 @@ class Server:
             if "declined" in reply:
                 log.debug("%s declined: %s", self.exe, reply["declined"])
                 return None
-            return int(reply["rc"])
+            return Reply(int(reply["rc"]), [list(map(str, job)) for job in reply.get("jobs", [])])
         finally:
             self._busy.release()
 
@@ -128,6 +147,8 @@ def server(exe: Path | None) -> Server | None:
         return None
     with _lock:
         running = _servers.get(exe)
+        if running is not None and running.alive and os.environ != running.env:
+            running.stop()  # the runs it would serve would see another environment
         if running is None or not running.alive:
             try:
                 running = _servers[exe] = Server(exe)
@@ -155,18 +176,21 @@ def run(
     *,
     stage: str,
     log_path: Path,
-) -> proc.Result | None:
+) -> proc.Result | list[list[str]] | None:
     """`cmd` (a `tool` command line) served by `server`, with the log and
-    Result that proc.run would give; None if it must run as a process (not
-    served, or failed: the tool's own run reports the failure)."""
+    Result that proc.run would give, or the commands left for the caller to
+    run; None if it must run as a process (not served, or failed: the tool's
+    own run reports the failure)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     header = proc.log_header(stage, None, cmd, None) + f"# served by: {server.exe}\n"
     log_path.write_text(header, encoding="utf-8")
     log.debug("[%s] %s (resident)", stage, proc.quote(cmd))
     start = time.monotonic()
-    code = server.serve(tool, cmd, log_path)
-    if code != 0:
+    reply = server.serve(tool, cmd, log_path)
+    if reply is None or reply.rc != 0:
         return None
+    if reply.jobs:
+        return reply.jobs
     text = log_path.read_text(encoding="utf-8", errors="replace")
     return proc.Result(cmd, 0, text[len(header) :], log_path, time.monotonic() - start)
 

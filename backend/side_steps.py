@@ -56,6 +56,7 @@ class SideSteps:
                 self._pool = ThreadPoolExecutor(
                     hostinfo.cpu_count(), thread_name_prefix="mlirboot-side"
                 )
+            view.beside = True
             job = self._pool.submit(_run, view, spec, before, beside=True)
         self._jobs.append(job)
         self._makers.update(dict.fromkeys(spec.makes, job))

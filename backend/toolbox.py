@@ -18,7 +18,7 @@ from ..bootstrap.toolset import system_manifest
 from .passes.plugin import RESIDENT_NAME, cached_resident
 
 PASSES_LIBRARY = "MlirbootPasses"  # its name in the manifest's libraries
-SERVED_TOOLS = ("mlir-opt", "mlir-translate")  # what RESIDENT_NAME runs in one process
+SERVED_TOOLS = ("mlir-opt", "mlir-translate", "clang")  # what RESIDENT_NAME serves
 
 
 class Toolbox:
@@ -58,8 +58,8 @@ class Toolbox:
         return cached_resident(self.mlir_cmake_dir)
 
     def served_tool(self, exe: object) -> str | None:
-        """The name of the MLIR tool `exe` is (mlir-opt, mlir-translate), if
-        it is this toolchain's: the ones mlirboot-mlir can run."""
+        """The name of the tool `exe` is (mlir-opt, mlir-translate, clang), if
+        it is this toolchain's: the ones mlirboot-mlir can serve."""
         for name in SERVED_TOOLS:
             if self.manifest.tools.get(name) == str(exe):
                 return name

@@ -9,9 +9,10 @@ host and offload-host (-O2). Modes, each run N times (median wall seconds, and
 median CPU seconds of the process tree: steadier than wall on a loaded machine):
   baseline      (--baseline TREE) the CLI of another source tree of mlirboot
                 (e.g. `git archive <commit> | tar -x -C TREE/mlirboot`), cold
-  tools         one mlir-opt/mlir-translate process per run (MLIRBOOT_RESIDENT=off),
+  tools         one mlir-opt/mlir-translate/clang process per run (MLIRBOOT_RESIDENT=off),
                 every stage in order, nothing reused: how compiles ran before
-  resident      those runs served by one mlirboot-mlir process, stages in order
+  resident      those runs served by one mlirboot-mlir process (a link's linker
+                still a process), stages in order
   cold          and the side steps (launcher, runtime, links) on worker threads
                 beside the chain: a compile as it is now, nothing reused
                 (MLIRBOOT_COMPILE_CACHE=off)
@@ -94,7 +95,7 @@ def main() -> int:
     modes: list[tuple[str, str, dict[str, str], list[str]]] = []
     if args.baseline:
         tree = str(Path(args.baseline).resolve())
-        modes.append(("baseline", BASELINE.format(tree=tree), tools, ["--no-cache"]))
+        modes.append(("baseline", BASELINE.format(tree=tree), off, ["--no-cache"]))
     modes += [
         ("tools", IN_ORDER, tools, ["--no-cache"]),
         ("resident", IN_ORDER, off, ["--no-cache"]),

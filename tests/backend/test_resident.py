@@ -1,12 +1,14 @@
 """Compile latency from two changes that must not change what is compiled:
-mlir-opt and mlir-translate runs served by one resident process
+mlir-opt, mlir-translate and clang runs served by one resident process
 (backend/resident.py, backend/passes/Resident.cpp), and side steps run on
 worker threads beside the stages after them (backend/side_steps.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,6 +26,16 @@ from mlirboot.backend.toolbox import Toolbox
 from mlirboot.bootstrap.errors import BuildError, UsageError
 
 PROGRAMS = Path(__file__).parent / "programs"
+DONE, FAILED = resident.Reply(0, []), resident.Reply(1, [])
+
+
+def serves_clang() -> bool:
+    """mlirboot-mlir serves clang where the LLVM install has libclang-cpp and
+    clang's headers (backend/passes/CMakeLists.txt): Debian's LLVM 22 has both."""
+    clang = Path(Toolbox().tool("clang")).resolve()
+    return (clang.parent.parent / "include" / "clang" / "FrontendTool").is_dir()
+
+
 ADD = """func.func @add(%a: memref<4x4xf32>, %b: memref<4x4xf32>, %c: memref<4x4xf32>) {
   linalg.add ins(%a, %b : memref<4x4xf32>, memref<4x4xf32>) outs(%c : memref<4x4xf32>)
   return
@@ -58,9 +70,10 @@ def _compile(tmp_path: Path, name: str, program: str, target: str, opt: str, **k
 def test_served_runs_write_what_the_tools_write(
     tmp_path: Path, monkeypatch, server_exe: Path, program: str, target: str, opt: str
 ):
-    """Every temps file of a compile is the same, byte for byte, whether the
-    resident process or the tools ran mlir-opt and mlir-translate (paths into
-    each compile's own work dir aside)."""
+    """Every temps file of a compile, and the executable and library, are the
+    same byte for byte whether the resident process or the tools ran
+    mlir-opt, mlir-translate and clang (paths into each compile's own work
+    dir aside)."""
     arts = {}
     for mode in ("on", "off"):
         monkeypatch.setenv(resident.ENV, mode)
@@ -68,11 +81,26 @@ def test_served_runs_write_what_the_tools_write(
     served = [p for p in (tmp_path / "on-temps").glob("*.log") if "# served by:" in p.read_text()]
     assert len(served) >= 3, "the resident process served no runs"
     assert not any("# served by:" in p.read_text() for p in (tmp_path / "off-temps").glob("*.log"))
+    if serves_clang():
+        clang = [p for p in (tmp_path / "on-temps").glob("*-clang.log")]
+        assert any("# served by:" in p.read_text() for p in clang), "no clang run was served"
+        # A link's linker ran as a process, logged beside the served link.
+        assert list((tmp_path / "on-temps").glob("*-link-clang-1-*.log"))
     compared = 0
-    for path in sorted((tmp_path / "off-temps").iterdir()):
+    pairs = [
+        (p, tmp_path / "on-temps" / p.name) for p in sorted((tmp_path / "off-temps").iterdir())
+    ]
+    pairs += [(arts["off"].path / f, arts["on"].path / f) for f in ("prog", "libprog.so")]
+    for path, other in pairs:
         if path.suffix in (".log",) or path.is_dir():
             continue
-        other = tmp_path / "on-temps" / path.name
+        if path.name == ".mlirboot-temps":  # what temps holds: logs differ (a linker's own)
+            listed = [
+                [n for n in json.loads(p.read_text()) if not n.endswith(".log")]
+                for p in (path, other)
+            ]
+            assert listed[0] == listed[1]
+            continue
         if path.suffix in (".ll", ".bc"):
             assert llvm_ir_text(other) == llvm_ir_text(path), path.name
             compared += 1
@@ -101,18 +129,60 @@ def test_a_declined_or_failed_run_is_the_tools_own(tmp_path: Path, monkeypatch, 
     assert server.serve("mlir-opt", ["mlir-opt", "-", "-o", str(tmp_path / "o")], log) is None
     assert server.serve("llc", ["llc", str(program)], log) is None
     ok = tmp_path / "ok.mlir"
-    assert server.serve("mlir-opt", ["mlir-opt", str(program), "-o", str(ok)], log) == 0
+    assert server.serve("mlir-opt", ["mlir-opt", str(program), "-o", str(ok)], log) == DONE
     assert "func.func @f()" in ok.read_text()
     # Relative paths are where this process is now, not where it started the server.
     monkeypatch.chdir(tmp_path)
-    assert server.serve("mlir-opt", ["mlir-opt", "p.mlir", "-o", "rel.mlir"], log) == 0
+    assert server.serve("mlir-opt", ["mlir-opt", "p.mlir", "-o", "rel.mlir"], log) == DONE
     assert "func.func @f()" in (tmp_path / "rel.mlir").read_text()
     # A failure is answered, and resident.run leaves it to the tool (None).
     bad = tmp_path / "bad.mlir"
     bad.write_text("func.func @f( {\n")
-    assert server.serve("mlir-opt", ["mlir-opt", str(bad), "-o", str(ok)], log) == 1
+    assert server.serve("mlir-opt", ["mlir-opt", str(bad), "-o", str(ok)], log) == FAILED
     assert "expected" in log.read_text()
     assert resident.run(server, "mlir-opt", ["mlir-opt", str(bad)], stage="t", log_path=log) is None
+
+
+def test_clang_served_as_its_driver_runs_it(tmp_path: Path, monkeypatch, server_exe: Path):
+    """A compile runs in the server and writes the object clang writes; a
+    link comes back as the linker command clang would run; clang's errors,
+    flags that would change the server's state and a changed environment go
+    to the real clang."""
+    if not serves_clang():
+        pytest.skip("this LLVM install has no libclang-cpp and clang headers")
+    server = resident.server(server_exe)
+    assert server is not None
+    clang = str(Toolbox().tool("clang"))
+    src = tmp_path / "f.c"
+    src.write_text("#include <math.h>\ndouble f(double x) { return sqrt(x) * 2.0; }\n")
+    flags = ["-c", "-O2", "-march=native", "-fPIC", str(src), "-o"]
+    log = tmp_path / "c.log"
+    assert server.serve("clang", [clang, *flags, str(tmp_path / "served.o")], log) == DONE
+    subprocess.run([clang, *flags, str(tmp_path / "real.o")], check=True)
+    assert (tmp_path / "served.o").read_bytes() == (tmp_path / "real.o").read_bytes()
+    # `clang -cc1`, as the offload embed step runs it.
+    cc1 = subprocess.run(
+        [clang, "-###", *flags, str(tmp_path / "x.o")], capture_output=True, text=True, check=True
+    ).stderr.splitlines()[-1]
+    argv = [clang, *shlex.split(cc1)[1:]]
+    argv[argv.index("-o") + 1] = str(tmp_path / "cc1.o")
+    assert argv[1] == "-cc1"
+    assert server.serve("clang", argv, log) == DONE
+    assert (tmp_path / "cc1.o").read_bytes() == (tmp_path / "real.o").read_bytes()
+    # A link: the linker command, for the caller to run.
+    exe = tmp_path / "prog"
+    reply = server.serve("clang", [clang, str(tmp_path / "real.o"), "-shared", "-o", str(exe)], log)
+    assert reply is not None and reply.rc == 0 and len(reply.jobs) == 1
+    assert str(exe) in reply.jobs[0] and str(tmp_path / "real.o") in reply.jobs[0]
+    assert not exe.exists()
+    # clang's own errors: answered as failures (or declined), left to clang.
+    src.write_text("int f( {\n")
+    assert server.serve("clang", [clang, *flags, str(tmp_path / "bad.o")], log) == FAILED
+    assert "error: expected" in log.read_text()
+    for extra in (["-mllvm", "-debug-pass=Structure"], ["-###"], ["-v"]):
+        assert server.serve("clang", [clang, *extra, *flags, str(tmp_path / "o.o")], log) is None
+    monkeypatch.setenv("LIBRARY_PATH", str(tmp_path))
+    assert server.serve("clang", [clang, *flags, str(tmp_path / "o.o")], log) is None
 
 
 def test_a_bad_program_gets_the_same_error(tmp_path: Path, monkeypatch, server_exe: Path):
