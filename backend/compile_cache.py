@@ -26,9 +26,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..bootstrap.config import CONFIGS_DIR
 from ..bootstrap.engine.cachedir import cache_dir
 from ..bootstrap.errors import MlirbootError
+from ..bootstrap.filenames import CONFIGS_DIR
 from ..bootstrap.fsutil import atomic_write_bytes, staging_dir
 from ..bootstrap.manifest import Manifest
 from ..bootstrap.passes.sources import source_hash

@@ -28,8 +28,8 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from ..bootstrap.config import CONFIGS_DIR
 from ..bootstrap.errors import UsageError
+from ..bootstrap.filenames import CONFIGS_DIR
 from ..bootstrap.schema import did_you_mean
 from ..bootstrap.targets import TargetSpec, load_target_specs
 from ..bootstrap.yamlsrc import KeyPath, Loc, load_yaml

@@ -12,8 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..bootstrap.errors import UsageError
-from ..bootstrap.manifest import Manifest, locate
-from ..bootstrap.offload.recipe import component_name, library_name
+from ..bootstrap.manifest import Manifest, device_library_name, device_runtime_component, locate
 from ..bootstrap.toolset import system_manifest
 from .passes.plugin import RESIDENT_NAME, cached_resident
 
@@ -91,11 +90,11 @@ class Toolbox:
     def device_library(self, name: str, triple: str, target: str) -> Path:
         """A device runtime library the toolchain's devicertl-<triple> build
         installed (toolchain.json `libraries`: <name>-<triple>)."""
-        key = library_name(name, triple)
+        key = device_library_name(name, triple)
         found = self.manifest.libraries.get(key)
         if found and Path(found).exists():
             return Path(found)
-        component = component_name(triple)
+        component = device_runtime_component(triple)
         raise UsageError(
             f"the toolchain has no device runtime `{key}` (component {component})",
             where=f"{target} device, {self.manifest.path or 'system LLVM ' + self.manifest.prefix}",

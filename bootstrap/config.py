@@ -19,11 +19,11 @@ from typing import Any
 from . import buildfarm
 from .config_model import Config
 from .errors import ConfigError, ErrorCollector
+from .filenames import CONFIGS_DIR
 from .schema import did_you_mean, validate
 from .targets import Expansion, TargetSpec, expand, load_target_specs, selection_problems
 from .yamlsrc import KeyPath, Loc, dotted, load_yaml, parse_yaml
 
-CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 USER_FILE = "mlirboot.yaml"
 BUILTIN_LABEL = "configs/toolchain.yaml"
 

@@ -3,6 +3,11 @@ build dir, `build`'s (and `provision`'s) manifest in the prefix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+# The configs shipped with mlirboot (toolchain.yaml, targets/, pipelines/).
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+
 PLAN_JSON = "plan.json"
 LOCK_JSON = "lock.json"
 PRESETS_JSON = "CMakePresets.json"

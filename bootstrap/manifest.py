@@ -27,6 +27,18 @@ SCHEMA_VERSION = 2
 READS_SCHEMAS = (1, 2)
 ENV_TOOLCHAIN = "MLIRBOOT_TOOLCHAIN"
 FIX = "write it again with `mlirboot build` (or `mlirboot provision`)"
+
+
+def device_runtime_component(triple: str) -> str:
+    """The standalone component that builds a triple's device runtimes."""
+    return f"devicertl-{triple}"
+
+
+def device_library_name(name: str, triple: str) -> str:
+    """A device runtime library's name in toolchain.json `libraries`."""
+    return f"{name}-{triple}"
+
+
 # The shape of toolchain.json, checked on load.
 FIELDS: dict[str, Any] = {
     "mlirboot_version": str,

@@ -61,13 +61,15 @@ def configured(tmp_path: Path, targets: str, *sets: str) -> Configured:
 def device_runtime_targets() -> tuple[list[str], list[str]]:
     """(targets whose codegen links device runtime libraries, the components
     that build them), from configs/targets."""
-    from mlirboot.bootstrap.offload.recipe import component_name
+    from mlirboot.bootstrap.manifest import device_runtime_component
     from mlirboot.bootstrap.targets import load_target_specs
 
     specs = load_target_specs(REPO / "configs" / "targets")
     targets = sorted(name for name, spec in specs.items() if spec.codegen.device_libraries)
     components = [
-        component_name(rt.triple) for name in targets for rt in specs[name].device_runtimes
+        device_runtime_component(rt.triple)
+        for name in targets
+        for rt in specs[name].device_runtimes
     ]
     return targets, components
 

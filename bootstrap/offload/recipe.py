@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..manifest import device_library_name, device_runtime_component
 from ..recipe import LLVM_LICENSE, CacheEntry, Component, Context, Section
 from ..targets import DeviceRuntime
 
@@ -21,21 +22,11 @@ SOURCE_ENV = "MLIRBOOT_LLVM_SOURCE"
 LLVM_SHIM = Path(__file__).parent / "llvm_shim"
 
 
-def component_name(triple: str) -> str:
-    """The standalone component that builds a triple's device runtimes."""
-    return f"devicertl-{triple}"
-
-
-def library_name(name: str, triple: str) -> str:
-    """A device runtime library's name in toolchain.json `libraries`."""
-    return f"{name}-{triple}"
-
-
 def library_files(rt: DeviceRuntime) -> dict[str, str]:
     """toolchain.json name -> file under the prefix, of each library the
     triple's device runtimes install (lib/<triple>/, per-target runtime dir)."""
     return {
-        library_name(name, rt.triple): f"lib/{rt.triple}/{file}"
+        device_library_name(name, rt.triple): f"lib/{rt.triple}/{file}"
         for name, file in rt.libraries.items()
     }
 
@@ -158,7 +149,7 @@ def plan(ctx: Context) -> list[Component]:
         files = library_files(rt)
         out.append(
             Component(
-                name=component_name(rt.triple),
+                name=device_runtime_component(rt.triple),
                 recipe="offload",
                 license=LICENSE,
                 action="cmake",
