@@ -170,6 +170,12 @@ class Tiling:
         return 4 * self.nr
 
     @property
+    def cols_few(self) -> int:
+        """Columns per thread's chunk on the few-rows path with threads: 4
+        column tiles, so 1024 columns make 2-4 chunks to share out."""
+        return 4 * self.nr_few
+
+    @property
     def pack_k(self) -> int:
         """k steps per packing copy: an mr x 16 block of A is read, transposed in
         registers and written as 16 micro-panel rows (B: 16 x nr rows). The
@@ -224,6 +230,9 @@ def render_schedule(tiling: Tiling) -> str:
         FEW_ROWS=tiling.few_rows_below,
         PACK_K=tiling.pack_k,
         NR_FEW=tiling.nr_few,
+        COLS_FEW=tiling.cols_few,
+        TWO_COLS_FEW=2 * tiling.cols_few,
+        FEW_ROWS_TILING="threads" if tiling.threads else "one_thread",
     )
 
 

@@ -110,7 +110,15 @@ def test_libprog_loads_the_toolchains_libomp_through_an_rpath(who):
 
 @pytest.mark.parametrize(
     ("m", "k", "n", "dtype"),
-    [(197, 131, 75, "f32"), (64, 1024, 40, "f32"), (101, 67, 53, "f64")],
+    [
+        (197, 131, 75, "f32"),
+        (64, 1024, 40, "f32"),
+        (101, 67, 53, "f64"),
+        # Few rows: column chunks on threads (whole column tiles), and not.
+        (1, 256, 1280, "f32"),
+        (5, 300, 1024, "f64"),
+        (2, 64, 1000, "f32"),
+    ],
 )
 def test_scheduled_matmul_same_result_on_1_2_3_threads(tmp_path, m, k, n, dtype):
     text = MATMUL.format(m=m, k=k, n=n, t=dtype)
@@ -127,7 +135,8 @@ def test_scheduled_matmul_same_result_on_1_2_3_threads(tmp_path, m, k, n, dtype)
             (c,) = art.run(a, b, threads=threads, isolated=isolated)
             np.testing.assert_allclose(c, a @ b, rtol=rtol, atol=atol)
             results.append(c)
-    # Each thread runs whole row blocks with the same code: bit-identical.
+    # Each thread runs whole row blocks (or column chunks) with the same
+    # code: bit-identical.
     for c in results[1:]:
         np.testing.assert_array_equal(c, results[0])
 

@@ -121,3 +121,15 @@ def test_reductions_serialized_match_numpy(tmp_path, opt):
     a64 = a.astype(np.float64)
     want = [init[0] + a64.sum(), init[1] + (a64 * a64).sum()]
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
+
+
+def test_few_rows_matmul_runs_column_chunks_on_threads(tmp_path):
+    """A matrix-vector product has one row: its columns, in whole column
+    tiles, are shared out in chunks (an scf.forall, so omp.parallel); columns
+    that end in a narrower tile keep the one-thread path."""
+    art, parallel = _compile(tmp_path, 1, 1024, 1024)
+    assert parallel >= 1
+    _matches_numpy_on_two_threads(art, 1, 1024, 1024)
+    art, parallel = _compile(tmp_path, 1, 1024, 1000)
+    assert parallel == 0
+    _matches_numpy_on_two_threads(art, 1, 1024, 1000)
