@@ -230,6 +230,7 @@ def render_schedule(tiling: Tiling) -> str:
         FEW_ROWS=tiling.few_rows_below,
         PACK_K=tiling.pack_k,
         NR_FEW=tiling.nr_few,
+        HALF_NR_FEW=tiling.nr_few // 2,
         COLS_FEW=tiling.cols_few,
         TWO_COLS_FEW=2 * tiling.cols_few,
         FEW_ROWS_TILING="threads" if tiling.threads else "one_thread",

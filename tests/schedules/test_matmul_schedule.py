@@ -138,3 +138,22 @@ def test_few_rows_read_b_in_place(build, tools, tmp_path, m, n, k, dtype, few):
     # transposes also make vectors that wide, as shuffles, not loads).
     wide = f"-> vector<{FEW_TILING.nr_few}x{dtype}>"
     assert (wide in lowered, "@malloc" in lowered) == (few, not few)
+
+
+@pytest.mark.parametrize(("n", "masked"), [(100, True), (200, True), (40, False), (128, False)])
+def test_ragged_few_rows_tiles_are_masked_vectors(build, tools, tmp_path, n, masked):
+    """A few-rows tile with more than half of nr_few columns but not all
+    (100; 200 = 128 + 72) computes nr_few-lane vectors under a mask: a vector
+    of an odd width is built an element at a time. Narrower and full tiles
+    use vectors of their own width, unmasked."""
+    m, k = 3, 70
+    lib = build(matmul_acc(m, n, k, "f32"), tiling=FEW_TILING)
+    a, b, c = _inputs(np.random.default_rng(n), "f32", (m, k), (k, n), (m, n))
+    want = c.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    got = cabi.call(lib, "mm", [a, b, c], result=(2, np.float32))
+    np.testing.assert_allclose(got, want, rtol=TOL["f32"], atol=TOL["f32"] * np.sqrt(k))
+    out = tmp_path / "structure" / "p.o"
+    out.parent.mkdir()
+    matmul.lower_to_object(matmul_acc(m, n, k, "f32"), out, tools=tools, tiling=FEW_TILING)
+    lowered = (out.parent / "p.work" / "llvm.mlir").read_text()
+    assert ("llvm.intr.masked.load" in lowered) == masked
